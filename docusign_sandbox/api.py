@@ -1,0 +1,89 @@
+"""Conventions shared by every eSignature REST endpoint of the sandbox.
+
+DocuSign's rules (docusign-protocol.md §6, §9, §11): JSON in camelCase, every scalar a string, errors as
+`{"errorCode", "message"}` with 400 (401 for a bad or expired token), and the account in the path must be
+one the token's user belongs to.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from .auth import bearer_token
+from .models import AccessToken, Account, Membership, User
+
+INVALID_TOKEN_MESSAGE = "The access token provided is expired, revoked or malformed."
+
+
+class ApiError(Exception):
+    def __init__(self, error_code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.error_code, self.message, self.status = error_code, message, status
+
+
+def error_response(error_code: str, message: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"errorCode": error_code, "message": message}, status=status)
+
+
+def json_response(data: Any, status: int = 200) -> JsonResponse:
+    return JsonResponse(data, status=status, json_dumps_params={"separators": (",", ":")})
+
+
+def read_json(request: HttpRequest) -> dict:
+    """The request's JSON object body, or DocuSign's INVALID_REQUEST_BODY."""
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError("INVALID_REQUEST_BODY", "The request body is missing or improperly formatted.") from exc
+    if not isinstance(body, dict):
+        raise ApiError("INVALID_REQUEST_BODY", "The request body is missing or improperly formatted.")
+    return body
+
+
+@dataclass
+class Caller:
+    token: AccessToken
+    user: User
+    account: Account
+    membership: Membership
+
+
+def rest_endpoint(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Authenticate the bearer token and the `account_id` path part; map ApiError to DocuSign's body.
+
+    The view is called as `view(request, caller, **kwargs)` with `account_id` removed from kwargs.
+    """
+
+    @csrf_exempt
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, account_id: str, **kwargs: Any) -> HttpResponse:
+        token = bearer_token(request)
+        if token is None:
+            return error_response("AUTHORIZATION_INVALID_TOKEN", INVALID_TOKEN_MESSAGE, 401)
+        account = Account.objects.filter(Q(account_id__iexact=account_id) | Q(account_number=account_id)).first()
+        membership = (Membership.objects.filter(user=token.user, account=account).first()
+                      if account is not None else None)
+        if account is None or membership is None:
+            return error_response("USER_DOES_NOT_BELONG_TO_SPECIFIED_ACCOUNT",
+                                  "The specified User is not a member of the specified Account.")
+        request.sandbox_account_id = account.account_id  # read by the request log
+        request.sandbox_user_id = token.user.user_id
+        try:
+            return view(request, Caller(token, token.user, account, membership), **kwargs)
+        except ApiError as exc:
+            return error_response(exc.error_code, exc.message, exc.status)
+
+    return wrapper
+
+
+def require_admin(caller: Caller) -> None:
+    if not caller.membership.is_admin:
+        raise ApiError("USER_LACKS_PERMISSIONS", "This user lacks sufficient permissions to access this resource.")

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DocusignSandboxConfig(AppConfig):
+    name = "docusign_sandbox"
+    verbose_name = "DocuSign sandbox"

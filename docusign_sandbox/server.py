@@ -1,0 +1,80 @@
+"""Serving the sandbox on its own origin: `manage.py runsandbox`, and the pytest fixture.
+
+The sandbox shares the project's settings and database but answers with its own URLconf, so that it sits
+at DocuSign's own paths (`/oauth/token`, `/restapi/v2.1/...`) on another host name than the portal.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+from django.db import connections
+from django.http import HttpRequest, HttpResponse
+
+from .middleware import SandboxMiddleware
+
+URLCONF = "docusign_sandbox.urls"
+
+
+class SandboxHandler(WSGIHandler):
+    """Django's WSGI handler with the sandbox's URLconf and SandboxMiddleware around every request."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._sandbox_chain = SandboxMiddleware(super().get_response)
+
+    def get_response(self, request: HttpRequest) -> HttpResponse:
+        request.urlconf = URLCONF
+        return self._sandbox_chain(request)
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+class SandboxServerThread(threading.Thread):
+    """The sandbox on a free loopback port in a background thread (tests, benchmarks)."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, connections_override: dict | None = None) -> None:
+        super().__init__(daemon=True, name="docusign-sandbox")
+        self.host, self.port = host, port
+        self.connections_override = connections_override or {}
+        self.is_ready = threading.Event()
+        self.error: BaseException | None = None
+        self.httpd: ThreadedWSGIServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def run(self) -> None:
+        for alias, conn in self.connections_override.items():
+            connections[alias] = conn
+        try:
+            self.httpd = ThreadedWSGIServer((self.host, self.port), QuietRequestHandler,
+                                            allow_reuse_address=False, connections_override=self.connections_override)
+            self.port = self.httpd.server_address[1]
+            self.httpd.set_app(SandboxHandler())
+            self.is_ready.set()
+            self.httpd.serve_forever(poll_interval=0.05)
+        except BaseException as exc:  # reported to the starting thread
+            self.error = exc
+            self.is_ready.set()
+        finally:
+            connections.close_all()
+
+    def start_and_wait(self) -> SandboxServerThread:
+        self.start()
+        self.is_ready.wait(10)
+        if self.error:
+            raise self.error
+        return self
+
+    def stop(self) -> None:
+        if self.httpd is not None:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+        self.join(5)

@@ -1,0 +1,13 @@
+"""The sandbox's own origin: DocuSign's paths (account server, eSignature REST) plus its pages.
+
+Served by docusign_sandbox.server (runsandbox, the pytest fixture), never by the portal's URLconf.
+"""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("docusign_sandbox.oauth_urls")),
+    path("restapi/v2.1/accounts/<str:account_id>/", include("docusign_sandbox.rest_urls")),
+    path("restapi/v2.1/accounts/<str:account_id>/connect", include("docusign_sandbox.connect_urls")),
+    path("_sandbox/", include("docusign_sandbox.control_urls")),
+]

@@ -1,0 +1,219 @@
+"""Settings for the partner portal, read from the environment with django-environ.
+
+Every value has an embedded default that runs the whole product on one machine (SQLite, a filesystem
+Celery broker, the project's own DocuSign sandbox). A production deployment sets `DEBUG=False` and the
+values `.env.example` documents; misconfiguration is reported by the system checks in `portal/checks.py`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+# A local `.env` (written by `make run` on first start) is read when present; real environment
+# variables always win over it.
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+
+def _secret(name: str, default: str = "") -> str:
+    """A secret from `NAME`, or from the file named by `NAME_FILE` (for Docker/Kubernetes secrets)."""
+    path = env.str(f"{name}_FILE", default="")
+    if path:
+        try:
+            return Path(path).read_text().strip()
+        except OSError:
+            return ""  # Reported by the system checks, which say which file could not be read.
+    return env.str(name, default=default)
+
+
+DEBUG = env.bool("DEBUG", default=True)
+SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-development-only-key")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "social_django",
+    "portal",
+    "tenants",
+    "docusign_integration",
+    "docusign_sandbox",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "portal.middleware.SecurityHeadersMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+WSGI_APPLICATION = "portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'portal.sqlite3'}")}
+DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several processes (web, sandbox, worker, beat) share the file in `make run`: wait for locks.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.str("REDIS_URL", default="")
+if env.str("CACHE_URL", default=""):
+    CACHES = {"default": env.cache("CACHE_URL")}
+elif REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = env.path("STATIC_ROOT", default=VAR_DIR / "staticfiles")
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
+MEDIA_URL = "/media-not-served/"  # Signed documents are served only through scoped views.
+
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/onboarding/"
+
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="portal@localhost")
+ADMINS = [("Portal operators", a) for a in env.list("ADMINS", default=[])]
+
+# --- Security -------------------------------------------------------------------------------------
+# Production (DEBUG=False) is secure by default; each flag can still be set explicitly, for example
+# behind a TLS-terminating proxy that sets X-Forwarded-Proto (SECURE_PROXY_SSL_HEADER below).
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"  # Lax, not Strict: DocuSign's redirect back is a top-level GET.
+CSRF_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
+if env.bool("USE_X_FORWARDED_PROTO", default=False):
+    # Only behind a proxy that overwrites the header; a direct client could forge it otherwise.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+# --- Secrets at rest ------------------------------------------------------------------------------
+# Base64url-encoded 32-byte AES-256-GCM keys; the first encrypts, all decrypt (rotation).
+PORTAL_ENCRYPTION_KEYS = env.list("PORTAL_ENCRYPTION_KEYS", default=[])
+
+# --- DocuSign -------------------------------------------------------------------------------------
+DOCUSIGN_ENVIRONMENTS = env.list("DOCUSIGN_ENVIRONMENTS", default=["sandbox"])
+# The project's own DocuSign sandbox (see docusign_sandbox/). Another host name than the portal's so
+# the browser keeps the two sites' cookies apart.
+DOCUSIGN_SANDBOX_URL = env.str("DOCUSIGN_SANDBOX_URL", default="http://localhost:8001")
+DOCUSIGN_INTEGRATION_KEY = env.str(
+    "DOCUSIGN_INTEGRATION_KEY",
+    # The sandbox's seeded integration key: used only when the deployment serves `sandbox`.
+    default="5c1f3d2e-6a1b-4c8e-9f7a-2d4b6e8a0c11",
+)
+DOCUSIGN_CLIENT_SECRET_FILE_DEFAULT = VAR_DIR / "sandbox" / "client_secret.txt"
+DOCUSIGN_PRIVATE_KEY_FILE_DEFAULT = VAR_DIR / "sandbox" / "private_key.pem"
+DOCUSIGN_CLIENT_SECRET = _secret("DOCUSIGN_CLIENT_SECRET")
+DOCUSIGN_PRIVATE_KEY = _secret("DOCUSIGN_PRIVATE_KEY")
+if not env.str("DOCUSIGN_CLIENT_SECRET", default="") and not env.str("DOCUSIGN_CLIENT_SECRET_FILE", default=""):
+    # Embedded default: the file `manage.py sandbox_seed` writes. Read lazily (see docusign_integration.conf).
+    DOCUSIGN_CLIENT_SECRET_FILE = str(DOCUSIGN_CLIENT_SECRET_FILE_DEFAULT)
+else:
+    DOCUSIGN_CLIENT_SECRET_FILE = env.str("DOCUSIGN_CLIENT_SECRET_FILE", default="")
+if not env.str("DOCUSIGN_PRIVATE_KEY", default="") and not env.str("DOCUSIGN_PRIVATE_KEY_FILE", default=""):
+    DOCUSIGN_PRIVATE_KEY_FILE = str(DOCUSIGN_PRIVATE_KEY_FILE_DEFAULT)
+else:
+    DOCUSIGN_PRIVATE_KEY_FILE = env.str("DOCUSIGN_PRIVATE_KEY_FILE", default="")
+DOCUSIGN_REDIRECT_URI = env.str("DOCUSIGN_REDIRECT_URI", default="http://127.0.0.1:8000/docusign/callback/")
+# (connect, read) seconds for every DocuSign call.
+DOCUSIGN_HTTP_TIMEOUT = (env.float("DOCUSIGN_CONNECT_TIMEOUT", default=5.0), env.float("DOCUSIGN_READ_TIMEOUT", default=30.0))
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
+
+# --- Celery ---------------------------------------------------------------------------------------
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _broker_dir = VAR_DIR / "celery-broker"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+else:
+    # Redis redelivers an unacknowledged task after this; every retry countdown stays below it.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]  # Never pickle: a broker message must not be able to run code.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = 300
+CELERY_TASK_TIME_LIMIT = 360
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_BEAT_SCHEDULE: dict = {}  # Filled in by the apps that own the tasks (see their tasks modules).
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# --- social-auth (Connect to DocuSign) ------------------------------------------------------------
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+
+# --- Logging --------------------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.server": {"level": "WARNING"}},
+}
+DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.errors.SecretScrubbingFilter"

@@ -1,0 +1,80 @@
+"""Shared fixtures: no real network, the DocuSign sandbox on a loopback port, services when present.
+
+Tests that need Redis, PostgreSQL or a browser are skipped with a one-line reason when the service is
+missing, except under REQUIRE_SERVICES=1 (CI), where a missing service fails the run.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import shutil
+import socket
+
+import pytest
+
+from tests.network import install_network_guard
+
+install_network_guard()
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _redis_url() -> str:
+    return os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+
+
+def _redis_reachable() -> bool:
+    try:
+        import redis
+
+        return bool(redis.Redis.from_url(_redis_url(), socket_connect_timeout=1).ping())
+    except Exception:
+        return False
+
+
+def _need(available: bool, reason: str) -> None:
+    if available:
+        return
+    if REQUIRE_SERVICES:
+        pytest.fail(f"REQUIRE_SERVICES=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("redis"):
+        _need(_redis_reachable(), f"Redis is not reachable at {_redis_url()}")
+    if item.get_closest_marker("browser"):
+        _need(shutil.which(CHROMIUM) is not None, f"{CHROMIUM} is not installed (apt-get install chromium)")
+    if item.get_closest_marker("postgres"):
+        from django.db import connection
+
+        _need(connection.vendor == "postgresql", "the suite runs on SQLite (set DATABASE_URL to PostgreSQL)")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    return _redis_url()
+
+
+@pytest.fixture
+def sandbox(transactional_db, settings):
+    """The DocuSign sandbox served over HTTP on a free loopback port, seeded, and the portal pointed at it.
+
+    Yields a `SandboxInfo` whose `.url` is the origin and `.seed` the `sandbox_seed --json` data.
+    """
+    from tests.sandbox import running_sandbox
+
+    with running_sandbox(settings) as info:
+        yield info
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host in ("localhost",)
+
+
+__all__ = ["is_loopback", "socket"]
