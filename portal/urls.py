@@ -15,4 +15,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("onboarding/", include("tenants.urls")),
+    path("docusign/", include("docusign_integration.urls")),
 ]
