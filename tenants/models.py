@@ -1,0 +1,212 @@
+"""Client organizations, their DocuSign system users, portal memberships, invitations and the audit trail.
+
+Rows here change only through the named write operations in `tenants.services` (and `tenants.onboarding`),
+each of which records an `AuditEvent`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime
+
+from django.conf import settings
+from django.core import signing
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from docusign_integration.conf import ENVIRONMENT_CHOICES, SANDBOX
+
+GUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z", re.ASCII)
+guid_validator = RegexValidator(GUID_PATTERN, "Enter a DocuSign id: a GUID such as 0a1b2c3d-4e5f-6789-abcd-ef0123456789.")
+
+
+class OnboardingStatus(models.TextChoices):
+    PROVISIONED = "provisioned", "Provisioned"
+    INVITED = "invited", "Client admin invited"
+    CONSENTED = "consented", "Consent granted"
+    CONNECTED = "connected", "Connected to DocuSign"
+    READY = "ready", "Ready"
+
+
+class Health(models.TextChoices):
+    """Derived, never stored: what ISV staff should look at first."""
+
+    OK = "ok", "OK"
+    PENDING = "pending", "Waiting for consent"
+    FAILING = "failing", "Needs attention"
+
+
+class ClientOrganization(models.Model):
+    """One of the ISV's clients: a DocuSign account (once known) in one DocuSign environment."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True)
+    environment = models.CharField(max_length=20, choices=ENVIRONMENT_CHOICES, default=SANDBOX)
+    onboarding_status = models.CharField(max_length=20, choices=OnboardingStatus.choices, default=OnboardingStatus.PROVISIONED)
+    # Set by staff for a dedicated account, or recorded from userinfo's default account on the first verification.
+    account_id = models.CharField(
+        "DocuSign account id", max_length=36, null=True, blank=True, validators=[guid_validator],
+    )
+    account_name = models.CharField(max_length=200, blank=True)
+    base_uri = models.CharField(max_length=200, blank=True, help_text="The account's eSignature host, from userinfo.")
+    organization_id = models.CharField(
+        "DocuSign organization id", max_length=36, null=True, blank=True, validators=[guid_validator],
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            # Security checklist TI-5: one DocuSign account belongs to exactly one client organization.
+            models.UniqueConstraint(
+                fields=["environment", "account_id"],
+                condition=Q(account_id__isnull=False),
+                name="tenants_one_organization_per_account",
+                violation_error_message="This DocuSign account is already linked to another client organization.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ConsentStatus(models.TextChoices):
+    UNKNOWN = "unknown", "Unknown"
+    REQUIRED = "required", "Consent required"
+    GRANTED = "granted", "Granted"
+    REVOKED = "revoked", "Revoked"
+
+
+class ConsentType(models.TextChoices):
+    INDIVIDUAL = "individual", "Individual consent"
+    ORGANIZATION_ADMIN = "organization_admin", "Organization admin consent"
+    __empty__ = "Not known yet"
+
+
+class SystemUser(models.Model):
+    """The DocuSign user that background work impersonates (JWT Grant) for one client organization."""
+
+    organization = models.OneToOneField(ClientOrganization, on_delete=models.CASCADE, related_name="system_user")
+    user_id = models.CharField("DocuSign user id", max_length=36, validators=[guid_validator])
+    email = models.EmailField()
+    consent_status = models.CharField(max_length=20, choices=ConsentStatus.choices, default=ConsentStatus.UNKNOWN)
+    consent_type = models.CharField(max_length=20, choices=ConsentType.choices, blank=True, default="")
+    scopes = models.CharField(max_length=200, blank=True, help_text="Space-separated scopes the last JWT grant obtained.")
+    verified_at = models.DateTimeField(null=True, blank=True, help_text="Last time a JWT grant succeeded.")
+    checked_at = models.DateTimeField(null=True, blank=True, help_text="Last time consent was checked.")
+    last_error = models.CharField(max_length=500, blank=True, help_text="What went wrong last, in words a person can act on.")
+    last_error_code = models.CharField(max_length=100, blank=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.organization})"
+
+    @property
+    def health(self) -> Health:
+        if self.consent_status == ConsentStatus.GRANTED and not self.last_error:
+            return Health.OK
+        if self.consent_status in (ConsentStatus.UNKNOWN, ConsentStatus.REQUIRED) and not self.last_error:
+            return Health.PENDING
+        return Health.FAILING
+
+
+class MembershipRole(models.TextChoices):
+    ADMIN = "admin", "Client admin"
+    MEMBER = "member", "Member"
+
+
+class ClientMembership(models.Model):
+    """A portal user's access to one client organization's onboarding pages."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="client_memberships")
+    organization = models.ForeignKey(ClientOrganization, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=MembershipRole.choices, default=MembershipRole.MEMBER)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "organization"], name="tenants_one_membership_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.organization} ({self.get_role_display()})"
+
+
+class Invitation(models.Model):
+    """An emailed, signed, expiring, single-use invitation to become a member of a client organization.
+
+    Only the token's SHA-256 is stored; the token itself exists in the email alone.
+    """
+
+    SIGNING_SALT = "tenants.invitation"
+
+    organization = models.ForeignKey(ClientOrganization, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=20, choices=MembershipRole.choices, default=MembershipRole.ADMIN)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"Invitation for {self.email} to {self.organization}"
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @classmethod
+    def sign(cls, nonce: str) -> str:
+        """The token sent by email: a random nonce signed with SECRET_KEY, so forged tokens never reach the database."""
+        return signing.Signer(salt=cls.SIGNING_SALT).sign(nonce)
+
+    @classmethod
+    def find(cls, token: str) -> Invitation | None:
+        """The invitation a token belongs to (pending, expired or used alike), or None for a tampered or unknown token."""
+        try:
+            signing.Signer(salt=cls.SIGNING_SALT).unsign(token)
+        except signing.BadSignature:
+            return None
+        return cls.objects.select_related("organization").filter(token_hash=cls.hash_token(token)).first()
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        return (now or timezone.now()) >= self.expires_at
+
+    def is_pending(self, now: datetime | None = None) -> bool:
+        return self.accepted_at is None and not self.is_expired(now)
+
+
+class AuditEvent(models.Model):
+    """One state change: who did what to which organization, with the fields before and after (never secrets)."""
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=64)
+    organization = models.ForeignKey(
+        ClientOrganization, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events",
+    )
+    target = models.CharField(max_length=200, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created"]
+        indexes = [
+            models.Index(fields=["organization", "-created"], name="tenants_audit_org_created"),
+            models.Index(fields=["action", "-created"], name="tenants_audit_action_created"),
+            models.Index(fields=["-created"], name="tenants_audit_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target}".strip()
