@@ -1,0 +1,276 @@
+"""Named write operations on client organizations. Views, admin actions, commands and tasks only call these.
+
+Each one is atomic, takes a keyword-only `acting_user` (None for the system), writes an `AuditEvent`, and
+runs side effects (emails, token cache eviction) only after the transaction commits.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Protocol
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.text import slugify
+
+from docusign_integration import conf
+from tenants import audit
+from tenants.models import (
+    GUID_PATTERN,
+    ClientOrganization,
+    ConsentStatus,
+    Invitation,
+    MembershipRole,
+    OnboardingStatus,
+    SystemUser,
+)
+
+INVITATION_LIFETIME = timedelta(days=7)
+ACCOUNT_TAKEN = "This DocuSign account is already linked to another client organization; one account serves one organization."
+
+ORGANIZATION_FIELDS = ("name", "slug", "environment", "onboarding_status", "account_id", "account_name", "base_uri",
+                       "organization_id")
+SYSTEM_USER_FIELDS = ("user_id", "email", "consent_status", "consent_type", "scopes", "verified_at", "last_error",
+                      "last_error_code")
+
+User = AbstractBaseUser | None
+
+
+class ConsentError(Protocol):
+    """What a DocuSign error tells the portal (docusign_integration.errors.DocuSignError fits)."""
+
+    error_code: str | None
+    user_message: str
+
+
+class VerifiedAccount(Protocol):
+    """The account a consent verification settled on (docusign_integration.oauth.UserAccount fits)."""
+
+    account_id: str
+    account_name: str
+    base_uri: str
+    organization_id: str | None
+
+
+def organization_provision(
+    *,
+    acting_user: User,
+    name: str,
+    environment: str,
+    system_user_id: str,
+    system_user_email: str,
+    account_id: str | None = None,
+    slug: str | None = None,
+) -> ClientOrganization:
+    """Create a client organization and its system user. Bad input raises ValidationError and stores nothing."""
+    name = name.strip()
+    system_user_id = system_user_id.strip().lower()
+    system_user_email = system_user_email.strip()
+    account_id = (account_id or "").strip().lower() or None
+    errors: dict[str, str] = {}
+    if not name:
+        errors["name"] = "Enter the client organization's name."
+    if environment not in conf.served_environments():
+        served = ", ".join(conf.served_environments())
+        errors["environment"] = f"This portal serves the DocuSign environments {served}; {environment!r} is not one of them."
+    if not GUID_PATTERN.match(system_user_id):
+        errors["system_user_id"] = "The system user id must be the DocuSign user's GUID (not an email address)."
+    try:
+        validate_email(system_user_email)
+    except ValidationError:
+        errors["system_user_email"] = "Enter the system user's email address."
+    if account_id is not None and not GUID_PATTERN.match(account_id):
+        errors["account_id"] = "The DocuSign account id must be a GUID (Settings > Apps and Keys shows it as API Account ID)."
+    elif account_id and ClientOrganization.objects.filter(environment=environment, account_id=account_id).exists():
+        errors["account_id"] = ACCOUNT_TAKEN
+    slug = slugify(slug or name)[:50]
+    if not slug and "name" not in errors:
+        errors["slug"] = "Enter a slug made of letters, digits and hyphens."
+    elif ClientOrganization.objects.filter(slug=slug).exists():
+        errors["slug"] = f"The slug {slug!r} is taken by another client organization; choose another one."
+    if errors:
+        raise ValidationError(errors)
+
+    with transaction.atomic():
+        organization = ClientOrganization.objects.create(
+            name=name, slug=slug, environment=environment, account_id=account_id,
+        )
+        system_user = SystemUser.objects.create(organization=organization, user_id=system_user_id, email=system_user_email)
+        audit.record(
+            actor=acting_user, action="organization.provision", organization=organization, target=organization,
+            after={**audit.snapshot(organization, ORGANIZATION_FIELDS),
+                   "system_user": audit.snapshot(system_user, ("user_id", "email"))},
+        )
+    return organization
+
+
+def system_user_update(*, acting_user: User, organization: ClientOrganization, user_id: str, email: str) -> SystemUser:
+    """Record another DocuSign user as the organization's system user. A new user id starts again at consent "unknown"."""
+    user_id = user_id.strip().lower()
+    email = email.strip()
+    errors: dict[str, str] = {}
+    if not GUID_PATTERN.match(user_id):
+        errors["user_id"] = "The system user id must be the DocuSign user's GUID (not an email address)."
+    try:
+        validate_email(email)
+    except ValidationError:
+        errors["email"] = "Enter the system user's email address."
+    if errors:
+        raise ValidationError(errors)
+
+    with transaction.atomic():
+        system_user = SystemUser.objects.select_for_update().get(organization=organization)
+        before = audit.snapshot(system_user, SYSTEM_USER_FIELDS)
+        old_user_id = system_user.user_id
+        system_user.user_id, system_user.email = user_id, email
+        if user_id != old_user_id:
+            # Consent belongs to a DocuSign user: nothing known about the old one holds for the new one.
+            system_user.consent_status, system_user.consent_type, system_user.scopes = ConsentStatus.UNKNOWN, "", ""
+            system_user.verified_at = system_user.checked_at = None
+            system_user.last_error = system_user.last_error_code = ""
+            transaction.on_commit(lambda: _forget_token(organization.environment, old_user_id))
+        system_user.save()
+        before, after = audit.changed(before, audit.snapshot(system_user, SYSTEM_USER_FIELDS))
+        audit.record(actor=acting_user, action="system_user.update", organization=organization, target=system_user,
+                     before=before, after=after)
+    return system_user
+
+
+def invitation_send(*, acting_user: User, organization: ClientOrganization, email: str, role: str) -> Invitation:
+    """Invite someone by email to the organization's onboarding pages with a signed, expiring, single-use link."""
+    email = email.strip()
+    errors: dict[str, str] = {}
+    try:
+        validate_email(email)
+    except ValidationError:
+        errors["email"] = "Enter the email address of the person to invite."
+    if role not in MembershipRole.values:
+        errors["role"] = f"Choose a role: {', '.join(MembershipRole.values)}."
+    if errors:
+        raise ValidationError(errors)
+
+    token = Invitation.sign(secrets.token_urlsafe(32))
+    with transaction.atomic():
+        invitation = Invitation.objects.create(
+            organization=organization, email=email, role=role, token_hash=Invitation.hash_token(token),
+            expires_at=timezone.now() + INVITATION_LIFETIME, invited_by=acting_user if acting_user else None,
+        )
+        if organization.onboarding_status == OnboardingStatus.PROVISIONED:
+            ClientOrganization.objects.filter(pk=organization.pk).update(onboarding_status=OnboardingStatus.INVITED)
+            organization.onboarding_status = OnboardingStatus.INVITED
+        audit.record(actor=acting_user, action="invitation.send", organization=organization, target=invitation,
+                     after=audit.snapshot(invitation, ("email", "role", "expires_at")))
+        # The token lives only in this closure and the email: never in a task argument or a log line.
+        transaction.on_commit(lambda: _email_invitation(invitation, token))
+    return invitation
+
+
+def invitation_accept_url(token: str) -> str:
+    """The absolute accept link. The page belongs to onboarding; fall back to its documented path until it exists."""
+    try:
+        path = reverse("onboarding:invitation_accept", args=[token])
+    except NoReverseMatch:
+        path = f"/onboarding/invitations/{token}/"
+    return settings.PORTAL_BASE_URL.rstrip("/") + path
+
+
+def consent_record_result(
+    *,
+    acting_user: User,
+    organization: ClientOrganization,
+    granted: bool | None,
+    consent_type: str | None = None,
+    scopes: str = "",
+    account: VerifiedAccount | None = None,
+    error: ConsentError | None = None,
+) -> SystemUser:
+    """Store what a consent check found, all at once.
+
+    `granted`: True when a JWT grant succeeded, False on `consent_required`, None when the check could not tell
+    (the recorded status stays). `consent_type` None keeps the recorded type (bulk checks cannot see it).
+    `account` is recorded on the organization unless another organization already has it (TI-5).
+    """
+    with transaction.atomic():
+        organization = ClientOrganization.objects.select_for_update().get(pk=organization.pk)
+        system_user = SystemUser.objects.select_for_update().get(organization=organization)
+        before_user = audit.snapshot(system_user, SYSTEM_USER_FIELDS)
+        before_org = audit.snapshot(organization, ORGANIZATION_FIELDS)
+        now = timezone.now()
+        system_user.checked_at = now
+        system_user.last_error, system_user.last_error_code = "", ""
+        if granted:
+            system_user.consent_status = ConsentStatus.GRANTED
+            system_user.scopes = scopes
+            system_user.verified_at = now
+            if consent_type is not None:
+                system_user.consent_type = consent_type
+        elif granted is False:
+            was_granted = system_user.consent_status in (ConsentStatus.GRANTED, ConsentStatus.REVOKED)
+            system_user.consent_status = ConsentStatus.REVOKED if was_granted else ConsentStatus.REQUIRED
+            system_user.scopes = ""
+        if error is not None:
+            system_user.last_error = error.user_message[:500]
+            system_user.last_error_code = (error.error_code or type(error).__name__)[:100]
+        if granted and account is not None and not _link_account(organization, account):
+            system_user.last_error, system_user.last_error_code = ACCOUNT_TAKEN, "account_linked_elsewhere"
+            audit.record(actor=acting_user, action="organization.account_link_refused", organization=organization,
+                         target=organization, after={"account_id": account.account_id})
+        if granted and organization.onboarding_status in (OnboardingStatus.PROVISIONED, OnboardingStatus.INVITED):
+            organization.onboarding_status = OnboardingStatus.CONSENTED
+        organization.save()
+        system_user.save()
+        before_org, after_org = audit.changed(before_org, audit.snapshot(organization, ORGANIZATION_FIELDS))
+        before_user, after_user = audit.changed(before_user, audit.snapshot(system_user, SYSTEM_USER_FIELDS))
+        audit.record(actor=acting_user, action="consent.check", organization=organization, target=system_user,
+                     before={**before_user, **before_org}, after={**after_user, **after_org})
+    return system_user
+
+
+def _link_account(organization: ClientOrganization, account: VerifiedAccount) -> bool:
+    """Put the verified account's details on `organization` (unsaved), or return False when another organization has it."""
+    taken = (
+        ClientOrganization.objects.filter(environment=organization.environment, account_id=account.account_id)
+        .exclude(pk=organization.pk)
+        .exists()
+    )
+    if taken:
+        return False
+    try:
+        # A savepoint: a concurrent link of the same account loses on the unique constraint, not the whole check.
+        with transaction.atomic():
+            ClientOrganization.objects.filter(pk=organization.pk).update(account_id=account.account_id)
+    except IntegrityError:
+        return False
+    organization.account_id = account.account_id
+    organization.account_name = account.account_name
+    organization.base_uri = account.base_uri
+    organization.organization_id = account.organization_id or organization.organization_id
+    return True
+
+
+def _email_invitation(invitation: Invitation, token: str) -> None:
+    organization = invitation.organization
+    send_mail(
+        subject=f"You are invited to connect {organization.name} to DocuSign",
+        message=(
+            f"Hello,\n\nYou are invited to set up DocuSign eSignature for {organization.name} in our partner portal.\n"
+            f"Open this link to accept (it works once and expires on {invitation.expires_at:%Y-%m-%d %H:%M} UTC):\n\n"
+            f"{invitation_accept_url(token)}\n"
+        ),
+        from_email=None,
+        recipient_list=[invitation.email],
+    )
+
+
+def _forget_token(environment: str, user_id: str) -> None:
+    from docusign_integration.tokens import forget_impersonation_token
+
+    forget_impersonation_token(environment, user_id)
+
