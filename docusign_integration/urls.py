@@ -1,4 +1,11 @@
-"""DocuSign's redirects back to the portal (OAuth callback) and the Connect listener."""
+"""DocuSign's redirects back to the portal (the one OAuth redirect URI) and the consent start pages."""
+
+from django.urls import path
+
+from docusign_integration import views
 
 app_name = "docusign"
-urlpatterns: list = []
+urlpatterns = [
+    path("callback/", views.callback, name="callback"),
+    path("consent/<slug:slug>/<str:kind>/", views.consent_start, name="consent_start"),
+]

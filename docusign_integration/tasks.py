@@ -1,0 +1,50 @@
+"""Background consent checks: one task per client organization, fanned out from a bulk task. Tasks take ids only."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+
+from celery import shared_task
+from django.db import transaction
+from django.utils import timezone
+
+from docusign_integration import errors
+from docusign_integration.consent import consent_verify
+from tenants.models import ClientOrganization
+
+MAX_COUNTDOWN = 900  # seconds; stays well below the broker's visibility timeout (settings: 3600)
+
+
+@shared_task(bind=True, max_retries=5, acks_late=True)
+def check_consent_task(self, organization_id: int) -> None:
+    """Verify one organization's consent. Safe to run twice: a check only records what DocuSign says now."""
+    organization = ClientOrganization.objects.filter(pk=organization_id).first()
+    if organization is None:
+        return  # deleted since it was queued
+    try:
+        consent_verify(acting_user=None, organization=organization)
+    except errors.RateLimited as exc:
+        wait = (exc.reset_at - timezone.now()).total_seconds()
+        raise self.retry(exc=exc, countdown=min(MAX_COUNTDOWN, max(1, int(wait)) + random.randint(0, 30))) from exc
+    except errors.DocuSignError as exc:
+        if not exc.retryable:
+            raise
+        # Exponential backoff with full jitter, so a DocuSign outage does not bring 10,000 retries at once.
+        raise self.retry(exc=exc, countdown=random.uniform(0, min(MAX_COUNTDOWN, 30 * 2**self.request.retries))) from exc
+
+
+@shared_task
+def check_consent_bulk(organization_ids: list[int]) -> int:
+    """Queue one `check_consent_task` per organization id; returns how many were queued."""
+    for organization_id in organization_ids:
+        check_consent_task.delay(organization_id)
+    return len(organization_ids)
+
+
+def enqueue_consent_checks(organization_ids: Iterable[int]) -> int:
+    """Queue the fan-out after the current transaction commits; returns the number of organizations."""
+    ids = [int(i) for i in organization_ids]
+    if ids:
+        transaction.on_commit(lambda: check_consent_bulk.delay(ids))
+    return len(ids)
