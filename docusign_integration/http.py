@@ -1,0 +1,273 @@
+"""THE one choke point for every request the portal sends to DocuSign (style.md; checklist BG-1, BG-2, BI-1, BI-2).
+
+Every call here: has settings.DOCUSIGN_HTTP_TIMEOUT; never follows a redirect (a bearer token must not be
+forwarded to whatever host a 302 names); reads at most `max_bytes`; records the account's rate-limit headers
+and refuses to call while the account is blocked; maps every failure to one class of `errors`; retries only
+TransientError, only for idempotent requests, with capped exponential back-off and full jitter; and logs
+method, host, path, status and elapsed time, never a query string, header, body or token.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+from django.utils import timezone
+
+from . import errors
+from .models import AccountRateLimit
+
+logger = logging.getLogger(__name__)
+
+session = requests.Session()
+session.max_redirects = 0
+# Proxies and netrc from the environment could silently add credentials or hops: DocuSign calls go direct.
+session.trust_env = False
+
+DEFAULT_MAX_BYTES = 1_048_576
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+RATE_LIMIT_CODES = frozenset({
+    "HOURLY_APIINVOCATION_LIMIT_EXCEEDED", "BURST_APIINVOCATION_LIMIT_EXCEEDED",
+    "HOURLY_ENVELOPE_POLLING_LIMIT_EXCEEDED", "BURST_ENVELOPE_POLLING_LIMIT_EXCEEDED",
+    "HOURLY_APIINVOCATION_ENVELOPE_LIMIT_EXCEEDED", "BURST_APIINVOCATION_ENVELOPE_LIMIT_EXCEEDED",
+    "API_REQUEST_IS_THROTTLED",
+})
+NOT_FOUND_CODES = frozenset({"ENVELOPE_DOES_NOT_EXIST", "DOCUMENT_DOES_NOT_EXIST", "USER_DOES_NOT_EXIST_IN_SYSTEM"})
+PERMISSION_CODES = frozenset({"USER_LACKS_PERMISSIONS", "ACCOUNT_LACKS_PERMISSIONS", "ACCOUNT_NOT_AUTHORIZED_FOR_ENVELOPE"})
+UNAUTHORIZED_CODES = frozenset({"AUTHORIZATION_INVALID_TOKEN", "USER_AUTHENTICATION_FAILED"})
+BURST_WINDOW = timedelta(seconds=30)  # DocuSign's burst window (protocol §9)
+
+
+def _setting(name: str, default: float) -> float:
+    return getattr(settings, name, default)
+
+
+def call(method: str, url: str, *, environment: str, account_id: str | None = None, bearer: str | None = None,
+         basic: tuple[str, str] | None = None, json: Any = None, data: Any = None, params: dict | None = None,
+         headers: dict | None = None, idempotent: bool | None = None, stream: bool = False,
+         max_bytes: int = DEFAULT_MAX_BYTES) -> requests.Response:
+    """Send one DocuSign request and return its 2xx response, or raise a `errors.DocuSignError`.
+
+    With `stream=True` the body of a 2xx response is left unread: consume it with `iter_capped`.
+    """
+    method = method.upper()
+    if account_id:
+        _refuse_if_blocked(environment, account_id)
+    request_headers = {"Accept": "application/json", **(headers or {})}
+    if bearer is not None:
+        request_headers["Authorization"] = f"Bearer {bearer}"
+    retry = (method in IDEMPOTENT_METHODS) if idempotent is None else idempotent
+    tries = max(1, int(_setting("DOCUSIGN_HTTP_MAX_TRIES", 3)))
+    for attempt in range(1, tries + 1):
+        try:
+            return _send_once(method, url, environment=environment, account_id=account_id, headers=request_headers,
+                              basic=basic, json_body=json, data=data, params=params, stream=stream, max_bytes=max_bytes)
+        except errors.TransientError:
+            if not retry or attempt == tries:
+                raise
+            time.sleep(_backoff(attempt))
+    raise AssertionError("unreachable")  # the loop always returns or raises
+
+
+def _backoff(attempt: int) -> float:
+    """Full jitter: uniform(0, min(cap, base * 2**attempt)); a few seconds at most over all tries."""
+    base = _setting("DOCUSIGN_HTTP_BACKOFF_BASE", 0.25)
+    cap = _setting("DOCUSIGN_HTTP_BACKOFF_MAX", 2.0)
+    return random.uniform(0, min(cap, base * 2 ** (attempt - 1)))
+
+
+def _send_once(method: str, url: str, *, environment: str, account_id: str | None, headers: dict,
+               basic: tuple[str, str] | None, json_body: Any, data: Any, params: dict | None, stream: bool,
+               max_bytes: int) -> requests.Response:
+    parts = urlsplit(url)
+    started = time.monotonic()
+    status: int | str = "error"
+    try:
+        try:
+            response = session.request(method, url, headers=headers, auth=basic, json=json_body, data=data,
+                                       params=params, timeout=settings.DOCUSIGN_HTTP_TIMEOUT, stream=True,
+                                       allow_redirects=False)
+        except requests.Timeout:
+            status = "timeout"
+            raise errors.TransientError("DocuSign did not answer in time; try again shortly.",
+                                        error_code="TIMEOUT") from None
+        except requests.RequestException:
+            # The exception text can hold the URL (and so a query string): it is not kept.
+            status = "connection-error"
+            raise errors.TransientError("The portal could not reach DocuSign; try again shortly.",
+                                        error_code="CONNECTION_ERROR") from None
+        status = response.status_code
+        if account_id:
+            _record_limits(environment, account_id, response)
+        if 200 <= response.status_code < 300 and stream:
+            _check_declared_length(response, max_bytes)
+            return response
+        _read_capped(response, max_bytes, deadline=started + sum(settings.DOCUSIGN_HTTP_TIMEOUT))
+        if 200 <= response.status_code < 300:
+            return response
+        raise _error_for(response, environment=environment, account_id=account_id)
+    finally:
+        logger.info("docusign_call method=%s host=%s path=%s status=%s elapsed_ms=%d",
+                    method, parts.netloc, parts.path, status, (time.monotonic() - started) * 1000)
+
+
+def _check_declared_length(response: requests.Response, max_bytes: int) -> None:
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        response.close()
+        raise errors.BadResponse(f"DocuSign's answer is larger than the {max_bytes}-byte limit.",
+                                 status=response.status_code, error_code="RESPONSE_TOO_LARGE")
+
+
+def _read_capped(response: requests.Response, max_bytes: int, *, deadline: float) -> None:
+    """Read the body into `response._content`, never more than `max_bytes` and never past `deadline`."""
+    _check_declared_length(response, max_bytes)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in response.iter_content(chunk_size=65536):
+            size += len(chunk)
+            if size > max_bytes:
+                raise errors.BadResponse(f"DocuSign's answer is larger than the {max_bytes}-byte limit.",
+                                         status=response.status_code, error_code="RESPONSE_TOO_LARGE")
+            if time.monotonic() > deadline:  # a server trickling bytes would otherwise beat the read timeout
+                raise errors.TransientError("DocuSign did not finish answering in time; try again shortly.",
+                                            status=response.status_code, error_code="TIMEOUT")
+            chunks.append(chunk)
+    except requests.RequestException:
+        raise errors.TransientError("The connection to DocuSign broke while reading the answer; try again shortly.",
+                                    status=response.status_code, error_code="CONNECTION_ERROR") from None
+    finally:
+        response.close()
+    response._content = b"".join(chunks)  # requests' own cache of the body: .content/.json() read it from here
+
+
+def iter_capped(response: requests.Response, *, max_bytes: int, chunk_size: int = 65536) -> Iterator[bytes]:
+    """The body of a `stream=True` response in chunks, raising BadResponse once more than `max_bytes` arrive."""
+    size = 0
+    try:
+        for chunk in response.iter_content(chunk_size=chunk_size):
+            size += len(chunk)
+            if size > max_bytes:
+                raise errors.BadResponse(f"DocuSign's answer is larger than the {max_bytes}-byte limit.",
+                                         status=response.status_code, error_code="RESPONSE_TOO_LARGE")
+            yield chunk
+    except requests.RequestException:
+        raise errors.TransientError("The connection to DocuSign broke during the download; try again.",
+                                    status=response.status_code, error_code="CONNECTION_ERROR") from None
+    finally:
+        response.close()
+
+
+def json_or_raise(response: requests.Response) -> dict:
+    """The JSON object in `response`, or BadResponse for anything else (HTML, truncated JSON, a list ...)."""
+    try:
+        body = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        raise errors.BadResponse("DocuSign's answer is not valid JSON.", status=response.status_code,
+                                 error_code="INVALID_JSON") from None
+    if not isinstance(body, dict):
+        raise errors.BadResponse("DocuSign's answer is not a JSON object.", status=response.status_code,
+                                 error_code="UNEXPECTED_SHAPE")
+    return body
+
+
+def _error_body(response: requests.Response) -> dict:
+    try:
+        body = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _error_for(response: requests.Response, *, environment: str, account_id: str | None) -> errors.DocuSignError:
+    """The exception for a non-2xx answer (protocol §2.3 token errors, §9 REST errors)."""
+    status = response.status_code
+    if 300 <= status < 400:
+        return errors.BadResponse("DocuSign answered with a redirect, which the portal does not follow.",
+                                  status=status, error_code="REDIRECT")
+    body = _error_body(response)
+    oauth_error, description = _text(body.get("error")), _text(body.get("error_description"))
+    error_code, message = _text(body.get("errorCode")), _text(body.get("message"))
+    if oauth_error == "consent_required":
+        return errors.ConsentRequired(status=status, error_code=oauth_error, description=description)
+    if oauth_error:
+        return errors.InvalidGrant.from_oauth(oauth_error, description, status)
+    if status == 429 or error_code.upper() in RATE_LIMIT_CODES:
+        return _rate_limited(response, environment, account_id, error_code, message)
+    if status >= 500:
+        return errors.TransientError(status=status, error_code=error_code, description=message)
+    kwargs = {"status": status, "error_code": error_code, "description": message}
+    if status == 401 or error_code in UNAUTHORIZED_CODES:
+        return errors.Unauthorized(**kwargs)
+    if error_code == "USER_DOES_NOT_BELONG_TO_SPECIFIED_ACCOUNT":
+        return errors.NotAMember(**kwargs)
+    if error_code in PERMISSION_CODES or status == 403:
+        return errors.PermissionDenied(**kwargs)
+    if error_code in NOT_FOUND_CODES or status == 404:
+        return errors.NotFound(**kwargs)
+    if not error_code:
+        return errors.BadResponse("DocuSign refused the request with an answer the portal could not understand.",
+                                  status=status, error_code="UNEXPECTED_ERROR_BODY")
+    return errors.DocuSignError(status=status, error_code=error_code, description=message)
+
+
+def _rate_limited(response: requests.Response, environment: str, account_id: str | None, error_code: str,
+                  message: str) -> errors.RateLimited:
+    """RateLimited with `reset_at`, and the account blocked until then so no further call is even attempted."""
+    now = timezone.now()
+    retry_after = response.headers.get("Retry-After", "").strip()
+    reset_header = _int_header(response, "X-RateLimit-Reset")
+    if retry_after.isdigit():
+        reset_at = now + timedelta(seconds=int(retry_after))
+    elif error_code.upper().startswith("HOURLY_APIINVOCATION") and reset_header:
+        reset_at = datetime.fromtimestamp(reset_header, tz=UTC)
+    else:
+        reset_at = now + BURST_WINDOW
+    # A reset far in the future would be a lie or a clock problem: never block longer than DocuSign's hour.
+    reset_at = min(max(reset_at, now), now + timedelta(hours=1))
+    if account_id:
+        AccountRateLimit.objects.update_or_create(environment=environment, account_id=account_id,
+                                                  defaults={"blocked_until": reset_at})
+    return errors.RateLimited(status=response.status_code, error_code=error_code or "RATE_LIMITED",
+                              description=message, reset_at=reset_at)
+
+
+def _int_header(response: requests.Response, name: str) -> int | None:
+    value = response.headers.get(name, "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def _record_limits(environment: str, account_id: str, response: requests.Response) -> None:
+    values = {
+        "limit": _int_header(response, "X-RateLimit-Limit"),
+        "remaining": _int_header(response, "X-RateLimit-Remaining"),
+        "burst_limit": _int_header(response, "X-BurstLimit-Limit"),
+        "burst_remaining": _int_header(response, "X-BurstLimit-Remaining"),
+    }
+    reset = _int_header(response, "X-RateLimit-Reset")
+    if reset is not None:
+        values["reset_at"] = datetime.fromtimestamp(reset, tz=UTC)
+    values = {key: value for key, value in values.items() if value is not None}
+    if values:
+        AccountRateLimit.objects.update_or_create(environment=environment, account_id=account_id, defaults=values)
+
+
+def _refuse_if_blocked(environment: str, account_id: str) -> None:
+    blocked_until = (AccountRateLimit.objects.filter(environment=environment, account_id=account_id)
+                     .values_list("blocked_until", flat=True).first())
+    if blocked_until and blocked_until > timezone.now():
+        raise errors.RateLimited("DocuSign's API rate limit for this account was reached; no call is made until it resets.",
+                                 error_code="BLOCKED_LOCALLY", reset_at=blocked_until)

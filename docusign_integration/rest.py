@@ -1,0 +1,42 @@
+"""eSignature REST v2.1 calls for one account (docusign-protocol.md §6): `{base_uri}/restapi/v2.1/accounts/{id}`.
+
+Reference: https://developers.docusign.com/docs/esign-rest-api/reference/
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from . import conf, http
+from .errors import InvalidIdentifier, UntrustedHost
+from .ids import require_guid
+
+
+@dataclass(frozen=True)
+class AccountRef:
+    """Where one DocuSign account's API lives; validated on construction so a bad value never builds a URL."""
+
+    environment: str
+    account_id: str
+    base_uri: str
+
+    def __post_init__(self) -> None:
+        require_guid(self.account_id, "account_id")
+        if not conf.get_environment(self.environment).is_allowed_base_uri(self.base_uri):
+            raise UntrustedHost(error_code="UNTRUSTED_BASE_URI")
+        object.__setattr__(self, "base_uri", self.base_uri.rstrip("/"))
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_uri}/restapi/v2.1/accounts/{self.account_id}"
+
+
+def rest_call(ref: AccountRef, method: str, path: str, *, bearer: str, **kwargs: Any) -> requests.Response:
+    """`method` on `path` (e.g. "/envelopes", ids already checked with `ids`) of the account, through http.call."""
+    if not path.startswith("/") or any(part in path for part in ("..", "?", "#", "//", "\\", "%")):
+        raise InvalidIdentifier("The API path is not a plain path.", error_code="INVALID_PATH")
+    return http.call(method, ref.api_url + path, environment=ref.environment, account_id=ref.account_id,
+                     bearer=bearer, **kwargs)

@@ -1,0 +1,47 @@
+"""Impersonation tokens for system users: one JWT grant per user per hour, shared by every process (TS-3, TS-5).
+
+The fast path reads the cached row without a lock. When the token is missing or within RENEW_BEFORE of
+expiry, the caller takes the row's lock (`select_for_update`), re-reads it, and only then asks DocuSign:
+concurrent callers wait on the lock and find the token the first one stored, so a cold cache costs one grant.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from . import oauth
+from .ids import require_guid
+from .jwt_assertion import DEFAULT_SCOPES
+from .models import CachedAccessToken
+
+
+def _normalized(scopes: str) -> str:
+    return " ".join(sorted(set(scopes.split())))
+
+
+def get_impersonation_token(environment: str, user_id: str, scopes: str = DEFAULT_SCOPES) -> str:
+    """A live access token impersonating `user_id`; ConsentRequired / InvalidGrant propagate (nothing cached)."""
+    require_guid(user_id, "DocuSign user id")
+    key = {"environment": environment, "user_id": user_id.lower(), "scopes": _normalized(scopes)}
+    cached = CachedAccessToken.objects.filter(**key).first()
+    if cached is not None and cached.is_fresh():
+        return cached.get_access_token()
+    with transaction.atomic():
+        # get_or_create handles the insert race (IntegrityError -> get); the lock then serializes the grant.
+        CachedAccessToken.objects.get_or_create(**key)
+        row = CachedAccessToken.objects.select_for_update().get(**key)
+        if row.is_fresh():  # another process granted while we waited for the lock
+            return row.get_access_token()
+        granted = oauth.jwt_grant(environment, user_id, scopes)
+        row.set_access_token(granted.access_token, timezone.now() + timedelta(seconds=granted.expires_in))
+        row.save(update_fields=["access_token_ciphertext", "expires_at", "updated_at"])
+        return granted.access_token
+
+
+def forget_impersonation_token(environment: str, user_id: str) -> int:
+    """Delete every cached token of `user_id` (revocation, offboarding); returns how many were deleted."""
+    deleted, _ = CachedAccessToken.objects.filter(environment=environment, user_id=user_id.lower()).delete()
+    return deleted
