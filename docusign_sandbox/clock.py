@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
@@ -17,5 +17,5 @@ def iso(value: datetime | None) -> str | None:
     """DocuSign's date-time strings: ISO 8601 in UTC with a 'Z' and 7 fractional digits."""
     if value is None:
         return None
-    value = value.astimezone(timezone.UTC)
+    value = value.astimezone(UTC)
     return value.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
