@@ -3,9 +3,18 @@
 import os
 
 from celery import Celery
+from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+def _refuse_to_start_without_encryption_keys(**kwargs: object) -> None:
+    """Fail closed: a worker without usable encryption keys must not start (it would fail on every secret)."""
+    from docusign_integration.encryption import validate_keys
+
+    validate_keys()
