@@ -111,6 +111,21 @@ def organization_provision(
     return organization
 
 
+def organization_rename(*, acting_user: User, organization: ClientOrganization, name: str) -> ClientOrganization:
+    """Change the organization's display name (the slug stays: it is in links already sent)."""
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "Enter the client organization's name."})
+    with transaction.atomic():
+        old = ClientOrganization.objects.select_for_update().values_list("name", flat=True).get(pk=organization.pk)
+        if old != name:
+            ClientOrganization.objects.filter(pk=organization.pk).update(name=name, updated=timezone.now())
+            audit.record(actor=acting_user, action="organization.rename", organization=organization, target=organization,
+                         before={"name": old}, after={"name": name})
+    organization.name = name
+    return organization
+
+
 def system_user_update(*, acting_user: User, organization: ClientOrganization, user_id: str, email: str) -> SystemUser:
     """Record another DocuSign user as the organization's system user. A new user id starts again at consent "unknown"."""
     user_id = user_id.strip().lower()

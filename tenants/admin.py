@@ -1,0 +1,144 @@
+"""ISV staff's admin for client organizations, their system users and the audit log.
+
+Every change goes through `tenants.services`; pages that need input are admin views added in `get_urls`
+(see `tenants.admin_views`). The changelist costs a constant number of queries (system user joined).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+
+from docusign_integration.tasks import enqueue_consent_checks
+from tenants import admin_views, services
+from tenants.models import AuditEvent, ClientOrganization, ConsentStatus, Health, SystemUser
+
+CONSENT_BADGE = {
+    ConsentStatus.GRANTED: "#1b7f3b", ConsentStatus.REQUIRED: "#a15c00",
+    ConsentStatus.REVOKED: "#b3261e", ConsentStatus.UNKNOWN: "#5f6368",
+}
+HEALTH_BADGE = {Health.OK: "#1b7f3b", Health.PENDING: "#a15c00", Health.FAILING: "#b3261e"}
+
+
+def badge(label: str, colour: str) -> str:
+    return format_html('<span style="color:#fff;background:{};padding:1px 6px;border-radius:8px">{}</span>', colour, label)
+
+
+class SystemUserInline(admin.StackedInline):
+    model = SystemUser
+    can_delete = False
+    max_num = min_num = 1
+    fields = ("user_id", "email", "consent_status", "consent_type", "scopes", "verified_at", "checked_at", "last_error",
+              "last_error_code")
+    # Consent fields only change through a consent check, never by hand.
+    readonly_fields = fields[2:]
+
+
+@admin.register(ClientOrganization)
+class ClientOrganizationAdmin(admin.ModelAdmin):
+    list_display = ("name", "environment", "consent", "account_id", "base_uri_host", "health", "created")
+    list_filter = ("environment", "onboarding_status", "system_user__consent_status")
+    search_fields = ("name", "slug", "=account_id")
+    list_select_related = ("system_user",)  # consent and health read the system user: one JOIN, not one query per row
+    fields = ("name", "slug", "environment", "onboarding_status", "account_id", "account_name", "base_uri", "organization_id",
+              "created", "updated")
+    readonly_fields = fields[1:]  # the name is the only thing staff edit here; the rest comes from DocuSign or services
+    inlines = (SystemUserInline,)
+    actions = ("check_consent", "show_consent_links", "send_invitation")
+    change_form_template = "admin/tenants/clientorganization/change_form.html"
+
+    @admin.display(description="consent", ordering="system_user__consent_status")
+    def consent(self, obj: ClientOrganization) -> str:
+        system_user = getattr(obj, "system_user", None)
+        status = ConsentStatus(system_user.consent_status if system_user else ConsentStatus.UNKNOWN)
+        return badge(status.label, CONSENT_BADGE[status])
+
+    @admin.display(description="base_uri host")
+    def base_uri_host(self, obj: ClientOrganization) -> str:
+        return urlsplit(obj.base_uri).netloc if obj.base_uri else "—"
+
+    @admin.display(description="health")
+    def health(self, obj: ClientOrganization) -> str:
+        system_user = getattr(obj, "system_user", None)
+        state = system_user.health if system_user else Health.FAILING
+        return badge(state.label, HEALTH_BADGE[state])
+
+    # --- adding goes through organization_provision -------------------------------------------------
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None) -> HttpResponse:
+        return admin_views.provision(self, request)
+
+    def save_model(self, request: HttpRequest, obj: ClientOrganization, form, change: bool) -> None:
+        services.organization_rename(acting_user=request.user, organization=obj, name=obj.name)
+
+    def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
+        for inline_form in formset.forms:
+            if inline_form.has_changed():
+                services.system_user_update(acting_user=request.user, organization=form.instance,
+                                            user_id=inline_form.cleaned_data["user_id"], email=inline_form.cleaned_data["email"])
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None):
+        extra = {**(extra_context or {})}
+        organization = self.get_object(request, object_id)
+        if organization is not None:
+            extra["consent_links"] = admin_views.consent_links(organization)
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
+    def get_urls(self) -> list[URLPattern]:
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:object_id>/consent-links/", wrap(lambda r, object_id: admin_views.consent_links_view(self, r, object_id)),
+                 name="tenants_clientorganization_consent_links"),
+            path("<int:object_id>/invite/", wrap(lambda r, object_id: admin_views.invite(self, r, object_id)),
+                 name="tenants_clientorganization_invite"),
+            *super().get_urls(),
+        ]
+
+    # --- actions ------------------------------------------------------------------------------------
+    @admin.action(description="Check consent (in the background)", permissions=["change"])
+    def check_consent(self, request: HttpRequest, queryset: QuerySet[ClientOrganization]) -> None:
+        count = enqueue_consent_checks(queryset.values_list("pk", flat=True))
+        self.message_user(request, f"Consent checks queued for {count} organization(s); refresh this page in a minute.",
+                          messages.SUCCESS)
+
+    @admin.action(description="Show consent links", permissions=["change"])
+    def show_consent_links(self, request: HttpRequest, queryset: QuerySet[ClientOrganization]) -> HttpResponse | None:
+        return self._one(request, queryset, "admin:tenants_clientorganization_consent_links")
+
+    @admin.action(description="Send invitation", permissions=["change"])
+    def send_invitation(self, request: HttpRequest, queryset: QuerySet[ClientOrganization]) -> HttpResponse | None:
+        return self._one(request, queryset, "admin:tenants_clientorganization_invite")
+
+    def _one(self, request: HttpRequest, queryset: QuerySet[ClientOrganization], url_name: str) -> HttpResponse | None:
+        """Actions that need a page of their own act on exactly one organization."""
+        pks = list(queryset.values_list("pk", flat=True)[:2])
+        if len(pks) != 1:
+            self.message_user(request, "Select exactly one organization for this action.", messages.WARNING)
+            return None
+        return HttpResponseRedirect(reverse(url_name, args=[pks[0]]))
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: the audit trail is written by services alone."""
+
+    list_display = ("created", "action", "organization", "actor", "target")
+    list_filter = ("action", ("organization", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("organization", "actor")
+    search_fields = ("target",)
+    date_hierarchy = "created"
+    fields = ("created", "action", "organization", "actor", "target", "before", "after")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
+        return False

@@ -1,0 +1,108 @@
+"""Admin pages for client organizations that need input or explanation: provision, consent links, invitations."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django import forms
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+
+from docusign_integration import conf
+from tenants import services
+from tenants.models import ClientOrganization, MembershipRole
+
+if TYPE_CHECKING:
+    from tenants.admin import ClientOrganizationAdmin
+
+
+class ProvisionForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    environment = forms.ChoiceField(choices=conf.ENVIRONMENT_CHOICES, initial=conf.SANDBOX)
+    system_user_id = forms.CharField(label="System user's DocuSign user id (GUID)", max_length=36)
+    system_user_email = forms.CharField(label="System user's email", max_length=254)
+    account_id = forms.CharField(label="Dedicated DocuSign account id (optional)", max_length=36, required=False)
+    slug = forms.SlugField(required=False, help_text="Made from the name when left empty.")
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField()
+    role = forms.ChoiceField(choices=MembershipRole.choices, initial=MembershipRole.ADMIN)
+
+
+def consent_links(organization: ClientOrganization) -> list[dict[str, str]]:
+    """Both consent paths with the portal URL that starts each and its prerequisites, in plain words."""
+    return [
+        {
+            "title": "Individual consent",
+            "url": reverse("docusign:consent_start", args=[organization.slug, "individual"]),
+            "prerequisites": "The system user signs in to DocuSign once, as themselves, and approves. "
+                             "No DocuSign organization or claimed domain is needed.",
+        },
+        {
+            "title": "Organization admin consent",
+            "url": reverse("docusign:consent_start", args=[organization.slug, "admin"]),
+            "prerequisites": "Needs a DocuSign organization that has claimed the system user's email domain, and one of "
+                             "its organization admins to sign in and approve. It covers every user of the claimed domains.",
+        },
+    ]
+
+
+def provision(model_admin: ClientOrganizationAdmin, request: HttpRequest) -> HttpResponse:
+    """The admin's "Add client organization" page, backed by `organization_provision`."""
+    if not model_admin.has_add_permission(request):
+        raise PermissionDenied
+    form = ProvisionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            organization = services.organization_provision(acting_user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            model_admin.log_addition(request, organization, [{"added": {}}])
+            model_admin.message_user(request, f"Provisioned {organization.name}. Next: invite a client admin.")
+            return HttpResponseRedirect(reverse("admin:tenants_clientorganization_change", args=[organization.pk]))
+    return _render(model_admin, request, "provision.html", None, {"form": form, "title": "Provision a client organization"})
+
+
+def consent_links_view(model_admin: ClientOrganizationAdmin, request: HttpRequest, object_id: int) -> HttpResponse:
+    organization = _organization(model_admin, request, object_id)
+    return _render(model_admin, request, "consent_links.html", organization, {
+        "title": f"Consent links for {organization.name}", "consent_links": consent_links(organization),
+    })
+
+
+def invite(model_admin: ClientOrganizationAdmin, request: HttpRequest, object_id: int) -> HttpResponse:
+    organization = _organization(model_admin, request, object_id)
+    form = InvitationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            invitation = services.invitation_send(acting_user=request.user, organization=organization, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            model_admin.log_change(request, organization, f"Invited {invitation.email} as {invitation.get_role_display()}.")
+            model_admin.message_user(request, f"Invitation sent to {invitation.email}.")
+            return HttpResponseRedirect(reverse("admin:tenants_clientorganization_change", args=[organization.pk]))
+    return _render(model_admin, request, "invite.html", organization, {"form": form, "title": f"Invite to {organization.name}"})
+
+
+def _organization(model_admin: ClientOrganizationAdmin, request: HttpRequest, object_id: int) -> ClientOrganization:
+    organization = model_admin.get_object(request, str(object_id))
+    if organization is None:
+        raise Http404
+    if not model_admin.has_change_permission(request, organization):
+        raise PermissionDenied
+    return organization
+
+
+def _render(model_admin: ClientOrganizationAdmin, request: HttpRequest, template: str,
+            organization: ClientOrganization | None, context: dict) -> TemplateResponse:
+    return TemplateResponse(request, f"admin/tenants/clientorganization/{template}", {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.model._meta,
+        "original": organization,
+        **context,
+    })
