@@ -1,7 +1,8 @@
 """The integration's models, one submodule per concept; each is imported here so Django finds it."""
 
+from .credentials import DocuSignCredential
 from .limits import AccountRateLimit
 from .state import OAuthState
 from .tokens import CachedAccessToken
 
-__all__ = ["AccountRateLimit", "CachedAccessToken", "OAuthState"]
+__all__ = ["AccountRateLimit", "CachedAccessToken", "DocuSignCredential", "OAuthState"]
