@@ -1,0 +1,56 @@
+"""`manage.py provision_client`: create a client organization and its system user, invite client admins."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+from django.urls import reverse
+
+from docusign_integration import conf
+from tenants import services
+from tenants.models import MembershipRole
+
+
+class Command(BaseCommand):
+    help = (
+        "Provision a client organization with its DocuSign system user, optionally invite client admins, and print both "
+        "consent links. The links are the portal's consent start pages, not raw DocuSign URLs: the OAuth state must be "
+        "bound to the browser session that returns from DocuSign (one use, ten minutes), so it is issued when someone "
+        "signed in to the portal (ISV staff or a client admin of the organization) opens the link. Nothing is stored "
+        "when any input is invalid."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("name")
+        parser.add_argument("--environment", required=True, choices=[c for c, _ in conf.ENVIRONMENT_CHOICES])
+        parser.add_argument("--system-user-id", required=True, help="The system user's DocuSign user id (GUID).")
+        parser.add_argument("--system-user-email", required=True)
+        parser.add_argument("--account-id", help="A dedicated DocuSign account id (GUID); default: the user's default account.")
+        parser.add_argument("--slug")
+        parser.add_argument("--invite", nargs="*", default=[], metavar="EMAIL", help="Invite these people as client admins.")
+
+    def handle(self, *args, **options) -> None:
+        try:
+            # One transaction: a bad invitation address leaves no half-provisioned organization behind.
+            with transaction.atomic():
+                organization = services.organization_provision(
+                    acting_user=None, name=options["name"], environment=options["environment"],
+                    system_user_id=options["system_user_id"], system_user_email=options["system_user_email"],
+                    account_id=options["account_id"], slug=options["slug"],
+                )
+                for email in options["invite"]:
+                    services.invitation_send(acting_user=None, organization=organization, email=email, role=MembershipRole.ADMIN)
+        except ValidationError as exc:
+            raise CommandError("; ".join(f"{field}: {' '.join(m)}" for field, m in exc.message_dict.items())) from exc
+
+        base = settings.PORTAL_BASE_URL.rstrip("/")
+        self.stdout.write(f"Provisioned {organization.name} (slug {organization.slug}, {organization.environment}).")
+        for email in options["invite"]:
+            self.stdout.write(f"Invitation sent to {email}.")
+        self.stdout.write("Consent links (open while signed in to the portal):")
+        self.stdout.write(f"  individual consent (the system user approves):  "
+                          f"{base}{reverse('docusign:consent_start', args=[organization.slug, 'individual'])}")
+        self.stdout.write(f"  organization admin consent (needs a claimed domain): "
+                          f"{base}{reverse('docusign:consent_start', args=[organization.slug, 'admin'])}")
