@@ -6,13 +6,15 @@ at DocuSign's own paths (`/oauth/token`, `/restapi/v2.1/...`) on another host na
 
 from __future__ import annotations
 
+import ssl
 import threading
 
 from django.core.handlers.wsgi import WSGIHandler
-from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+from django.core.servers.basehttp import ServerHandler, ThreadedWSGIServer, WSGIRequestHandler
 from django.db import connections
 from django.http import HttpRequest, HttpResponse
 
+from .faults import DROP_CONNECTION_HEADER
 from .middleware import SandboxMiddleware
 
 URLCONF = "docusign_sandbox.urls"
@@ -30,7 +32,35 @@ class SandboxHandler(WSGIHandler):
         return self._sandbox_chain(request)
 
 
-class QuietRequestHandler(WSGIRequestHandler):
+class DroppingServerHandler(ServerHandler):
+    """Closes the connection without sending a byte when the response carries the drop marker (a `drop` fault)."""
+
+    def finish_response(self) -> None:
+        if self.headers is not None and DROP_CONNECTION_HEADER in self.headers:
+            self.request_handler.close_connection = True  # handle() then shuts the socket down unanswered
+            self.close()
+            return
+        super().finish_response()
+
+
+class SandboxRequestHandler(WSGIRequestHandler):
+    """Django's request handler with DroppingServerHandler in place of its ServerHandler."""
+
+    def handle_one_request(self) -> None:
+        # Django's WSGIRequestHandler.handle_one_request, with the one class swapped.
+        self.raw_requestline = self.rfile.readline(65537)
+        if len(self.raw_requestline) > 65536:
+            self.requestline = self.request_version = self.command = ""
+            self.send_error(414)
+            return
+        if not self.parse_request():
+            return
+        handler = DroppingServerHandler(self.rfile, self.wfile, self.get_stderr(), self.get_environ())
+        handler.request_handler = self
+        handler.run(self.server.get_app())
+
+
+class QuietRequestHandler(SandboxRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass
 
@@ -38,9 +68,11 @@ class QuietRequestHandler(WSGIRequestHandler):
 class SandboxServerThread(threading.Thread):
     """The sandbox on a free loopback port in a background thread (tests, benchmarks)."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, connections_override: dict | None = None) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, connections_override: dict | None = None,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         super().__init__(daemon=True, name="docusign-sandbox")
         self.host, self.port = host, port
+        self.ssl_context = ssl_context  # serve HTTPS (clients such as DocuSign's SDK only speak https://)
         self.connections_override = connections_override or {}
         self.is_ready = threading.Event()
         self.error: BaseException | None = None
@@ -48,7 +80,7 @@ class SandboxServerThread(threading.Thread):
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.ssl_context else 'http'}://{self.host}:{self.port}"
 
     def run(self) -> None:
         for alias, conn in self.connections_override.items():
@@ -57,6 +89,9 @@ class SandboxServerThread(threading.Thread):
             self.httpd = ThreadedWSGIServer((self.host, self.port), QuietRequestHandler,
                                             allow_reuse_address=False, connections_override=self.connections_override)
             self.port = self.httpd.server_address[1]
+            if self.ssl_context is not None:
+                self.httpd.socket = self.ssl_context.wrap_socket(self.httpd.socket, server_side=True)
+                self.httpd.base_environ["HTTPS"] = "on"  # so request.scheme is https
             self.httpd.set_app(SandboxHandler())
             self.is_ready.set()
             self.httpd.serve_forever(poll_interval=0.05)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
-from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+from django.core.servers.basehttp import ThreadedWSGIServer
 
-from docusign_sandbox.server import SandboxHandler
+from docusign_sandbox.server import SandboxHandler, SandboxRequestHandler
 
 
 class Command(BaseCommand):
@@ -19,7 +19,7 @@ class Command(BaseCommand):
         if not port.isdigit():
             raise CommandError("Give ADDR:PORT, for example localhost:8001.")
         host = host or "localhost"
-        httpd = ThreadedWSGIServer((host, int(port)), WSGIRequestHandler)
+        httpd = ThreadedWSGIServer((host, int(port)), SandboxRequestHandler)
         httpd.daemon_threads = True
         httpd.set_app(SandboxHandler())
         self.stdout.write(f"DocuSign sandbox at http://{host}:{port}/  (console: http://{host}:{port}/_sandbox/)")
