@@ -217,3 +217,23 @@ LOGGING = {
     "loggers": {"django.server": {"level": "WARNING"}},
 }
 DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.errors.SecretScrubbingFilter"
+
+# --- Connect to DocuSign (social-auth) and the refresh of its tokens ------------------------------
+# The "docusign" backend links a DocuSign identity to the signed-in portal user; it never signs anyone in.
+AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "docusign_integration.social_backend.DocuSignOAuth2"]
+SOCIAL_AUTH_PIPELINE = (
+    "social_core.pipeline.social_auth.social_details",
+    "social_core.pipeline.social_auth.social_uid",
+    "social_core.pipeline.social_auth.auth_allowed",
+    "docusign_integration.pipeline.require_connecting_admin",
+    "social_core.pipeline.social_auth.social_user",
+    "social_core.pipeline.social_auth.associate_user",
+    "social_core.pipeline.social_auth.load_extra_data",  # the backend's extra_data never includes a token
+    "docusign_integration.pipeline.store_credential",
+    "docusign_integration.pipeline.finish_on_account_step",
+)
+CELERY_IMPORTS = ("docusign_integration.tasks_credentials",)  # not a tasks.py module, so not autodiscovered
+CELERY_BEAT_SCHEDULE["docusign-refresh-expiring-credentials"] = {
+    "task": "docusign_integration.tasks_credentials.refresh_expiring_credentials",
+    "schedule": 6 * 3600,  # refresh tokens expiring within 10 days: four chances a day, well before day 30
+}

@@ -1,0 +1,38 @@
+"""Keeping "Connect to DocuSign" connections alive: a beat task fans out one refresh task per connection.
+
+A DocuSign refresh token lives about 30 days; refreshing with `extended` restarts that (protocol §4). Connections
+whose refresh token expires within 10 days are refreshed, so an admin who is away for weeks keeps a working
+connection. Tasks take ids only; a refused refresh marks the connection "needs reconnecting" and is not retried.
+"""
+
+from __future__ import annotations
+
+import random
+
+from celery import shared_task
+
+from docusign_integration import credentials, errors
+
+MAX_COUNTDOWN = 900  # seconds; below the broker's visibility timeout (settings: 3600)
+
+
+@shared_task
+def refresh_expiring_credentials() -> int:
+    """Queue `refresh_credential` for every connection due; returns how many were queued."""
+    ids = [str(pk) for pk in credentials.credentials_due_for_refresh()]
+    for credential_id in ids:
+        refresh_credential.delay(credential_id)
+    return len(ids)
+
+
+@shared_task(bind=True, max_retries=3, acks_late=True)
+def refresh_credential(self, credential_id: str) -> None:
+    """Refresh one connection. Safe to run twice: the row lock lets only one refresh happen, the other re-reads."""
+    try:
+        credentials.credential_refresh(credential_id)
+    except credentials.ReconnectRequired:
+        return  # recorded on the connection and shown to its admin; retrying cannot help
+    except errors.DocuSignError as exc:
+        if not exc.retryable:
+            raise
+        raise self.retry(exc=exc, countdown=random.uniform(0, min(MAX_COUNTDOWN, 60 * 2**self.request.retries))) from exc

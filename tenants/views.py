@@ -1,0 +1,149 @@
+"""Client admins' onboarding pages: the invitation, the checklist, "Connect to DocuSign" and the account choice.
+
+Every page except the invitation requires sign-in and loads its organization with `onboarding.organization_for`,
+so it is scoped to the user's own organization (404 for any other) and admin actions need the admin role (403).
+Pages that send the browser to DocuSign use top-level navigation (links and forms), never frames.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model, login
+from django.contrib.auth.decorators import login_not_required, login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from docusign_integration import connect_flow, credentials
+from docusign_integration.errors import DocuSignError
+from docusign_integration.models.credentials import DocuSignCredential
+from tenants import onboarding
+from tenants.forms import AccountChoiceForm, ExistingPasswordForm, NewPasswordForm
+from tenants.models import ClientMembership, ClientOrganization, Invitation, MembershipRole, SystemUser
+
+
+@login_required
+def index(request: HttpRequest) -> HttpResponse:
+    """The organizations the user belongs to; straight to the checklist when there is only one."""
+    memberships = list(ClientMembership.objects.filter(user=request.user).select_related("organization")
+                       .order_by("organization__name"))
+    if len(memberships) == 1:
+        return redirect("onboarding:checklist", memberships[0].organization.slug)
+    return render(request, "onboarding/index.html", {"memberships": memberships})
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    """Accept an emailed invitation: choose a portal password (or sign in if the email has an account), then join."""
+    invitation = Invitation.find(token)
+    problem = onboarding.invitation_status(invitation)
+    if problem:
+        return render(request, "onboarding/invitation_unusable.html", {"problem": problem}, status=410 if invitation else 404)
+
+    existing = get_user_model().objects.filter(email__iexact=invitation.email).first()
+    if request.user.is_authenticated:
+        form, acting_user = None, request.user
+    elif existing is not None:
+        form = ExistingPasswordForm(request.POST or None, request=request, user=existing)
+        acting_user = existing
+    else:
+        form = NewPasswordForm(request.POST or None, email=invitation.email)
+        acting_user = None
+
+    if request.method == "POST" and (form is None or form.is_valid()):
+        password = form.cleaned_data["password1"] if isinstance(form, NewPasswordForm) else None
+        try:
+            membership = onboarding.invitation_accept(acting_user=acting_user, invitation=invitation, password=password)
+        except onboarding.InvitationUnusable as exc:
+            return render(request, "onboarding/invitation_unusable.html", {"problem": exc.message}, status=410)
+        if not request.user.is_authenticated:
+            login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, f"Welcome to {membership.organization.name}'s onboarding.")
+        return redirect("onboarding:checklist", membership.organization.slug)
+    return render(request, "onboarding/invitation.html", {
+        "invitation": invitation, "form": form, "existing": existing is not None and not request.user.is_authenticated,
+    })
+
+
+@login_required
+def checklist(request: HttpRequest, slug: str) -> HttpResponse:
+    """The onboarding checklist: each step's status and the one button that moves it forward."""
+    organization = onboarding.organization_for(request, slug, role=MembershipRole.MEMBER)
+    is_admin = ClientMembership.objects.filter(user=request.user, organization=organization,
+                                               role=MembershipRole.ADMIN).exists()
+    credential = DocuSignCredential.objects.filter(organization=organization, user=request.user).first()
+    system_user = SystemUser.objects.filter(organization=organization).first()
+    return render(request, "onboarding/checklist.html", {
+        "organization": organization,
+        "is_admin": is_admin,
+        "system_user": system_user,
+        "credential": credential,
+        "account_reachable": _account_reachable(organization, credential),
+        "base_uri_host": urlsplit(organization.base_uri).netloc if organization.base_uri else "",
+    })
+
+
+@login_required
+@require_POST
+def connect(request: HttpRequest, slug: str) -> HttpResponse:
+    """Start "Connect to DocuSign": a top-level redirect to DocuSign's sign-in and approval page."""
+    organization = onboarding.organization_for(request, slug)
+    return connect_flow.connect_start(request, organization)
+
+
+@login_required
+@require_POST
+def disconnect(request: HttpRequest, slug: str) -> HttpResponse:
+    """Delete the user's DocuSign connection for this organization (its tokens and the social-auth link)."""
+    organization = onboarding.organization_for(request, slug)
+    credential = DocuSignCredential.objects.filter(organization=organization, user=request.user).first()
+    if credential is not None:
+        credentials.credential_disconnect(acting_user=request.user, credential=credential)
+        messages.success(request, "Disconnected from DocuSign. The portal no longer holds your DocuSign tokens.")
+    return redirect("onboarding:checklist", organization.slug)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account(request: HttpRequest, slug: str) -> HttpResponse:
+    """Choose which of the connected user's DocuSign accounts this organization uses (the default is marked)."""
+    organization = onboarding.organization_for(request, slug)
+    credential = DocuSignCredential.objects.filter(organization=organization, user=request.user).first()
+    if credential is None:
+        messages.info(request, "Connect to DocuSign first; then choose the account.")
+        return redirect("onboarding:checklist", organization.slug)
+    form = AccountChoiceForm(request.POST or None, accounts=credential.accounts)
+    if request.method == "POST" and form.is_valid():
+        response = _choose(request, organization, credential, form.cleaned_data["account_id"])
+        if response is not None:
+            return response
+    accounts = [{**a, "region": urlsplit(a["base_uri"]).netloc} for a in credential.accounts]
+    return render(request, "onboarding/account.html", {"organization": organization, "form": form, "accounts": accounts})
+
+
+def _choose(request: HttpRequest, organization: ClientOrganization, credential: DocuSignCredential,
+            account_id: str) -> HttpResponseRedirect | None:
+    """Re-check with DocuSign that the user reaches `account_id`, then record it; None (with a message) on failure."""
+    try:
+        chosen = credentials.fetch_userinfo(credential).choose_account(account_id)
+        onboarding.account_choose(acting_user=request.user, organization=organization, account=chosen)
+    except DocuSignError as exc:
+        messages.error(request, exc.user_message)
+        return None
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return None
+    messages.success(request, f"This organization uses the DocuSign account {chosen.account_name}.")
+    return HttpResponseRedirect(reverse("onboarding:checklist", args=[organization.slug]))
+
+
+def _account_reachable(organization: ClientOrganization, credential: DocuSignCredential | None) -> bool | None:
+    """Whether the user's connection reaches the organization's account (None when there is nothing to compare)."""
+    if credential is None or not organization.account_id:
+        return None
+    return any(a["account_id"].lower() == organization.account_id.lower() for a in credential.accounts)
