@@ -10,4 +10,5 @@ urlpatterns = [
     path("restapi/v2.1/accounts/<str:account_id>/", include("docusign_sandbox.rest_urls")),
     path("restapi/v2.1/accounts/<str:account_id>/connect", include("docusign_sandbox.connect_urls")),
     path("_sandbox/", include("docusign_sandbox.control_urls")),
+    path("signing/", include("docusign_sandbox.page_urls")),
 ]
