@@ -28,7 +28,6 @@ from .models import AccountRateLimit
 logger = logging.getLogger(__name__)
 
 session = requests.Session()
-session.max_redirects = 0
 # Proxies and netrc from the environment could silently add credentials or hops: DocuSign calls go direct.
 session.trust_env = False
 

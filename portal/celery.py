@@ -1,6 +1,7 @@
 """The Celery app. Settings come from Django's settings under the `CELERY_` prefix."""
 
 import os
+import sys
 
 from celery import Celery
 from celery.signals import worker_init
@@ -15,6 +16,13 @@ app.autodiscover_tasks()
 @worker_init.connect
 def _refuse_to_start_without_encryption_keys(**kwargs: object) -> None:
     """Fail closed: a worker without usable encryption keys must not start (it would fail on every secret)."""
+    from django.core.exceptions import ImproperlyConfigured
+
     from docusign_integration.encryption import validate_keys
 
-    validate_keys()
+    try:
+        validate_keys()
+    except ImproperlyConfigured as exc:
+        # Celery logs and swallows an Exception from a signal handler; SystemExit really stops the worker.
+        sys.stderr.write(f"ImproperlyConfigured: {exc}\n")
+        raise SystemExit(1) from exc
