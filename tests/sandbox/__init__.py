@@ -1,0 +1,94 @@
+"""Tests of the DocuSign sandbox itself, spoken to over loopback HTTP like a real client would.
+
+This package shadows the module `tests/sandbox.py` (the `sandbox` fixture's harness) as `tests.sandbox`, so
+that module is loaded from its file and its names re-exported: `from tests.sandbox import running_sandbox`
+keeps working for conftest.py and everyone else.
+
+Helpers shared by the sandbox's tests: JWT assertions signed with the seeded key, and a browser-like walk
+through the account server's sign-in and consent pages with requests.Session.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import jwt
+import requests
+
+
+def _load_harness():  # noqa: ANN202
+    spec = importlib.util.spec_from_file_location("tests.sandbox_harness", Path(__file__).resolve().parent.parent / "sandbox.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up here
+    spec.loader.exec_module(module)
+    return module
+
+
+_harness = _load_harness()
+running_sandbox = _harness.running_sandbox
+SandboxInfo = _harness.SandboxInfo
+
+JWT_GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+_CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def assertion(sandbox, *, key_pem: str | bytes | None = None, omit: tuple[str, ...] = (), **claims: object) -> str:
+    """A JWT assertion as DocuSign's SDKs build it, for the seeded integration key and `sub` (overridable)."""
+    now = int(time.time())
+    body = {"iss": sandbox.seed["integration_key"], "sub": sandbox.user("sender")["user_id"],
+            "aud": sandbox.seed["oauth_host"], "iat": now, "exp": now + 3600, "scope": "signature impersonation"}
+    body.update(claims)
+    for name in omit:
+        body.pop(name)
+    if key_pem is None:
+        key_pem = Path(sandbox.seed["private_key_path"]).read_bytes()
+    return jwt.encode(body, key_pem, algorithm="RS256")
+
+
+def jwt_grant(sandbox, token: str) -> requests.Response:
+    return requests.post(f"{sandbox.url}/oauth/token", data={"grant_type": JWT_GRANT_TYPE, "assertion": token}, timeout=10)
+
+
+def authorize_url(sandbox, **params: str) -> str:
+    query = {"response_type": "code", "scope": "signature", "client_id": sandbox.seed["integration_key"],
+             "redirect_uri": sandbox.seed["redirect_uris"][0], "state": "st-123", **params}
+    return f"{sandbox.url}/oauth/auth?{urlencode(query)}"
+
+
+def csrf_token(page: requests.Response) -> str:
+    match = _CSRF.search(page.text)
+    assert match, f"no form on the page: {page.status_code} {page.text[:300]}"
+    return match.group(1)
+
+
+def sign_in(session: requests.Session, page: requests.Response, email: str,
+            password: str = "sandbox-password-1") -> requests.Response:
+    """Submit the sign-in form shown on `page`; redirects are not followed."""
+    return session.post(page.url, data={"csrfmiddlewaretoken": csrf_token(page), "step": "sign_in",
+                                        "email": email, "password": password}, allow_redirects=False, timeout=10)
+
+
+def decide(session: requests.Session, page: requests.Response, decision: str = "approve") -> requests.Response:
+    """Press Allow (approve) or Decline on the consent page `page`; the redirect is returned, not followed."""
+    return session.post(page.url, data={"csrfmiddlewaretoken": csrf_token(page), "step": "consent",
+                                        "decision": decision}, allow_redirects=False, timeout=10)
+
+
+def consent_through_pages(sandbox, email: str, **params: str) -> dict[str, list[str]]:
+    """Sign in as `email` and approve; the query parameters the client's redirect_uri receives."""
+    session = requests.Session()
+    page = session.get(authorize_url(sandbox, **params), timeout=10)
+    page = sign_in(session, page, email)
+    if page.status_code == 200:  # the consent page; skipped when consent already covers the scopes
+        page = decide(session, page)
+    assert page.status_code == 302, page.text[:500]
+    return redirect_params(page)
+
+
+def redirect_params(response: requests.Response) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(response.headers["Location"]).query)
