@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from docusign_integration.conf import ENVIRONMENT_CHOICES, SANDBOX
 
-GUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z", re.ASCII)
+GUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 guid_validator = RegexValidator(GUID_PATTERN, "Enter a DocuSign id: a GUID such as 0a1b2c3d-4e5f-6789-abcd-ef0123456789.")
 
 
