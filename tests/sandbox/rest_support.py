@@ -166,3 +166,9 @@ def pdf_is_well_formed(content: bytes) -> bool:
             return False
     trailer = content[content.rindex(b"trailer"):]
     return b"/Root 1 0 R" in trailer and b"/Size %d" % size in trailer
+
+
+def pdf_text(content: bytes) -> str:
+    """The text a reader shows for the sandbox's uncompressed text PDFs: every `(...) Tj`, one per line."""
+    strings = re.findall(rb"\(((?:\\.|[^\\)])*)\) Tj", content)
+    return "\n".join(re.sub(rb"\\(.)", rb"\1", s).decode("latin-1") for s in strings)
