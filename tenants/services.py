@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from docusign_integration import conf
+from docusign_integration.tokens import forget_impersonation_token
 from tenants import audit
 from tenants.models import (
     GUID_PATTERN,
@@ -150,7 +151,7 @@ def system_user_update(*, acting_user: User, organization: ClientOrganization, u
             system_user.consent_status, system_user.consent_type, system_user.scopes = ConsentStatus.UNKNOWN, "", ""
             system_user.verified_at = system_user.checked_at = None
             system_user.last_error = system_user.last_error_code = ""
-            transaction.on_commit(lambda: _forget_token(organization.environment, old_user_id))
+            transaction.on_commit(lambda: forget_impersonation_token(organization.environment, old_user_id))
         system_user.save()
         before, after = audit.changed(before, audit.snapshot(system_user, SYSTEM_USER_FIELDS))
         audit.record(actor=acting_user, action="system_user.update", organization=organization, target=system_user,
@@ -282,10 +283,4 @@ def _email_invitation(invitation: Invitation, token: str) -> None:
         from_email=None,
         recipient_list=[invitation.email],
     )
-
-
-def _forget_token(environment: str, user_id: str) -> None:
-    from docusign_integration.tokens import forget_impersonation_token
-
-    forget_impersonation_token(environment, user_id)
 
