@@ -1,3 +1,21 @@
-"""Filled in by its own module owner."""
+"""The sandbox's control API (JSON) and console (HTML), mounted at `_sandbox/`; loopback clients only."""
 
-urlpatterns: list = []
+from django.urls import path, re_path
+
+from . import console, control_views
+
+urlpatterns = [
+    path("", console.overview, name="sandbox-console"),
+    path("console/envelopes", console.envelopes, name="sandbox-console-envelopes"),
+    path("console/connect", console.connect, name="sandbox-console-connect"),
+    path("console/requests", console.requests_tail, name="sandbox-console-requests"),
+    path("faults", control_views.faults_view, name="sandbox-control-faults"),
+    path("requests", control_views.requests_view, name="sandbox-control-requests"),
+    path("clock", control_views.clock_view, name="sandbox-control-clock"),
+    re_path(r"^recipients/(?P<envelope_id>[^/]+)/(?P<recipient_id>[^/]+)/(?P<action>sign|decline|deliver)$",
+            control_views.recipient_action, name="sandbox-control-recipient"),
+    path("connect/drop", control_views.connect_drop, name="sandbox-control-connect-drop"),
+    path("connect/flush", control_views.connect_flush, name="sandbox-control-connect-flush"),
+    path("connect/deliveries", control_views.connect_deliveries, name="sandbox-control-connect-deliveries"),
+    path("rate-limit", control_views.rate_limit, name="sandbox-control-rate-limit"),
+]
