@@ -92,8 +92,7 @@ def _find_signer(envelope: Envelope, body: dict[str, Any]) -> Recipient:
     if recipient_id:
         candidates = candidates.filter(recipient_id=recipient_id)
     # A signer without a clientUserId is a remote signer: DocuSign emails them, there is no embedded view.
-    signer = candidates.exclude(client_user_id="").filter(client_user_id=client_user_id).first() if client_user_id \
-        else None
+    signer = candidates.filter(client_user_id=client_user_id).first() if client_user_id else None
     if signer is None:
         raise ApiError("UNKNOWN_ENVELOPE_RECIPIENT", UNKNOWN_RECIPIENT_MESSAGE)
     return signer
