@@ -202,6 +202,8 @@ def _error_for(response: requests.Response, *, environment: str, account_id: str
     error_code, message = _text(body.get("errorCode")), _text(body.get("message"))
     if oauth_error == "consent_required":
         return errors.ConsentRequired(status=status, error_code=oauth_error, description=description)
+    if oauth_error == "invalid_token":  # RFC 6750: userinfo's answer to a dead bearer token
+        return errors.Unauthorized(status=status, error_code=oauth_error, description=description)
     if oauth_error:
         return errors.InvalidGrant.from_oauth(oauth_error, description, status)
     if status == 429 or error_code.upper() in RATE_LIMIT_CODES:
