@@ -85,4 +85,6 @@ def truncated(response: HttpResponse) -> HttpResponse:
     if response.streaming:  # a document download: answered in one piece from here on
         return HttpResponse(cut, status=response.status_code, content_type=response.get("Content-Type"))
     response.content = cut
+    if response.has_header("Content-Length"):  # set by CommonMiddleware for the whole body
+        response["Content-Length"] = str(len(cut))
     return response
