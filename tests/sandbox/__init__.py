@@ -81,13 +81,34 @@ def decide(session: requests.Session, page: requests.Response, decision: str = "
 
 def consent_through_pages(sandbox, email: str, **params: str) -> dict[str, list[str]]:
     """Sign in as `email` and approve; the query parameters the client's redirect_uri receives."""
-    session = requests.Session()
-    page = session.get(authorize_url(sandbox, **params), timeout=10)
-    page = sign_in(session, page, email)
-    if page.status_code == 200:  # the consent page; skipped when consent already covers the scopes
-        page = decide(session, page)
+    with requests.Session() as session:  # closed: no kept-alive connection outlives the test
+        page = session.get(authorize_url(sandbox, **params), timeout=10)
+        page = sign_in(session, page, email)
+        if page.status_code == 200:  # the consent page; skipped when consent already covers the scopes
+            page = decide(session, page)
     assert page.status_code == 302, page.text[:500]
     return redirect_params(page)
+
+
+def exchange_code(sandbox, code: str, *, secret: str | None = None, public: bool = False,
+                  **fields: str) -> requests.Response:
+    """`grant_type=authorization_code` with Basic client authentication, or as a public client (client_id only)."""
+    data = {"grant_type": "authorization_code", "code": code, **fields}
+    auth = None
+    if public:
+        data["client_id"] = sandbox.seed["integration_key"]
+    else:
+        auth = (sandbox.seed["integration_key"], secret or sandbox.seed["client_secret"])
+    return requests.post(f"{sandbox.url}/oauth/token", data=data, auth=auth, timeout=10)
+
+
+def refresh(sandbox, refresh_token: str) -> requests.Response:
+    return requests.post(f"{sandbox.url}/oauth/token", data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+                         auth=(sandbox.seed["integration_key"], sandbox.seed["client_secret"]), timeout=10)
+
+
+def userinfo(sandbox, access_token: str) -> requests.Response:
+    return requests.get(f"{sandbox.url}/oauth/userinfo", headers={"Authorization": f"Bearer {access_token}"}, timeout=10)
 
 
 def redirect_params(response: requests.Response) -> dict[str, list[str]]:
