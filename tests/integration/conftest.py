@@ -121,3 +121,4 @@ def other_server():
     server.thread.start()
     yield server
     server.stop()
+
