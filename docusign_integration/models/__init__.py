@@ -1,8 +1,12 @@
 """The integration's models, one submodule per concept; each is imported here so Django finds it."""
 
 from .credentials import DocuSignCredential
+from .envelopes import ConnectEvent, Envelope
+from .hmac import ConnectHMACKey
 from .limits import AccountRateLimit
 from .state import OAuthState
 from .tokens import CachedAccessToken
 
-__all__ = ["AccountRateLimit", "CachedAccessToken", "DocuSignCredential", "OAuthState"]
+__all__ = [
+    "AccountRateLimit", "CachedAccessToken", "ConnectEvent", "ConnectHMACKey", "DocuSignCredential", "Envelope", "OAuthState",
+]
