@@ -4,9 +4,11 @@ from .credentials import DocuSignCredential
 from .envelopes import ConnectEvent, Envelope
 from .hmac import ConnectHMACKey
 from .limits import AccountRateLimit
+from .setup import AccountSetupState, SetupProfile
 from .state import OAuthState
 from .tokens import CachedAccessToken
 
 __all__ = [
-    "AccountRateLimit", "CachedAccessToken", "ConnectEvent", "ConnectHMACKey", "DocuSignCredential", "Envelope", "OAuthState",
+    "AccountRateLimit", "AccountSetupState", "CachedAccessToken", "ConnectEvent", "ConnectHMACKey", "DocuSignCredential", "Envelope",
+    "OAuthState", "SetupProfile",
 ]
