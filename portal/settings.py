@@ -237,3 +237,30 @@ CELERY_BEAT_SCHEDULE["docusign-refresh-expiring-credentials"] = {
     "task": "docusign_integration.tasks_credentials.refresh_expiring_credentials",
     "schedule": 6 * 3600,  # refresh tokens expiring within 10 days: four chances a day, well before day 30
 }
+
+# --- Setup DocuSign account (docusign_integration.account_setup) ---------------------------------
+# The first SetupProfile row is made from this; ISV staff edit the profile in the admin afterwards.
+# Values are DocuSign's string forms (protocol §6): "true", not True.
+DOCUSIGN_SETUP_PROFILE = {
+    "connect_name": env.str("DOCUSIGN_CONNECT_NAME", default="Partner portal"),
+    "connect_configuration": {
+        "configurationType": "custom",  # account-level
+        "deliveryMode": "SIM",
+        "eventData": {"version": "restv2.1", "format": "json", "includeData": ["recipients"]},
+        "events": ["envelope-sent", "envelope-delivered", "envelope-completed", "envelope-declined", "envelope-voided",
+                   "recipient-sent", "recipient-delivered", "recipient-completed", "recipient-declined"],
+        "allUsers": "true",
+        "allowEnvelopePublish": "true",  # DocuSign's default is "false": nothing would be published
+        "includeHMAC": "true",
+        "integratorManaged": "true",  # signed with the ISV's partner HMAC keys; clients manage no keys (protocol §7.4)
+        "requiresAcknowledgement": "true",  # failed deliveries are queued and retried (protocol §7.5)
+        "enableLog": "true",
+        "includeDocuments": "false",  # documents are downloaded separately; keeps the listener's body cap small
+    },
+    "account_settings": {"attachCompletedEnvelope": "true", "enableResponsiveSigning": "true"},
+}
+CELERY_IMPORTS = (*CELERY_IMPORTS, "docusign_integration.tasks_setup")
+CELERY_BEAT_SCHEDULE["docusign-setup-drift-check"] = {
+    "task": "docusign_integration.tasks_setup.account_setup_check_all",
+    "schedule": 24 * 3600,  # daily: drift comes from people editing the account in DocuSign's console
+}
