@@ -1,0 +1,79 @@
+"""Setup DocuSign account in the background: one push task per organization, and the daily drift check fan-out.
+
+Tasks take ids only and retry only DocuSign's transient errors (timeouts, 5xx, rate limits). Both are safe to run
+twice: a push finds the configuration it made, a check only records what DocuSign says now.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+
+from celery import shared_task
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from docusign_integration import account_setup, errors
+from tenants.models import ClientOrganization
+
+MAX_COUNTDOWN = 900  # seconds; below the broker's visibility timeout (settings: 3600)
+
+
+def _countdown(exc: errors.DocuSignError, retries: int) -> float:
+    """After a rate limit, its reset (plus jitter); otherwise exponential backoff with full jitter."""
+    if isinstance(exc, errors.RateLimited):
+        wait = (exc.reset_at - timezone.now()).total_seconds()
+        return min(MAX_COUNTDOWN, max(1, int(wait)) + random.randint(0, 30))
+    return random.uniform(0, min(MAX_COUNTDOWN, 30 * 2**retries))
+
+
+@shared_task(bind=True, max_retries=5, acks_late=True)
+def account_setup_push_task(self, organization_id: int, acting_user_id: int | None = None) -> None:
+    """Push the setup profile to one organization's account as its system user; refusals are recorded, not retried."""
+    organization = ClientOrganization.objects.filter(pk=organization_id).first()
+    if organization is None:
+        return  # deleted since it was queued
+    acting_user = get_user_model().objects.filter(pk=acting_user_id).first() if acting_user_id else None
+    try:
+        account_setup.account_setup_push(acting_user=acting_user, organization=organization)
+    except errors.DocuSignError as exc:
+        if not exc.retryable:
+            return  # recorded on the organization's setup state, where staff see it
+        raise self.retry(exc=exc, countdown=_countdown(exc, self.request.retries)) from exc
+
+
+@shared_task(bind=True, max_retries=5, acks_late=True)
+def account_setup_check_task(self, organization_id: int) -> None:
+    """Record whether one organization's account is in sync, drifted or missing the setup."""
+    organization = ClientOrganization.objects.filter(pk=organization_id).first()
+    if organization is None:
+        return
+    try:
+        account_setup.account_setup_status(organization=organization)
+    except errors.DocuSignError as exc:
+        raise self.retry(exc=exc, countdown=_countdown(exc, self.request.retries)) from exc  # only transient ones raise
+
+
+@shared_task
+def account_setup_check_all() -> int:
+    """The daily drift check: one `account_setup_check_task` per organization with an account; returns how many."""
+    ids = ClientOrganization.objects.filter(account_id__isnull=False).values_list("pk", flat=True)
+    count = 0
+    for organization_id in ids.iterator(chunk_size=1000):
+        account_setup_check_task.delay(organization_id)
+        count += 1
+    return count
+
+
+def enqueue_setup_pushes(organization_ids: Iterable[int], *, acting_user_id: int | None) -> int:
+    """Queue one push per organization after the current transaction commits; returns how many."""
+    ids = [int(i) for i in organization_ids]
+
+    def enqueue() -> None:
+        for organization_id in ids:
+            account_setup_push_task.delay(organization_id, acting_user_id)
+
+    if ids:
+        transaction.on_commit(enqueue)
+    return len(ids)
