@@ -264,3 +264,18 @@ CELERY_BEAT_SCHEDULE["docusign-setup-drift-check"] = {
     "task": "docusign_integration.tasks_setup.account_setup_check_all",
     "schedule": 24 * 3600,  # daily: drift comes from people editing the account in DocuSign's console
 }
+
+# --- Envelopes: polling fallback and signed documents (docusign_integration.tasks_envelopes) ----------
+DOCUSIGN_DOCUMENT_MAX_BYTES = env.int("DOCUSIGN_DOCUMENT_MAX_BYTES", default=200 * 1_048_576)  # DocuSign's envelope limit
+DOCUSIGN_UPLOAD_MAX_BYTES = env.int("DOCUSIGN_UPLOAD_MAX_BYTES", default=25 * 1_048_576)  # DocuSign's per-document limit
+DOCUSIGN_SENDER_VIEW_STARTING_SCREEN = env.str("DOCUSIGN_SENDER_VIEW_STARTING_SCREEN", default="Tagger")  # or "Prepare"
+CELERY_IMPORTS = (*CELERY_IMPORTS, "docusign_integration.tasks_envelopes")
+CELERY_BEAT_SCHEDULE["docusign-sync-envelopes"] = {
+    "task": "docusign_integration.tasks_envelopes.sync_all_organizations",
+    # DocuSign advises polling every 20 minutes; a sweep lists changes per account, never one envelope (protocol §9).
+    "schedule": 20 * 60,
+}
+CELERY_BEAT_SCHEDULE["docusign-download-missing-documents"] = {
+    "task": "docusign_integration.tasks_envelopes.download_missing_documents",
+    "schedule": 3600,  # repairs downloads whose completion hook was lost (e.g. the broker was down at that moment)
+}
