@@ -2,10 +2,11 @@
 
 from django.urls import path
 
-from docusign_integration import views
+from docusign_integration import connect_listener, views
 
 app_name = "docusign"
 urlpatterns = [
     path("callback/", views.callback, name="callback"),
     path("consent/<slug:slug>/<str:kind>/", views.consent_start, name="consent_start"),
+    path("connect/", connect_listener.connect_listener, name="connect_listener"),
 ]

@@ -121,7 +121,15 @@ def seed(*, integration_key: str, private_key_path: Path, client_secret_path: Pa
         "accounts": [{"account_id": a.account_id, "account_name": a.name, "base_uri": base_url}
                      for a in accounts.values()],
         "users": [_user_summary(user, key) for user in users],
+        # The partner account's Connect HMAC keys, as its admin would copy them into the portal (protocol §7.4).
+        "hmac_keys": partner_hmac_keys(key.partner_account),
     }
+
+
+def partner_hmac_keys(account: Account) -> list[dict[str, str]]:
+    """The active HMAC keys of the partner account: [{key_id, secret}], oldest first."""
+    keys = account.hmac_keys.filter(active=True).order_by("created", "pk")
+    return [{"key_id": k.key_id, "secret": k.secret} for k in keys]
 
 
 def _write_secret_file(path: Path, data: bytes) -> None:

@@ -265,6 +265,18 @@ CELERY_BEAT_SCHEDULE["docusign-setup-drift-check"] = {
     "schedule": 24 * 3600,  # daily: drift comes from people editing the account in DocuSign's console
 }
 
+# --- Connect listener (docusign_integration.connect_listener, tasks_connect) -----------------------
+DOCUSIGN_CONNECT_MAX_BODY = env.int("DOCUSIGN_CONNECT_MAX_BODY", default=1_048_576)  # SIM without documents
+CELERY_IMPORTS = (*CELERY_IMPORTS, "docusign_integration.tasks_connect")
+CELERY_BEAT_SCHEDULE["docusign-sweep-connect-events"] = {
+    "task": "docusign_integration.tasks_connect.sweep_connect_events",
+    "schedule": 60,  # messages stored while the broker was down get processed within about two minutes
+}
+CELERY_BEAT_SCHEDULE["docusign-republish-connect-failures"] = {
+    "task": "docusign_integration.tasks_connect.republish_failures_all",
+    "schedule": 3600,  # DocuSign itself retries only daily (protocol §7.5)
+}
+
 # --- Envelopes: polling fallback and signed documents (docusign_integration.tasks_envelopes) ----------
 DOCUSIGN_DOCUMENT_MAX_BYTES = env.int("DOCUSIGN_DOCUMENT_MAX_BYTES", default=200 * 1_048_576)  # DocuSign's envelope limit
 DOCUSIGN_UPLOAD_MAX_BYTES = env.int("DOCUSIGN_UPLOAD_MAX_BYTES", default=25 * 1_048_576)  # DocuSign's per-document limit

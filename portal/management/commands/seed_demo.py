@@ -29,3 +29,22 @@ class Command(BaseCommand):
             password_file.chmod(0o600)
         password = password_file.read_text().strip()
         self.stdout.write(f"Staff sign-in: username {USERNAME!r}, password {password!r} (stored in {password_file})")
+        self._import_sandbox_hmac_keys()
+
+    def _import_sandbox_hmac_keys(self) -> None:
+        """Copy the sandbox partner account's Connect HMAC keys in as partner keys, as ISV staff would from DocuSign."""
+        if "sandbox" not in settings.DOCUSIGN_ENVIRONMENTS:
+            return
+        from docusign_integration.connect_hmac import connect_hmac_key_add
+        from docusign_integration.models import ConnectHMACKey
+        from docusign_sandbox.models import IntegrationKey
+        from docusign_sandbox.seed import partner_hmac_keys
+
+        integration = IntegrationKey.objects.filter(client_id=settings.DOCUSIGN_INTEGRATION_KEY).first()
+        if integration is None or integration.partner_account is None:
+            return  # run `manage.py sandbox_seed` first
+        known = set(ConnectHMACKey.objects.filter(environment="sandbox").values_list("key_id", flat=True))
+        added = [connect_hmac_key_add(acting_user=None, environment="sandbox", label=f"Sandbox partner key {k['key_id'][:8]}",
+                                      secret=k["secret"], key_id=k["key_id"])
+                 for k in partner_hmac_keys(integration.partner_account) if k["key_id"] not in known]
+        self.stdout.write(f"Connect HMAC keys: {len(added)} sandbox partner key(s) imported")

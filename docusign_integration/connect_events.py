@@ -1,0 +1,173 @@
+"""What a Connect message means: its identity for deduplication, storing it, and applying it once.
+
+`connect_event_store` runs in the listener (no DocuSign call, no processing); `connect_event_process` runs in a task
+and applies an envelope-* or recipient-* message through `envelope_status_apply`. A message that cannot be read is
+quarantined with a reason, never retried in a loop (security checklist BI-4), and processing the same event twice
+changes nothing the second time (WH-4).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from tenants.models import ClientOrganization
+
+from .envelope_status import EnvelopeSummary, SummaryError, envelope_status_apply, parse_docusign_datetime
+from .ids import is_guid
+from .models.envelopes import ConnectEvent, ConnectEventState, CreatedVia
+
+logger = logging.getLogger(__name__)
+
+# The envelope status each envelope-* event announces, used when the message carries no envelopeSummary (§7.3).
+ENVELOPE_EVENT_STATUS = {
+    "envelope-created": "created", "envelope-sent": "sent", "envelope-resent": "sent", "envelope-delivered": "delivered",
+    "envelope-completed": "completed", "envelope-declined": "declined", "envelope-voided": "voided",
+    "envelope-corrected": None,
+}
+# recipient-* events change a recipient; their envelopeSummary also carries the envelope's status (protocol §7.2).
+RECIPIENT_EVENTS = frozenset({
+    "recipient-sent", "recipient-resent", "recipient-delivered", "recipient-completed", "recipient-declined",
+    "recipient-autoresponded", "recipient-authenticationfailed", "recipient-reassign", "recipient-delegate",
+    "recipient-finish-later",
+})
+APPLIED_EVENTS = frozenset(ENVELOPE_EVENT_STATUS) | RECIPIENT_EVENTS
+REASON_LIMIT = 500
+
+
+class PoisonMessage(ValueError):
+    """A verified message whose content cannot be used; the text is the quarantine reason."""
+
+
+@dataclass(frozen=True)
+class MessageIdentity:
+    """DocuSign's identity of one message (the dedup key) plus the retryCount of this delivery."""
+
+    event: str
+    envelope_id: str
+    generated_at: datetime
+    recipient_id: str
+    retry_count: int
+
+
+def message_identity(payload: Mapping[str, Any]) -> MessageIdentity:
+    """Read the dedup key of a JSON SIM message (§7.3); raise PoisonMessage naming what is missing or wrong."""
+    data = payload.get("data")
+    if not isinstance(data, Mapping):
+        raise PoisonMessage("data is missing or not an object")
+    event = payload.get("event")
+    if not isinstance(event, str) or not 0 < len(event) <= 60:
+        raise PoisonMessage("event is missing or not a short string")
+    if not is_guid(data.get("envelopeId")):
+        raise PoisonMessage("data.envelopeId is missing or not a GUID")
+    try:
+        generated_at = parse_docusign_datetime(payload.get("generatedDateTime"), "generatedDateTime")
+    except SummaryError as exc:
+        raise PoisonMessage(str(exc)) from None
+    recipient_id = data.get("recipientId", "")
+    if not isinstance(recipient_id, str) or len(recipient_id) > 100:
+        raise PoisonMessage("data.recipientId is not a short string")
+    retry_count = payload.get("retryCount", 0)
+    if not isinstance(retry_count, int) or isinstance(retry_count, bool) or retry_count < 0:
+        retry_count = 0  # informational only: never part of the key
+    return MessageIdentity(event, data["envelopeId"].lower(), generated_at, recipient_id, retry_count)
+
+
+def connect_event_store(*, environment: str, account_id: str, organization: ClientOrganization | None,
+                        payload: Mapping[str, Any], body: bytes) -> tuple[ConnectEvent, bool]:
+    """Store a verified message once; return (event, created). A new processable event is queued after commit."""
+    account_id = account_id.lower()
+    try:
+        identity = message_identity(payload)
+    except PoisonMessage as exc:
+        # No usable key: each such delivery is its own row, kept for ISV staff to look at.
+        event = ConnectEvent.objects.create(
+            environment=environment, account_id=account_id, organization=organization, body=body,
+            envelope_id=_short(payload, "envelopeId", 36), event=_short(payload, "event", 60),
+            state=ConnectEventState.QUARANTINED, reason=str(exc)[:REASON_LIMIT], processed_at=timezone.now())
+        return event, True
+    state, reason = _initial_state(identity.event, organization, account_id)
+    with transaction.atomic():
+        event, created = ConnectEvent.objects.get_or_create(
+            account_id=account_id, envelope_id=identity.envelope_id, event=identity.event,
+            generated_at=identity.generated_at, recipient_id=identity.recipient_id,
+            defaults={"environment": environment, "organization": organization, "body": body, "state": state,
+                      "reason": reason, "retry_count": identity.retry_count,
+                      "processed_at": None if state == ConnectEventState.RECEIVED else timezone.now()},
+        )
+        if not created and identity.retry_count > event.retry_count:
+            ConnectEvent.objects.filter(pk=event.pk, retry_count__lt=identity.retry_count).update(
+                retry_count=identity.retry_count)
+        if created and event.state == ConnectEventState.RECEIVED:
+            from .tasks_connect import process_connect_event  # the task module imports this one
+
+            event_id = event.pk
+            transaction.on_commit(lambda: process_connect_event.delay(event_id))
+    return event, created
+
+
+def _initial_state(event: str, organization: ClientOrganization | None, account_id: str) -> tuple[str, str]:
+    if organization is None:
+        return ConnectEventState.QUARANTINED, f"No client organization has DocuSign account {account_id}."
+    if event not in APPLIED_EVENTS:
+        return ConnectEventState.IGNORED, f"The portal does not act on {event} messages."
+    return ConnectEventState.RECEIVED, ""
+
+
+def _short(payload: Mapping[str, Any], key: str, limit: int) -> str:
+    data = payload.get("data")
+    value = data.get(key) if key != "event" and isinstance(data, Mapping) else payload.get(key)
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def connect_event_process(event_id: int) -> str | None:
+    """Apply one stored event if it is still waiting; return its state afterwards (None if it no longer exists).
+
+    Safe to run twice or concurrently: the row is locked and only a `received` event is applied.
+    """
+    ConnectEvent.objects.filter(pk=event_id, state=ConnectEventState.RECEIVED).update(attempts=F("attempts") + 1)
+    with transaction.atomic():
+        event = ConnectEvent.objects.select_for_update().select_related("organization").filter(pk=event_id).first()
+        if event is None or event.state != ConnectEventState.RECEIVED:
+            return None if event is None else event.state
+        try:
+            event.reason = _apply(event)
+            event.state = ConnectEventState.APPLIED
+        except PoisonMessage as exc:
+            event.state, event.reason = ConnectEventState.QUARANTINED, str(exc)[:REASON_LIMIT]
+            logger.warning("Connect event %s (%s, envelope %s) quarantined: %s", event.pk, event.event,
+                           event.envelope_id, event.reason)
+        event.processed_at = timezone.now()
+        event.save(update_fields=["state", "reason", "processed_at"])
+    return event.state
+
+
+def _apply(event: ConnectEvent) -> str:
+    if event.organization is None:
+        raise PoisonMessage("The message names no client organization.")
+    try:
+        payload = json.loads(bytes(event.body))
+        summary_data = payload["data"].get("envelopeSummary")
+        if summary_data is not None and not isinstance(summary_data, Mapping):
+            raise PoisonMessage("data.envelopeSummary is not an object")
+        status = (summary_data or {}).get("status") or ENVELOPE_EVENT_STATUS.get(event.event)
+        if status is None:
+            raise PoisonMessage(f"{event.event} carries no envelopeSummary.status to apply")
+        changed_at = event.generated_at
+        if summary_data and summary_data.get("statusChangedDateTime") is not None:
+            changed_at = parse_docusign_datetime(summary_data["statusChangedDateTime"], "statusChangedDateTime")
+        summary = EnvelopeSummary.from_docusign(summary_data) if summary_data else None
+        changed = envelope_status_apply(organization=event.organization, envelope_id=event.envelope_id, status=status,
+                                        changed_at=changed_at, source=CreatedVia.CONNECT, summary=summary)
+    except (SummaryError, ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        # The body passed HMAC and JSON checks at the door; what fails here is its content, so retrying cannot help.
+        raise PoisonMessage(f"Unusable {event.event} message: {exc}") from None
+    return f"Status changed to {status}." if changed else f"No status change (already {status} or further)."

@@ -1,0 +1,117 @@
+"""Verifying a Connect message's HMAC signatures (protocol §7.4; security checklist WH-1..WH-3).
+
+Each `X-DocuSign-Signature-N` header is base64(HMAC-SHA256(secret, raw body)). A message is genuine when any
+header matches any active key allowed for the account it claims to come from: the ISV's partner keys
+(`integratorManaged` configurations) and that account's own keys. There is no "no key, no check" branch: an
+account without a usable key gets every message refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from tenants import audit
+from tenants.models import ClientOrganization
+
+from .conf import served_environments
+from .models.hmac import ConnectHMACKey, HMACKeyScope
+
+# DocuSign sends one header per active key; reading at most this many bounds the work a forged request can cause.
+MAX_SIGNATURE_HEADERS = 10
+SIGNATURE_HEADER = "X-DocuSign-Signature-{}"
+
+
+@dataclass(frozen=True)
+class Verified:
+    """The key that verified a message, and the client organization of the account it named (None if unknown)."""
+
+    key: ConnectHMACKey
+    organization: ClientOrganization | None
+
+    @property
+    def environment(self) -> str:
+        return self.organization.environment if self.organization is not None else self.key.environment
+
+
+def signature(secret: str, body: bytes) -> str:
+    """base64(HMAC-SHA256(secret, body)), as Connect sends it."""
+    return base64.b64encode(hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()).decode("ascii")
+
+
+def signatures_from(headers: Mapping[str, str]) -> list[str]:
+    """The values of X-DocuSign-Signature-1 .. -MAX_SIGNATURE_HEADERS present in `headers`."""
+    values = (headers.get(SIGNATURE_HEADER.format(n)) for n in range(1, MAX_SIGNATURE_HEADERS + 1))
+    return [value for value in values if value]
+
+
+def organization_for_account(account_id: str) -> ClientOrganization | None:
+    """The client organization with this DocuSign account, among the environments this portal serves."""
+    return (ClientOrganization.objects.filter(account_id__iexact=account_id, environment__in=served_environments())
+            .order_by("pk").first())
+
+
+def allowed_keys(organization: ClientOrganization | None) -> list[ConnectHMACKey]:
+    """Active keys that may sign for `organization`'s account: partner keys of its environment plus its own keys.
+
+    For an account no organization has, only partner keys (of any served environment) can vouch for it.
+    """
+    keys = ConnectHMACKey.objects.filter(active=True)
+    if organization is None:
+        keys = keys.filter(scope=HMACKeyScope.PARTNER, environment__in=served_environments())
+    else:
+        keys = keys.filter(Q(scope=HMACKeyScope.PARTNER, environment=organization.environment)
+                           | Q(scope=HMACKeyScope.ACCOUNT, organization=organization))
+    return list(keys.order_by("created", "pk"))
+
+
+def verify(account_id: str, body: bytes, signatures: list[str]) -> Verified | None:
+    """The key (and organization) that vouches for `body` from `account_id`, or None: refuse the message."""
+    if not signatures:
+        return None
+    organization = organization_for_account(account_id)
+    # Header values are compared as bytes: compare_digest refuses non-ASCII str, and a forger controls the header.
+    presented = [value.encode("utf-8", "surrogateescape") for value in signatures]
+    for key in allowed_keys(organization):
+        expected = signature(key.get_secret(), body).encode("ascii")
+        # Every header is compared, so timing does not reveal which one (or whether an earlier one) matched.
+        if sum(hmac.compare_digest(expected, value) for value in presented):
+            return Verified(key=key, organization=organization)
+    return None
+
+
+@transaction.atomic
+def connect_hmac_key_add(*, acting_user: AbstractBaseUser | None, environment: str, label: str, secret: str,
+                         organization: ClientOrganization | None = None, key_id: str = "") -> ConnectHMACKey:
+    """Store a Connect HMAC secret: a partner key, or an account key when `organization` is given. Audited, never the secret."""
+    secret = secret.strip()
+    if len(secret) < 16:
+        raise ValueError("An HMAC secret from DocuSign is at least 16 characters; check it was copied whole.")
+    scope = HMACKeyScope.ACCOUNT if organization is not None else HMACKeyScope.PARTNER
+    key = ConnectHMACKey(environment=environment, scope=scope, organization=organization, label=label[:100],
+                         key_id=key_id[:36])
+    key.set_secret(secret)
+    key.full_clean(exclude=["secret_ciphertext"])
+    key.save()
+    audit.record(actor=acting_user, action="connect_hmac_key.added", organization=organization,
+                 after=audit.snapshot(key, ["label", "scope", "environment", "key_id"]), target=key)
+    return key
+
+
+@transaction.atomic
+def connect_hmac_key_retire(*, acting_user: AbstractBaseUser | None, key: ConnectHMACKey) -> bool:
+    """Stop a key verifying anything (after DocuSign stopped signing with it); False if it was already retired."""
+    retired = ConnectHMACKey.objects.filter(pk=key.pk, active=True).update(active=False, retired_at=timezone.now())
+    if retired:
+        key.refresh_from_db()
+        audit.record(actor=acting_user, action="connect_hmac_key.retired", organization=key.organization,
+                     before={"active": True}, after={"active": False}, target=key)
+    return bool(retired)

@@ -1,0 +1,90 @@
+"""Background work for Connect: apply stored messages, sweep up ones whose task was lost, republish failures.
+
+Tasks take ids only. The listener queues `process_connect_event` after its commit; if the broker was down then,
+`sweep_connect_events` (beat, every minute) queues what is still waiting, so an acknowledged message is never
+lost (security checklist WH-6). `republish_failures` asks DocuSign to resend what it failed to deliver to us.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import timedelta
+
+from celery import shared_task
+from django.db.models import Q
+from django.utils import timezone
+
+from tenants.models import ClientOrganization, ConsentStatus
+
+from . import errors, tokens
+from .connect_events import connect_event_process
+from .esign_connect_failures import connect_envelopes_retry_queue, connect_failures_list
+from .models.envelopes import ConnectEvent, ConnectEventState
+from .rest import AccountRef
+
+logger = logging.getLogger(__name__)
+
+SWEEP_AFTER = timedelta(minutes=1)  # older than this and still `received`: its task was lost
+SWEEP_BATCH = 500
+MAX_PROCESS_ATTEMPTS = 5  # a message that keeps failing for reasons other than its content is parked for staff
+MAX_COUNTDOWN = 900  # seconds; below the broker's visibility timeout (settings: 3600)
+
+
+@shared_task(acks_late=True)
+def process_connect_event(event_id: int) -> str | None:
+    """Apply one stored Connect message; running it again does nothing (the event is no longer `received`)."""
+    return connect_event_process(event_id)
+
+
+@shared_task
+def sweep_connect_events() -> int:
+    """Queue processing for events received over a minute ago and still waiting; park those that keep failing."""
+    waiting = ConnectEvent.objects.filter(state=ConnectEventState.RECEIVED, received_at__lt=timezone.now() - SWEEP_AFTER)
+    parked = waiting.filter(attempts__gte=MAX_PROCESS_ATTEMPTS).update(
+        state=ConnectEventState.QUARANTINED, processed_at=timezone.now(),
+        reason=f"Processing failed {MAX_PROCESS_ATTEMPTS} times; see the worker's log.")
+    if parked:
+        logger.error("%d Connect events quarantined after %d failed processing attempts", parked, MAX_PROCESS_ATTEMPTS)
+    event_ids = list(waiting.order_by("received_at", "pk").values_list("pk", flat=True)[:SWEEP_BATCH])
+    for event_id in event_ids:
+        process_connect_event.delay(event_id)
+    if event_ids:
+        logger.warning("Swept %d Connect events whose processing task never ran", len(event_ids))
+    return len(event_ids)
+
+
+@shared_task(bind=True, max_retries=5, acks_late=True)
+def republish_failures(self, organization_id: int) -> int:
+    """Ask DocuSign to republish the organization's failed Connect messages; returns how many it queued."""
+    organization = ClientOrganization.objects.select_related("system_user").filter(pk=organization_id).first()
+    if organization is None or not organization.account_id or not organization.base_uri:
+        return 0
+    try:
+        bearer = tokens.get_impersonation_token(organization.environment, organization.system_user.user_id)
+        ref = AccountRef(organization.environment, organization.account_id, organization.base_uri)
+        envelope_ids = sorted({f.get("envelopeId") for f in connect_failures_list(ref, bearer=bearer)} - {None})
+        queued = connect_envelopes_retry_queue(ref, envelope_ids, bearer=bearer)
+    except errors.RateLimited as exc:
+        wait = (exc.reset_at - timezone.now()).total_seconds()
+        raise self.retry(exc=exc, countdown=min(MAX_COUNTDOWN, max(1, int(wait)) + random.randint(0, 30))) from exc
+    except errors.DocuSignError as exc:
+        if exc.retryable:
+            raise self.retry(exc=exc, countdown=random.uniform(0, min(MAX_COUNTDOWN, 30 * 2**self.request.retries))) from exc
+        # Consent withdrawn, not an admin, ...: the consent check reports it; nothing to retry here.
+        logger.warning("Connect failures of %s not republished: %s", organization.slug, exc.user_message)
+        return 0
+    if queued:
+        logger.info("DocuSign republishes %d failed Connect messages of %s", len(queued), organization.slug)
+    return len(queued)
+
+
+@shared_task
+def republish_failures_all() -> int:
+    """Queue `republish_failures` for every organization whose system user can act for its account."""
+    ready = ClientOrganization.objects.filter(
+        ~Q(account_id=None), ~Q(base_uri=""), system_user__consent_status=ConsentStatus.GRANTED)
+    organization_ids = list(ready.values_list("pk", flat=True))
+    for organization_id in organization_ids:
+        republish_failures.delay(organization_id)
+    return len(organization_ids)
