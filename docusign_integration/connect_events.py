@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,6 +42,9 @@ RECIPIENT_EVENTS = frozenset({
 })
 APPLIED_EVENTS = frozenset(ENVELOPE_EVENT_STATUS) | RECIPIENT_EVENTS
 REASON_LIMIT = 500
+# Plain ASCII only, so what goes into the dedup key is storable by every database and safe to show.
+EVENT_NAME = re.compile(r"[a-z][a-z-]{0,59}")
+RECIPIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
 
 
 class PoisonMessage(ValueError):
@@ -64,8 +68,8 @@ def message_identity(payload: Mapping[str, Any]) -> MessageIdentity:
     if not isinstance(data, Mapping):
         raise PoisonMessage("data is missing or not an object")
     event = payload.get("event")
-    if not isinstance(event, str) or not 0 < len(event) <= 60:
-        raise PoisonMessage("event is missing or not a short string")
+    if not isinstance(event, str) or not EVENT_NAME.fullmatch(event):
+        raise PoisonMessage("event is missing or not an event name")
     if not is_guid(data.get("envelopeId")):
         raise PoisonMessage("data.envelopeId is missing or not a GUID")
     try:
@@ -73,8 +77,8 @@ def message_identity(payload: Mapping[str, Any]) -> MessageIdentity:
     except SummaryError as exc:
         raise PoisonMessage(str(exc)) from None
     recipient_id = data.get("recipientId", "")
-    if not isinstance(recipient_id, str) or len(recipient_id) > 100:
-        raise PoisonMessage("data.recipientId is not a short string")
+    if not isinstance(recipient_id, str) or not (recipient_id == "" or RECIPIENT_ID.fullmatch(recipient_id)):
+        raise PoisonMessage("data.recipientId is not a recipient id")
     retry_count = payload.get("retryCount", 0)
     if not isinstance(retry_count, int) or isinstance(retry_count, bool) or retry_count < 0:
         retry_count = 0  # informational only: never part of the key
@@ -125,7 +129,8 @@ def _initial_state(event: str, organization: ClientOrganization | None, account_
 def _short(payload: Mapping[str, Any], key: str, limit: int) -> str:
     data = payload.get("data")
     value = data.get(key) if key != "event" and isinstance(data, Mapping) else payload.get(key)
-    return value[:limit] if isinstance(value, str) else ""
+    # Only printable ASCII is kept: a poison message's strings may hold anything, lone surrogates included.
+    return value[:limit] if isinstance(value, str) and value.isascii() and value.isprintable() else ""
 
 
 def connect_event_process(event_id: int) -> str | None:
