@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.test import Client, TestCase
 
+from docusign_integration import envelope_status
 from docusign_integration.connect_hmac import connect_hmac_key_add, signature
 from docusign_integration.models import ConnectHMACKey
 from docusign_sandbox.seed import ACME
@@ -46,6 +47,12 @@ class Deliverer:
 
     def signed(self, body: bytes, *secrets: str, account_id: str = ACME.account_id):
         return self.post(body, signed_headers(body, *(secrets or (PARTNER_SECRET,)), account_id=account_id))
+
+
+@pytest.fixture(autouse=True)
+def only_test_completion_hooks(monkeypatch) -> None:
+    """Other modules' envelope-completed hooks (document downloads) are not under test here: start with none."""
+    monkeypatch.setattr(envelope_status, "_completed_callbacks", [])
 
 
 @pytest.fixture

@@ -27,9 +27,8 @@ def status_changes(envelope_id: str) -> list[str]:
 @pytest.fixture
 def completed_callbacks():
     seen: list[str] = []
-    callback = envelope_status.on_envelope_completed(lambda envelope: seen.append(envelope.envelope_id))
-    yield seen
-    envelope_status._completed_callbacks.remove(callback)
+    envelope_status.on_envelope_completed(lambda envelope: seen.append(envelope.envelope_id))
+    return seen
 
 
 def test_redeliveries_are_stored_once_and_applied_once(deliver, acme_organization, partner_key, completed_callbacks):
