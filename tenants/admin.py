@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
+from docusign_integration import admin_setup
 from docusign_integration.tasks import enqueue_consent_checks
 from tenants import admin_views, services
 from tenants.models import AuditEvent, ClientOrganization, ConsentStatus, Health, SystemUser
@@ -41,15 +42,17 @@ class SystemUserInline(admin.StackedInline):
 
 @admin.register(ClientOrganization)
 class ClientOrganizationAdmin(admin.ModelAdmin):
-    list_display = ("name", "environment", "consent", "account_id", "base_uri_host", "health", "created")
+    list_display = ("name", "environment", "consent", "account_id", "base_uri_host", "health", admin_setup.setup_status,
+                    "created")
     list_filter = ("environment", "onboarding_status", "system_user__consent_status")
     search_fields = ("name", "slug", "=account_id")
-    list_select_related = ("system_user",)  # consent and health read the system user: one JOIN, not one query per row
+    # consent and health read the system user, the setup badge its stored state: JOINs, not one query per row
+    list_select_related = ("system_user", "account_setup")
     fields = ("name", "slug", "environment", "onboarding_status", "account_id", "account_name", "base_uri", "organization_id",
               "created", "updated")
     readonly_fields = fields[1:]  # the name is the only thing staff edit here; the rest comes from DocuSign or services
     inlines = (SystemUserInline,)
-    actions = ("check_consent", "show_consent_links", "send_invitation")
+    actions = ("check_consent", "show_consent_links", "send_invitation", admin_setup.setup_docusign_account)
     change_form_template = "admin/tenants/clientorganization/change_form.html"
 
     @admin.display(description="consent", ordering="system_user__consent_status")
@@ -95,6 +98,7 @@ class ClientOrganizationAdmin(admin.ModelAdmin):
                  name="tenants_clientorganization_consent_links"),
             path("<int:object_id>/invite/", wrap(lambda r, object_id: admin_views.invite(self, r, object_id)),
                  name="tenants_clientorganization_invite"),
+            *admin_setup.setup_urls(self),
             *super().get_urls(),
         ]
 
