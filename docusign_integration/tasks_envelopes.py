@@ -30,8 +30,9 @@ logger = logging.getLogger(__name__)
 
 MAX_COUNTDOWN = 900  # seconds; well below the broker's visibility timeout (settings: 3600)
 BACKOFF_BASE = 30  # seconds for the first retry; doubles each time
-# A user coming back from DocuSign asks for a sweep; several returns within this many seconds share one.
-SWEEP_SOON_SECONDS = 10
+# A person coming back from DocuSign asks for a sweep; the same kind of return within this many seconds shares one,
+# so reloading a return page cannot spend the account's hourly API budget.
+SWEEP_SOON_SECONDS = 15
 
 
 def backoff(retries: int) -> float:
@@ -82,9 +83,9 @@ def sync_organization(self, organization_id: int) -> None:
         raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
 
 
-def sync_organization_soon(organization: ClientOrganization) -> bool:
-    """Queue a sweep after commit unless one was queued in the last few seconds; True when queued."""
-    if not cache.add(f"docusign:sweep-soon:{organization.pk}", 1, SWEEP_SOON_SECONDS):
+def sync_organization_soon(organization: ClientOrganization, reason: str) -> bool:
+    """Queue a sweep after commit unless one was queued for the same `reason` in the last few seconds; True when queued."""
+    if not cache.add(f"docusign:sweep-soon:{organization.pk}:{reason}", 1, SWEEP_SOON_SECONDS):
         return False
     transaction.on_commit(lambda: sync_organization.delay(organization.pk))
     return True

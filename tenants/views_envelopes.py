@@ -1,0 +1,222 @@
+"""Client pages for envelopes: the list, sending a document (DocuSign's sender view), signing it here, downloads.
+
+Every page loads its organization with `onboarding.organization_for` (members of that organization only; others get
+404) and looks envelopes up within that organization, so another organization's envelope ids are 404 as well
+(checklist TI-1, TI-5). DocuSign's pages are reached by top-level redirects, never frames. The return pages only show
+DocuSign's `event` as a message and ask for a sweep: statuses come from DocuSign (Connect or the sweep), never from a
+query string anyone could type.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from docusign_integration import documents, sending
+from docusign_integration.errors import DocuSignError
+from docusign_integration.ids import is_guid
+from docusign_integration.models.documents import DocumentKind, DocumentState
+from docusign_integration.models.envelopes import Envelope, EnvelopeStatus
+from docusign_integration.tasks_envelopes import sync_organization_soon
+from tenants import onboarding
+from tenants.models import ClientOrganization, MembershipRole
+
+PAGE_SIZE = 25
+SIGNABLE = (EnvelopeStatus.SENT, EnvelopeStatus.DELIVERED)
+# DocuSign's sender view return events (protocol §6.2) and what the person is told.
+SENDER_EVENTS = {
+    "Send": (messages.SUCCESS, "Sent. DocuSign is notifying the recipients; embedded signers sign from this page."),
+    "Save": (messages.INFO, "Saved as a draft in DocuSign. Open it again to prepare and send it."),
+    "Cancel": (messages.INFO, "Nothing was sent. The draft is kept in DocuSign."),
+    "Error": (messages.ERROR, "DocuSign could not send the envelope. Open it again, or ask your DocuSign administrator."),
+}
+# DocuSign's recipient view return events (protocol §6.2).
+SIGNING_EVENTS = {
+    "signing_complete": (messages.SUCCESS, "Signed. The status updates here as soon as DocuSign reports it."),
+    "decline": (messages.WARNING, "You declined to sign. The sender is told by DocuSign."),
+    "cancel": (messages.INFO, "Signing was put off. Use Sign now to finish later."),
+    "viewing_complete": (messages.INFO, "You viewed the envelope."),
+    "ttl_expired": (messages.WARNING, "The signing link had expired (links last five minutes). Use Sign now again."),
+    "session_timeout": (messages.WARNING, "The signing session timed out. Use Sign now again."),
+    "exception": (messages.ERROR, "DocuSign could not complete signing. Try again in a few minutes."),
+    "fax_pending": (messages.INFO, "DocuSign is waiting for a fax from you."),
+    "id_check_failed": (messages.ERROR, "DocuSign could not verify your identity, so signing did not happen."),
+    "access_code_failed": (messages.ERROR, "The access code was wrong, so signing did not happen."),
+}
+UNKNOWN_EVENT = (messages.WARNING, "DocuSign sent you back without saying what happened. Check the envelope's status.")
+
+
+class EnvelopeForm(forms.Form):
+    subject = forms.CharField(max_length=100, help_text="The email subject recipients see.")
+    document = forms.FileField(help_text="A PDF or Word (.docx) document.")
+
+    def clean_document(self) -> sending.UploadedDocument:
+        upload = self.cleaned_data["document"]
+        if upload.size > sending.upload_max_bytes():  # refused before it is read into memory
+            raise ValidationError(f"The file is larger than {sending.upload_max_bytes() // 1_048_576} MB.")
+        return sending.check_document(upload.name, upload.read())
+
+
+class RecipientForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    email = forms.EmailField()
+    embedded = forms.BooleanField(required=False, label="Signs here in the portal (embedded signer)")
+
+
+RecipientFormSet = forms.formset_factory(RecipientForm, extra=2, min_num=1, validate_min=True,
+                                         max_num=sending.MAX_RECIPIENTS, validate_max=True)
+
+
+def _organization(request: HttpRequest, slug: str) -> ClientOrganization:
+    return onboarding.organization_for(request, slug, role=MembershipRole.MEMBER)
+
+
+def _envelope(organization: ClientOrganization, envelope_id: str) -> Envelope:
+    """The organization's envelope; any other id (another organization's, malformed, unknown) is 404."""
+    envelope = (Envelope.objects.filter(organization=organization, envelope_id=envelope_id.lower()).first()
+                if is_guid(envelope_id) else None)
+    if envelope is None:
+        raise Http404
+    return envelope
+
+
+def _absolute(path: str) -> str:
+    # A server constant, never the request's Host header (checklist OA-3): DocuSign sends the person back here.
+    return settings.PORTAL_BASE_URL.rstrip("/") + path
+
+
+@login_required
+def envelope_list(request: HttpRequest, slug: str) -> HttpResponse:
+    """The organization's envelopes, newest first, paginated."""
+    organization = _organization(request, slug)
+    envelopes = Envelope.objects.filter(organization=organization).order_by("-created", "-pk")
+    page = Paginator(envelopes, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "onboarding/envelopes/list.html", {"organization": organization, "page": page})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def envelope_new(request: HttpRequest, slug: str) -> HttpResponse:
+    """Upload a document and name the signers; DocuSign's sender view then places the fields and sends it."""
+    organization = _organization(request, slug)
+    form = EnvelopeForm(request.POST or None, request.FILES or None)
+    recipients = RecipientFormSet(request.POST or None, prefix="recipient")
+    if request.method == "POST" and form.is_valid() and recipients.is_valid():
+        people = [sending.RecipientRequest(name=r["name"], email=r["email"], embedded=r["embedded"])
+                  for r in recipients.cleaned_data if r]
+        try:
+            envelope = sending.envelope_create_draft(acting_user=request.user, organization=organization,
+                                                     subject=form.cleaned_data["subject"],
+                                                     documents=[form.cleaned_data["document"]], recipients=people)
+        except DocuSignError as exc:
+            messages.error(request, exc.user_message)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            return _to_sender_view(request, envelope)
+    return render(request, "onboarding/envelopes/new.html",
+                  {"organization": organization, "form": form, "recipients": recipients})
+
+
+def _to_sender_view(request: HttpRequest, envelope: Envelope) -> HttpResponse:
+    return_url = _absolute(reverse("onboarding:envelope_sender_return", args=[envelope.organization.slug])
+                           + f"?envelope={envelope.envelope_id}")
+    try:
+        url = sending.sender_view_url(acting_user=request.user, envelope=envelope, return_url=return_url)
+    except DocuSignError as exc:
+        messages.error(request, f"The draft is saved, but DocuSign's sending page did not open: {exc.user_message}")
+        return redirect("onboarding:envelope_detail", envelope.organization.slug, envelope.envelope_id)
+    return HttpResponseRedirect(url)
+
+
+@login_required
+@require_POST
+def envelope_prepare(request: HttpRequest, slug: str, envelope_id: str) -> HttpResponse:
+    """Open DocuSign's sender view again for a draft (after Save or Cancel)."""
+    envelope = _envelope(_organization(request, slug), envelope_id)
+    if envelope.status != EnvelopeStatus.CREATED:
+        messages.info(request, "This envelope has been sent already.")
+        return redirect("onboarding:envelope_detail", slug, envelope.envelope_id)
+    return _to_sender_view(request, envelope)
+
+
+@login_required
+@never_cache
+def envelope_sender_return(request: HttpRequest, slug: str) -> HttpResponse:
+    """Where DocuSign's sender view sends the person back, with `?event=Send|Save|Cancel|Error`."""
+    organization = _organization(request, slug)
+    level, text = SENDER_EVENTS.get(request.GET.get("event", ""), UNKNOWN_EVENT)
+    messages.add_message(request, level, text)
+    if request.GET.get("event") == "Send":
+        sync_organization_soon(organization, "sent")
+    envelope_id = request.GET.get("envelope", "")
+    if is_guid(envelope_id) and Envelope.objects.filter(organization=organization, envelope_id=envelope_id.lower()).exists():
+        return redirect("onboarding:envelope_detail", slug, envelope_id.lower())
+    return redirect("onboarding:envelopes", slug)
+
+
+@login_required
+def envelope_detail(request: HttpRequest, slug: str, envelope_id: str) -> HttpResponse:
+    """One envelope: status, recipients ("Sign now" for embedded signers) and the signed documents."""
+    organization = _organization(request, slug)
+    envelope = _envelope(organization, envelope_id)
+    signable = envelope.status in SIGNABLE
+    recipients = [{**r, "can_sign": signable and bool(r.get("client_user_id")) and r.get("status") in ("sent", "delivered")}
+                  for r in envelope.recipients]
+    stored = {d.kind: d for d in envelope.signed_documents.filter(state=DocumentState.STORED)}
+    downloads = [(kind, label, stored.get(kind)) for kind, label in DocumentKind.choices]
+    return render(request, "onboarding/envelopes/detail.html", {
+        "organization": organization, "envelope": envelope, "recipients": recipients, "downloads": downloads,
+    })
+
+
+@login_required
+@require_POST
+def envelope_sign(request: HttpRequest, slug: str, envelope_id: str, recipient_id: str) -> HttpResponse:
+    """Open DocuSign's signing page for an embedded signer (the portal is how the signer is authenticated)."""
+    envelope = _envelope(_organization(request, slug), envelope_id)
+    return_url = _absolute(reverse("onboarding:envelope_signing_return", args=[slug, envelope.envelope_id]))
+    try:
+        url = sending.signing_view_url(acting_user=request.user, envelope=envelope, recipient_id=recipient_id,
+                                       return_url=return_url)
+    except DocuSignError as exc:
+        messages.error(request, exc.user_message)
+        return redirect("onboarding:envelope_detail", slug, envelope.envelope_id)
+    return HttpResponseRedirect(url)
+
+
+@login_required
+@never_cache
+def envelope_signing_return(request: HttpRequest, slug: str, envelope_id: str) -> HttpResponse:
+    """Where DocuSign's signing page sends the signer back, with `?event=signing_complete|decline|cancel|...`."""
+    organization = _organization(request, slug)
+    envelope = _envelope(organization, envelope_id)
+    event = request.GET.get("event", "")
+    level, text = SIGNING_EVENTS.get(event, UNKNOWN_EVENT)
+    messages.add_message(request, level, text)
+    if event in ("signing_complete", "decline"):
+        sync_organization_soon(organization, event)
+    return redirect("onboarding:envelope_detail", slug, envelope.envelope_id)
+
+
+@login_required
+def document_download(request: HttpRequest, slug: str, envelope_id: str, kind: str) -> FileResponse:
+    """A stored signed document of the organization's envelope, streamed from storage (there is no public URL)."""
+    organization = _organization(request, slug)
+    document = documents.stored_document(organization.pk, envelope_id.lower(), kind) if is_guid(envelope_id) else None
+    if document is None:
+        raise Http404
+    response = FileResponse(default_storage.open(document.storage_name, "rb"), as_attachment=True,
+                            filename=document.filename, content_type="application/pdf")
+    response["Cache-Control"] = "private, no-store"
+    return response
