@@ -2,11 +2,12 @@
 
 from django.urls import path
 
-from docusign_integration import connect_listener, views
+from docusign_integration import connect_listener, views, views_setup
 
 app_name = "docusign"
 urlpatterns = [
     path("callback/", views.callback, name="callback"),
     path("consent/<slug:slug>/<str:kind>/", views.consent_start, name="consent_start"),
     path("connect/", connect_listener.connect_listener, name="connect_listener"),
+    path("setup/<slug:slug>/", views_setup.account_setup, name="account_setup"),
 ]
