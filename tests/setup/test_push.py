@@ -169,3 +169,28 @@ def test_drift_compares_only_the_profile_keys_in_docusign_string_forms():
               "pausePublish": "true"}
 
     assert account_setup.configuration_drift(desired, actual) == ["eventData.includeData"]
+
+
+@pytest.mark.postgres
+def test_two_pushes_at_the_same_time_make_one_configuration(acme):
+    import threading
+
+    from django.db import connection
+
+    start, outcomes = threading.Barrier(2), []
+
+    def push() -> None:
+        try:
+            start.wait()
+            outcomes.append(account_setup_push(acting_user=None, organization=acme).status)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=push) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert outcomes == [SetupStatus.IN_SYNC, SetupStatus.IN_SYNC]
+    assert len(configurations(acme)) == 1
