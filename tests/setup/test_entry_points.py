@@ -13,26 +13,18 @@ from django.template.loader import render_to_string
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 
+from docusign_integration.account_setup import account_setup_status
+from docusign_integration.errors import TransientError
 from docusign_integration.models import AccountSetupState
 from docusign_integration.models.setup import SetupStatus
-from docusign_integration.tasks_setup import account_setup_check_all
-from docusign_sandbox.models import ConnectConfiguration
-from portal.celery import app as celery_app
+from docusign_integration.tasks_setup import account_setup_check_all, account_setup_push_task
+from docusign_sandbox.models import ConnectConfiguration, Fault
 from tenants.models import AuditEvent, ClientMembership, MembershipRole
 from tests import factories
 from tests.onboarding.conftest import connect
 from tests.setup.conftest import configurations, consented_organization
 
 CHANGELIST = "/admin/tenants/clientorganization/"
-
-
-@pytest.fixture
-def eager_celery():
-    """Run queued tasks in-process, so the test sees what the worker would do."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
 
 
 def signed_in(user) -> Client:
@@ -239,3 +231,23 @@ def test_a_user_of_several_accounts_sets_up_only_the_organizations_account(sandb
     assert globex.account_name == "Globex HR"
     assert [c["name"] for c in configurations(globex)] == ["Partner portal"]
     assert ConnectConfiguration.objects.exclude(account__account_id=globex.account_id).count() == 0
+
+
+def test_a_push_task_retries_while_docusign_is_unavailable_and_still_makes_one_configuration(acme, eager_celery):
+    Fault.objects.create(path_pattern=r"/connect$", kind="503", remaining=3)  # every try of the first GET /connect
+
+    account_setup_push_task.delay(acme.pk).get()
+
+    assert len(configurations(acme)) == 1
+    assert AccountSetupState.objects.get(organization=acme).status == SetupStatus.IN_SYNC
+    failed = AuditEvent.objects.get(action="account_setup.push_failed", organization=acme)
+    assert "try again shortly" in failed.after["last_error"]
+
+
+def test_a_check_that_cannot_reach_docusign_raises_for_a_retry_and_records_nothing(acme):
+    Fault.objects.create(path_pattern=r"/connect$", kind="503", remaining=3)
+
+    with pytest.raises(TransientError):
+        account_setup_status(organization=acme)
+
+    assert not AccountSetupState.objects.filter(organization=acme).exists()
