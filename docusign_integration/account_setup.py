@@ -125,7 +125,12 @@ def _own_configuration(configurations: list[dict[str, Any]], desired: dict[str, 
     """
     ours = [c for c in configurations
             if c.get("name") == desired["name"] and c.get("urlToPublishTo") == desired["urlToPublishTo"]]
-    return min(ours, key=lambda c: int(str(c.get("connectId", "0")) or 0)) if ours else None
+    return min(ours, key=_connect_id_order) if ours else None
+
+
+def _connect_id_order(configuration: dict[str, Any]) -> tuple[int, str]:
+    connect_id = str(configuration.get("connectId", ""))
+    return len(connect_id), connect_id  # numeric order for DocuSign's digit strings, without trusting them to parse
 
 
 def _account_ref(organization: ClientOrganization) -> AccountRef:
