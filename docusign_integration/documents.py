@@ -48,8 +48,7 @@ def max_bytes() -> int:
 
 def lease_duration() -> timedelta:
     """As long as a task may live (Celery kills it at its time limit), so a live download never loses its lease."""
-    default = getattr(settings, "CELERY_TASK_TIME_LIMIT", 360)
-    return timedelta(seconds=int(getattr(settings, "DOCUSIGN_DOWNLOAD_LEASE_SECONDS", default)))
+    return timedelta(seconds=settings.DOCUSIGN_DOWNLOAD_LEASE_SECONDS)
 
 
 def storage_name(envelope: Envelope, kind: str) -> str:

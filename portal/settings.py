@@ -281,6 +281,8 @@ CELERY_BEAT_SCHEDULE["docusign-republish-connect-failures"] = {
 DOCUSIGN_DOCUMENT_MAX_BYTES = env.int("DOCUSIGN_DOCUMENT_MAX_BYTES", default=200 * 1_048_576)  # DocuSign's envelope limit
 DOCUSIGN_UPLOAD_MAX_BYTES = env.int("DOCUSIGN_UPLOAD_MAX_BYTES", default=25 * 1_048_576)  # DocuSign's per-document limit
 DOCUSIGN_SENDER_VIEW_STARTING_SCREEN = env.str("DOCUSIGN_SENDER_VIEW_STARTING_SCREEN", default="Tagger")  # or "Prepare"
+# A download holds its document this long; as long as a task may run, so only a dead worker's lease runs out.
+DOCUSIGN_DOWNLOAD_LEASE_SECONDS = env.int("DOCUSIGN_DOWNLOAD_LEASE_SECONDS", default=CELERY_TASK_TIME_LIMIT)
 CELERY_IMPORTS = (*CELERY_IMPORTS, "docusign_integration.tasks_envelopes")
 CELERY_BEAT_SCHEDULE["docusign-sync-envelopes"] = {
     "task": "docusign_integration.tasks_envelopes.sync_all_organizations",
