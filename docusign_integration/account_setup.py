@@ -212,7 +212,10 @@ def account_setup_diff(*, organization: ClientOrganization, credential: DocuSign
         ref = _account_ref(organization)
         return _observe(ref, _administrator(organization, ref, credential), SetupProfile.load())
     except DocuSignError as exc:
-        raise _refusal(exc, organization) from exc
+        refusal = _refusal(exc, organization)
+        if refusal is exc:
+            raise
+        raise refusal from exc
 
 
 def account_setup_status(*, organization: ClientOrganization, credential: DocuSignCredential | None = None,
@@ -275,6 +278,8 @@ def account_setup_push(*, acting_user: AbstractBaseUser | None, organization: Cl
                                                       defaults={"blocked_until": exc.reset_at})
         _record(organization, acting_user=acting_user, action="account_setup.push_failed", status=SetupStatus.ERROR,
                 last_error=failure.user_message[:500], always_audit=True)
+        if failure is exc:
+            raise
         raise failure from exc
 
 
