@@ -5,6 +5,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import include, path
 
+from tenants import admin_dashboard
+
 
 def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
@@ -13,6 +15,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
 urlpatterns = [
     path("", lambda request: redirect("admin:index"), name="home"),
     path("healthz", healthz, name="healthz"),
+    path("admin/dashboard/", admin_dashboard.site_dashboard, name="admin_dashboard"),  # before the admin's catch-all
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("onboarding/", include("tenants.urls")),

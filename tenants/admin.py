@@ -16,7 +16,7 @@ from django.utils.html import format_html
 
 from docusign_integration import admin_setup
 from docusign_integration.tasks import enqueue_consent_checks
-from tenants import admin_views, services
+from tenants import admin_dashboard, admin_views, services
 from tenants.models import AuditEvent, ClientOrganization, ConsentStatus, Health, SystemUser
 
 CONSENT_BADGE = {
@@ -43,7 +43,7 @@ class SystemUserInline(admin.StackedInline):
 @admin.register(ClientOrganization)
 class ClientOrganizationAdmin(admin.ModelAdmin):
     list_display = ("name", "environment", "consent", "account_id", "base_uri_host", "health", admin_setup.setup_status,
-                    "created")
+                    "created", admin_dashboard.health_link)
     list_filter = ("environment", "onboarding_status", "system_user__consent_status")
     search_fields = ("name", "slug", "=account_id")
     # consent and health read the system user, the setup badge its stored state: JOINs, not one query per row
@@ -99,6 +99,7 @@ class ClientOrganizationAdmin(admin.ModelAdmin):
             path("<int:object_id>/invite/", wrap(lambda r, object_id: admin_views.invite(self, r, object_id)),
                  name="tenants_clientorganization_invite"),
             *admin_setup.setup_urls(self),
+            *admin_dashboard.health_urls(self),
             *super().get_urls(),
         ]
 
