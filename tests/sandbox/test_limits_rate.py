@@ -117,3 +117,18 @@ def test_envelope_get_times_shows_the_polling_interval_on_the_sandbox_clock(bare
 
     first, second = envelope_get_times(envelope.envelope_id)
     assert second - first >= timedelta(minutes=15)
+
+
+def test_the_request_log_lists_what_a_client_sent_with_its_account_and_envelope(bare_sandbox, sandbox_member):
+    member = sandbox_member()
+    envelope = _envelope(member)
+    requests.get(f"{bare_sandbox.rest(member.account)}/envelopes/{envelope.envelope_id}", headers=member.headers,
+                 timeout=10)
+    _users(bare_sandbox, member)
+
+    logged = requests.get(f"{bare_sandbox.url}/_sandbox/requests", params={"path": "/envelopes/"}, timeout=10).json()
+
+    [entry] = logged["requests"]
+    assert (entry["method"], entry["status"]) == ("GET", 200)
+    assert entry["account_id"] == member.account.account_id and entry["user_id"] == member.user.user_id
+    assert entry["envelope_id"] == envelope.envelope_id
