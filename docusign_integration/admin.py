@@ -50,4 +50,6 @@ class DocuSignCredentialAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: DocuSignCredential | None = None) -> bool:
         return False  # deleting must also remove the social-auth link: Disconnect does both
-from . import admin_connect  # noqa: E402,F401  (Connect events and HMAC keys register themselves)
+
+# These modules register their own ModelAdmins.
+from . import admin_connect, admin_envelopes  # noqa: E402,F401
