@@ -32,7 +32,7 @@ def _secret(name: str, default: str = "") -> str:
 
 
 DEBUG = env.bool("DEBUG", default=True)
-SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-development-only-key")
+SECRET_KEY = _secret("SECRET_KEY", default="django-insecure-development-only-key")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -148,7 +148,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # --- Secrets at rest ------------------------------------------------------------------------------
 # Base64url-encoded 32-byte AES-256-GCM keys; the first encrypts, all decrypt (rotation).
-PORTAL_ENCRYPTION_KEYS = env.list("PORTAL_ENCRYPTION_KEYS", default=[])
+PORTAL_ENCRYPTION_KEYS = [k.strip() for k in _secret("PORTAL_ENCRYPTION_KEYS").split(",") if k.strip()]
 
 # --- DocuSign -------------------------------------------------------------------------------------
 DOCUSIGN_ENVIRONMENTS = env.list("DOCUSIGN_ENVIRONMENTS", default=["sandbox"])
