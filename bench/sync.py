@@ -1,0 +1,197 @@
+"""Benchmark: DocuSign calls per status sweep, the portal's list-based sweep versus polling each envelope.
+
+Runs the DocuSign sandbox in-process on a loopback port with a throwaway SQLite file, connects 3 client organizations
+(the sandbox's consentable accounts) with `--envelopes` envelopes each, runs the real sweep (`envelopes_sweep`) once
+to catch up, changes `--changed` percent of the envelopes in DocuSign, moves DocuSign's clock 20 minutes, and sweeps
+again, counting every request at the choke point's session. The naive design is run for real too: a new JWT grant
+and a GET /envelopes/{id} for every envelope. The per-organization counts are then scaled to `--orgs` organizations
+(each organization is its own DocuSign account, so they add up).
+
+    .venv/bin/python bench/sync.py [--orgs 1000] [--envelopes 100] [--changed 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ACCOUNT_USERS = ("system@acme.example", "multi@globex.example", "sender@initech.example")
+ACCOUNT_NAMES = ("Acme Corp", "Globex General", "Initech")
+GRANTS_PER_SWEEP = 1 / 3  # a cached JWT token lives an hour; sweeps run every 20 minutes
+
+
+def _setup_django(tmp: Path) -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+    os.environ["DATABASE_URL"] = f"sqlite:///{tmp / 'bench.sqlite3'}"
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+
+def _start_sandbox(tmp: Path) -> str:
+    from django.conf import settings
+
+    from docusign_integration import conf
+    from docusign_sandbox import server
+    from docusign_sandbox.seed import seed
+
+    server.QuietRequestHandler.disable_nagle_algorithm = True  # no 40 ms delayed-ACK wait per small response
+    thread = server.SandboxServerThread().start_and_wait()
+    settings.DOCUSIGN_SANDBOX_URL = thread.url
+    settings.DOCUSIGN_PRIVATE_KEY, settings.DOCUSIGN_PRIVATE_KEY_FILE = "", str(tmp / "private_key.pem")
+    settings.DOCUSIGN_CLIENT_SECRET, settings.DOCUSIGN_CLIENT_SECRET_FILE = "", str(tmp / "client_secret.txt")
+    settings.MEDIA_ROOT = str(tmp / "media")
+    conf.reset_caches()
+    seed(integration_key=settings.DOCUSIGN_INTEGRATION_KEY, private_key_path=tmp / "private_key.pem",
+         client_secret_path=tmp / "client_secret.txt", redirect_uris=[settings.DOCUSIGN_REDIRECT_URI], base_url=thread.url)
+    return thread.url
+
+
+def _organizations() -> list:
+    """The 3 client organizations, each on its own sandbox account, consent granted and verified as in production."""
+    from docusign_integration.consent import consent_verify
+    from docusign_sandbox.consent import grant_individual
+    from docusign_sandbox.models import Account, IntegrationKey, User
+    from docusign_sandbox.seed import JWT_SCOPES
+    from tenants import services
+
+    organizations = []
+    for email, account_name in zip(ACCOUNT_USERS, ACCOUNT_NAMES, strict=True):
+        user = User.objects.get(email=email)
+        grant_individual(user, IntegrationKey.objects.get(), set(JWT_SCOPES))
+        organization = services.organization_provision(
+            acting_user=None, name=account_name, environment="sandbox", system_user_id=user.user_id,
+            system_user_email=email, account_id=Account.objects.get(name=account_name).account_id)
+        consent_verify(acting_user=None, organization=organization)
+        organization.refresh_from_db()
+        organizations.append(organization)
+    return organizations
+
+
+def _envelopes(organizations: list, per_org: int) -> list:
+    """`per_org` sent envelopes in each organization's DocuSign account (made in the sandbox directly, in bulk)."""
+    from docusign_sandbox import clock
+    from docusign_sandbox.models import Account, Envelope, Recipient
+
+    now = clock.now()
+    for organization in organizations:
+        account = Account.objects.get(account_id=organization.account_id)
+        sender = account.memberships.first().user
+        Envelope.objects.bulk_create([Envelope(account=account, sender=sender, email_subject=f"Agreement {n}", status="sent",
+                                               created_at=now, sent_at=now, status_changed_at=now, last_modified_at=now)
+                                      for n in range(per_org)])
+    envelopes = list(Envelope.objects.filter(email_subject__startswith="Agreement ").select_related("account"))
+    Recipient.objects.bulk_create([Recipient(envelope=e, recipient_id="1", email=f"s{e.pk}@client.example", name="Signer",
+                                             status="sent", sent_at=now) for e in envelopes])
+    return envelopes
+
+
+class CallCounter:
+    """Counts requests at the choke point's session: JWT grants and eSignature calls."""
+
+    def __init__(self) -> None:
+        self.grants = self.rest = 0
+
+    def __call__(self, response, *args, **kwargs) -> None:
+        if response.request.path_url.startswith("/oauth/token"):
+            self.grants += 1
+        elif response.request.path_url.startswith("/restapi/"):
+            self.rest += 1
+
+    @property
+    def total(self) -> int:
+        return self.grants + self.rest
+
+
+def _counted(run) -> tuple[CallCounter, float]:
+    from docusign_integration import http
+
+    counter = CallCounter()
+    http.session.hooks["response"] = [counter]
+    started = time.perf_counter()
+    try:
+        run()
+    finally:
+        http.session.hooks["response"] = []
+    return counter, time.perf_counter() - started
+
+
+def _naive_poll(organization, envelope_ids: list[str]) -> None:
+    """The design this replaces: per envelope, a new JWT grant, then GET /envelopes/{id}."""
+    from docusign_integration import http, oauth, rest, sending
+
+    ref = sending.account_ref(organization)
+    user_id = organization.system_user.user_id
+    for envelope_id in envelope_ids:
+        bearer = oauth.jwt_grant(organization.environment, user_id).access_token
+        http.json_or_raise(rest.rest_call(ref, "GET", f"/envelopes/{envelope_id}", bearer=bearer))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orgs", type=int, default=1000, help="organizations to scale to")
+    parser.add_argument("--envelopes", type=int, default=100, help="open envelopes per organization")
+    parser.add_argument("--changed", type=float, default=5.0, help="percent of envelopes changed between sweeps")
+    options = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp:
+        _setup_django(Path(tmp))
+        _start_sandbox(Path(tmp))
+        import requests
+        from django.conf import settings
+
+        from docusign_integration.envelope_sync import envelopes_sweep
+        from docusign_sandbox import clock, envelope_state
+
+        def advance(minutes: int) -> None:
+            requests.post(f"{settings.DOCUSIGN_SANDBOX_URL}/_sandbox/clock", json={"advance_seconds": minutes * 60},
+                          timeout=5).raise_for_status()
+
+        # DocuSign's clock starts in the past and moves forward; the portal's own clock (JWT iat/exp) stays real.
+        advance(-120)
+        organizations = _organizations()
+        envelopes = _envelopes(organizations, options.envelopes)
+        advance(60)  # the envelopes were sent an hour ago
+        for organization in organizations:  # catch up once: the steady state is what is measured
+            envelopes_sweep(organization, now=clock.now())
+
+        rng = random.Random(1)
+        for envelope in rng.sample(envelopes, round(len(envelopes) * options.changed / 100)):
+            envelope_state.deliver(envelope.recipients.get())
+        advance(20)  # the next sweep, 20 minutes later (DocuSign's advice)
+
+        results = []
+        ours, sweep_s = _counted(lambda: results.extend(envelopes_sweep(o, now=clock.now()) for o in organizations))
+        by_account: dict[str, list[str]] = {}
+        for envelope in envelopes:
+            by_account.setdefault(envelope.account.account_id, []).append(envelope.envelope_id)
+        # One organization is enough to measure the naive design's per-organization cost (it is 2 calls per envelope).
+        naive, naive_s = _counted(lambda: _naive_poll(organizations[0], by_account[organizations[0].account_id]))
+
+    measured = len(organizations)
+    # A JWT grant per organization per hour is shared by the three 20-minute sweeps of that hour.
+    per_org_ours, per_org_naive = ours.total / measured + GRANTS_PER_SWEEP, naive.total
+    calls_ours, calls_naive = round(per_org_ours * options.orgs), round(per_org_naive * options.orgs)
+    changes = sum(r.changes for r in results)
+    print(f"measured on {measured} organizations x {options.envelopes} envelopes, {changes} changed since the last sweep:")
+    print(f"  ours:  {ours.rest} list calls + {ours.grants} JWT grants (+1/3 grant amortized) = {per_org_ours:.2f} calls "
+          "per organization, "
+          f"sweep wall time {sweep_s:.3f} s ({sweep_s / measured * 1000:.1f} ms per organization)")
+    print(f"  naive (1 organization): {naive.rest} GET envelope + {naive.grants} JWT grants = {per_org_naive:.0f} calls, "
+          f"{naive_s:.3f} s")
+    print(f"scaled to {options.orgs} organizations: ours {calls_ours} calls, naive {calls_naive} calls; "
+          f"one worker would sweep them all in about {sweep_s / measured * options.orgs:.0f} s")
+    print(f"calls_ours={calls_ours} calls_naive={calls_naive} ratio={calls_naive / max(calls_ours, 1):.1f} sweep_s={sweep_s:.3f}")
+
+
+if __name__ == "__main__":
+    main()
