@@ -3,8 +3,8 @@
 Runs the DocuSign sandbox in-process on a loopback port with a throwaway SQLite file, connects 3 client organizations
 (the sandbox's consentable accounts) with `--envelopes` envelopes each, runs the real sweep (`envelopes_sweep`) once
 to catch up, changes `--changed` percent of the envelopes in DocuSign, moves DocuSign's clock 20 minutes, and sweeps
-again, counting every request at the choke point's session. The naive design is run for real too: a new JWT grant
-and a GET /envelopes/{id} for every envelope. The per-organization counts are then scaled to `--orgs` organizations
+again, counting every request at the choke point's session. The naive design is run for real on one organization: a new JWT
+grant and a GET /envelopes/{id} for every envelope. The per-organization counts are then scaled to `--orgs` organizations
 (each organization is its own DocuSign account, so they add up).
 
     .venv/bin/python bench/sync.py [--orgs 1000] [--envelopes 100] [--changed 5]
