@@ -132,7 +132,10 @@ def _authorization_code(request: HttpRequest) -> JsonResponse:
 
 
 def _refresh_token(request: HttpRequest) -> JsonResponse:
-    integration_key, _ = _client(request)
+    integration_key, confidential = _client(request)
+    if not confidential and integration_key.secret_hash:
+        # RFC 6749 §6: a client that has a secret must authenticate with it to refresh.
+        raise TokenError("invalid_client", "This integration key has a secret: authenticate with it to refresh.")
     with transaction.atomic():
         refresh = (RefreshToken.objects.select_for_update().select_related("user")
                    .filter(token_hash=hash_token(request.POST.get("refresh_token", "")),

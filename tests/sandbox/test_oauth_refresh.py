@@ -81,3 +81,13 @@ def test_revoking_in_connected_apps_kills_refresh_tokens_but_not_live_access_tok
     assert "Access was revoked." in after.text and "You have not allowed any app." in after.text
     assert refresh(sandbox, tokens["refresh_token"]).json()["error"] == "invalid_grant"
     assert userinfo(sandbox, tokens["access_token"]).status_code == 200
+
+
+def test_a_refresh_without_the_client_secret_is_refused(sandbox):
+    first = _tokens(sandbox, "signature")
+
+    response = requests.post(f"{sandbox.url}/oauth/token", timeout=10, data={
+        "grant_type": "refresh_token", "refresh_token": first["refresh_token"], "client_id": sandbox.seed["integration_key"]})
+
+    assert response.status_code == 400 and response.json()["error"] == "invalid_client"
+    assert refresh(sandbox, first["refresh_token"]).status_code == 200
