@@ -8,6 +8,7 @@ changes nothing the second time (WH-4).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -99,23 +100,31 @@ def connect_event_store(*, environment: str, account_id: str, organization: Clie
             state=ConnectEventState.QUARANTINED, reason=str(exc)[:REASON_LIMIT], processed_at=timezone.now())
         return event, True
     state, reason = _initial_state(identity.event, organization, account_id)
-    with transaction.atomic():
-        event, created = ConnectEvent.objects.get_or_create(
-            account_id=account_id, envelope_id=identity.envelope_id, event=identity.event,
-            generated_at=identity.generated_at, recipient_id=identity.recipient_id,
-            defaults={"environment": environment, "organization": organization, "body": body, "state": state,
-                      "reason": reason, "retry_count": identity.retry_count,
-                      "processed_at": None if state == ConnectEventState.RECEIVED else timezone.now()},
-        )
-        if not created and identity.retry_count > event.retry_count:
-            ConnectEvent.objects.filter(pk=event.pk, retry_count__lt=identity.retry_count).update(
-                retry_count=identity.retry_count)
-        if created and event.state == ConnectEventState.RECEIVED:
-            from .tasks_connect import process_connect_event  # the task module imports this one
+    key = {"account_id": account_id, "envelope_id": identity.envelope_id, "event": identity.event,
+           "generated_at": identity.generated_at, "recipient_id": identity.recipient_id}
+    try:
+        # New messages are the common case: one INSERT, no SELECT first. Inside a caller's transaction a savepoint
+        # keeps a duplicate's unique violation from breaking it; in autocommit the INSERT alone is atomic.
+        with transaction.atomic() if transaction.get_connection().in_atomic_block else contextlib.nullcontext():
+            event = ConnectEvent.objects.create(
+                **key, environment=environment, organization=organization, body=body, state=state, reason=reason,
+                retry_count=identity.retry_count,
+                processed_at=None if state == ConnectEventState.RECEIVED else timezone.now())
+    except IntegrityError:  # a redelivery: keep the first copy, note the highest retryCount seen
+        ConnectEvent.objects.filter(**key, retry_count__lt=identity.retry_count).update(retry_count=identity.retry_count)
+        return ConnectEvent.objects.get(**key), False
+    if event.state == ConnectEventState.RECEIVED:
+        transaction.on_commit(lambda: _queue_processing(event.pk))
+    return event, True
 
-            event_id = event.pk
-            transaction.on_commit(lambda: process_connect_event.delay(event_id))
-    return event, created
+
+def _queue_processing(event_id: int) -> None:
+    from .tasks_connect import process_connect_event  # the task module imports this one
+
+    try:
+        process_connect_event.delay(event_id)
+    except Exception:  # broker down: the event is stored and acknowledged; the sweeper queues it later (WH-6)
+        logger.warning("Connect event %s stored but not queued (broker unavailable); the sweeper will queue it", event_id)
 
 
 def _initial_state(event: str, organization: ClientOrganization | None, account_id: str) -> tuple[str, str]:
@@ -140,7 +149,7 @@ def connect_event_process(event_id: int) -> str | None:
     """
     ConnectEvent.objects.filter(pk=event_id, state=ConnectEventState.RECEIVED).update(attempts=F("attempts") + 1)
     with transaction.atomic():
-        event = ConnectEvent.objects.select_for_update().select_related("organization").filter(pk=event_id).first()
+        event = ConnectEvent.objects.select_for_update(of=("self",)).select_related("organization").filter(pk=event_id).first()
         if event is None or event.state != ConnectEventState.RECEIVED:
             return None if event is None else event.state
         try:

@@ -11,9 +11,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Q
@@ -23,11 +26,17 @@ from tenants import audit
 from tenants.models import ClientOrganization
 
 from .conf import served_environments
+from .encryption import DecryptionError
 from .models.hmac import ConnectHMACKey, HMACKeyScope
+
+logger = logging.getLogger(__name__)
 
 # DocuSign sends one header per active key; reading at most this many bounds the work a forged request can cause.
 MAX_SIGNATURE_HEADERS = 10
 SIGNATURE_HEADER = "X-DocuSign-Signature-{}"
+DEFAULT_KEY_CACHE_SECONDS = 10.0
+KEY_CACHE_ENTRIES = 10_000
+_key_cache: dict[str, tuple[float, ClientOrganization | None, list[tuple[ConnectHMACKey, str]]]] = {}
 
 
 @dataclass(frozen=True)
@@ -73,15 +82,45 @@ def allowed_keys(organization: ClientOrganization | None) -> list[ConnectHMACKey
     return list(keys.order_by("created", "pk"))
 
 
+def _account_keys(account_id: str) -> tuple[ClientOrganization | None, list[tuple[ConnectHMACKey, str]]]:
+    """The account's organization and allowed keys with their secrets, remembered for a few seconds per process.
+
+    Two queries and a decryption per delivery would be most of the listener's cost; a key added or retired here
+    takes effect at once in this process and within DOCUSIGN_CONNECT_KEY_CACHE_SECONDS in the others.
+    """
+    ttl = float(getattr(settings, "DOCUSIGN_CONNECT_KEY_CACHE_SECONDS", DEFAULT_KEY_CACHE_SECONDS))
+    now = time.monotonic()
+    cached = _key_cache.get(account_id.lower())
+    if cached is not None and cached[0] > now:
+        return cached[1], cached[2]
+    organization = organization_for_account(account_id)
+    keys = []
+    for key in allowed_keys(organization):
+        try:
+            keys.append((key, key.get_secret()))
+        except DecryptionError:  # one unreadable key must not block the others; staff see it in the admin
+            logger.error("Connect HMAC key %s cannot be decrypted (encryption key missing or value altered)", key.pk)
+    if ttl > 0:
+        if len(_key_cache) >= KEY_CACHE_ENTRIES:
+            _key_cache.clear()  # unknown accounts cannot grow it without bound
+        _key_cache[account_id.lower()] = (now + ttl, organization, keys)
+    return organization, keys
+
+
+def forget_cached_keys() -> None:
+    """Drop this process's remembered keys (after a key or an organization's account changes)."""
+    _key_cache.clear()
+
+
 def verify(account_id: str, body: bytes, signatures: list[str]) -> Verified | None:
     """The key (and organization) that vouches for `body` from `account_id`, or None: refuse the message."""
     if not signatures:
         return None
-    organization = organization_for_account(account_id)
+    organization, keys = _account_keys(account_id)
     # Header values are compared as bytes: compare_digest refuses non-ASCII str, and a forger controls the header.
     presented = [value.encode("utf-8", "surrogateescape") for value in signatures]
-    for key in allowed_keys(organization):
-        expected = signature(key.get_secret(), body).encode("ascii")
+    for key, secret in keys:
+        expected = signature(secret, body).encode("ascii")
         # Every header is compared, so timing does not reveal which one (or whether an earlier one) matched.
         if sum(hmac.compare_digest(expected, value) for value in presented):
             return Verified(key=key, organization=organization)
@@ -101,6 +140,7 @@ def connect_hmac_key_add(*, acting_user: AbstractBaseUser | None, environment: s
     key.set_secret(secret)
     key.full_clean(exclude=["secret_ciphertext"])
     key.save()
+    transaction.on_commit(forget_cached_keys)
     audit.record(actor=acting_user, action="connect_hmac_key.added", organization=organization,
                  after=audit.snapshot(key, ["label", "scope", "environment", "key_id"]), target=key)
     return key
@@ -111,6 +151,7 @@ def connect_hmac_key_retire(*, acting_user: AbstractBaseUser | None, key: Connec
     """Stop a key verifying anything (after DocuSign stopped signing with it); False if it was already retired."""
     retired = ConnectHMACKey.objects.filter(pk=key.pk, active=True).update(active=False, retired_at=timezone.now())
     if retired:
+        transaction.on_commit(forget_cached_keys)
         key.refresh_from_db()
         audit.record(actor=acting_user, action="connect_hmac_key.retired", organization=key.organization,
                      before={"active": True}, after={"active": False}, target=key)

@@ -267,6 +267,8 @@ CELERY_BEAT_SCHEDULE["docusign-setup-drift-check"] = {
 
 # --- Connect listener (docusign_integration.connect_listener, tasks_connect) -----------------------
 DOCUSIGN_CONNECT_MAX_BODY = env.int("DOCUSIGN_CONNECT_MAX_BODY", default=1_048_576)  # SIM without documents
+# How long a web process remembers an account's HMAC keys; a retired key stops working within this.
+DOCUSIGN_CONNECT_KEY_CACHE_SECONDS = env.float("DOCUSIGN_CONNECT_KEY_CACHE_SECONDS", default=10.0)
 CELERY_IMPORTS = (*CELERY_IMPORTS, "docusign_integration.tasks_connect")
 CELERY_BEAT_SCHEDULE["docusign-sweep-connect-events"] = {
     "task": "docusign_integration.tasks_connect.sweep_connect_events",

@@ -11,7 +11,7 @@ import pytest
 from django.test import Client, TestCase
 
 from docusign_integration import envelope_status
-from docusign_integration.connect_hmac import connect_hmac_key_add, signature
+from docusign_integration.connect_hmac import connect_hmac_key_add, forget_cached_keys, signature
 from docusign_integration.models import ConnectHMACKey
 from docusign_sandbox.seed import ACME
 from portal.celery import app as celery_app
@@ -47,6 +47,13 @@ class Deliverer:
 
     def signed(self, body: bytes, *secrets: str, account_id: str = ACME.account_id):
         return self.post(body, signed_headers(body, *(secrets or (PARTNER_SECRET,)), account_id=account_id))
+
+
+@pytest.fixture(autouse=True)
+def no_remembered_keys(settings) -> None:
+    """Each test's keys and organizations are new: the listener must not remember another test's."""
+    settings.DOCUSIGN_CONNECT_KEY_CACHE_SECONDS = 0
+    forget_cached_keys()
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,163 @@
+"""Benchmark: Connect deliveries acknowledged per second by the listener, against a bare 200 view on the same server.
+
+Starts gunicorn (2 gthread workers of 8 threads) serving portal.wsgi on a free loopback port with a throwaway SQLite file (or
+DATABASE_URL when set) and a filesystem broker that no worker consumes, so only acknowledgement is measured: HMAC
+verification, parsing, storing the event and queueing its task. The bare view reads the body and answers 200. Each
+of the N deliveries is a distinct, correctly signed JSON SIM message (a new event row), sent from a thread pool.
+
+    .venv/bin/python bench/webhooks.py [--deliveries 1000] [--concurrency 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE = ROOT / "tests" / "fixtures" / "connect" / "envelope-sent.json"
+ACCOUNT_ID = "b1f0c2a4-6d3e-4a8b-9c1d-000000000101"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _environment(tmp: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("DATABASE_URL", f"sqlite:///{tmp / 'bench.sqlite3'}")
+    env.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789-0123456789-0123456789")
+    env.setdefault("PORTAL_ENCRYPTION_KEYS", base64.urlsafe_b64encode(os.urandom(32)).decode())
+    (tmp / "broker").mkdir()
+    env.update({"DJANGO_SETTINGS_MODULE": "bench.webhooks_settings", "BENCH_BROKER_DIR": str(tmp / "broker"),
+                "CELERY_BROKER_URL": "filesystem://", "CELERY_TASK_ALWAYS_EAGER": "False", "PYTHONPATH": str(ROOT)})
+    return env
+
+
+def _prepare(env: dict[str, str], secret: str) -> None:
+    """Migrate, and create the client organization and the partner key the deliveries are signed with."""
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    from docusign_integration.connect_hmac import connect_hmac_key_add
+    from tenants.models import ClientOrganization
+
+    ClientOrganization.objects.get_or_create(environment="sandbox", account_id=ACCOUNT_ID,
+                                             defaults={"name": "Bench Corp", "slug": f"bench-{uuid.uuid4().hex[:8]}"})
+    from docusign_integration.models import ConnectHMACKey
+
+    ConnectHMACKey.objects.filter(label="Bench partner key").delete()  # an earlier run's, on a reused DATABASE_URL
+    connect_hmac_key_add(acting_user=None, environment="sandbox", label="Bench partner key", secret=secret)
+
+
+def _deliveries(count: int, secret: str) -> list[tuple[bytes, dict[str, str]]]:
+    from docusign_integration.connect_hmac import signature
+
+    template = json.loads(FIXTURE.read_bytes())
+    start = datetime.now(UTC)
+    messages = []
+    for n in range(count):
+        envelope_id = str(uuid.uuid4())
+        message = {**template, "generatedDateTime": (start + timedelta(milliseconds=n)).strftime("%Y-%m-%dT%H:%M:%S.%f0Z"),
+                   "data": {**template["data"], "envelopeId": envelope_id,
+                            "envelopeSummary": {**template["data"]["envelopeSummary"], "envelopeId": envelope_id}}}
+        body = json.dumps(message, separators=(",", ":")).encode()
+        messages.append((body, {"Content-Type": "application/json", "X-DocuSign-AccountId": ACCOUNT_ID,
+                                "X-Authorization-Digest": "HMACSHA256", "X-DocuSign-Signature-1": signature(secret, body)}))
+    return messages
+
+
+def _start_gunicorn(env: dict[str, str], port: int) -> subprocess.Popen:
+    command = [str(Path(sys.executable).parent / "gunicorn"), "portal.wsgi:application", "--bind", f"127.0.0.1:{port}",
+               "--workers", "2", "--worker-class", "gthread", "--threads", "8", "--log-level", "warning"]
+    server = subprocess.Popen(command, cwd=ROOT, env=env)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200:
+                return server
+        except requests.RequestException:  # not listening yet, or a worker still importing Django
+            time.sleep(0.2)
+    server.terminate()
+    raise SystemExit("gunicorn did not answer /healthz within 30 s")
+
+
+def _run(url: str, deliveries: list[tuple[bytes, dict[str, str]]], concurrency: int) -> tuple[float, list[float]]:
+    """Deliveries per second and each one's latency (seconds); every answer must be 200."""
+    sessions: dict[int, requests.Session] = {}
+
+    def post(delivery: tuple[bytes, dict[str, str]]) -> float:
+        import threading
+
+        session = sessions.setdefault(threading.get_ident(), requests.Session())
+        started = time.perf_counter()
+        response = session.post(url, data=delivery[0], headers=delivery[1], timeout=30)
+        if response.status_code != 200:
+            raise SystemExit(f"{url} answered {response.status_code}")
+        return time.perf_counter() - started
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        latencies = list(pool.map(post, deliveries))
+    return len(deliveries) / (time.perf_counter() - started), latencies
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deliveries", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args()
+    secret = base64.b64encode(os.urandom(32)).decode()
+    with tempfile.TemporaryDirectory(prefix="bench-webhooks-") as tmp:
+        env = _environment(Path(tmp))
+        _prepare(env, secret)
+        from docusign_integration.models import ConnectEvent
+
+        before = ConnectEvent.objects.count()
+        deliveries = _deliveries(args.deliveries, secret)
+        port = _free_port()
+        server = _start_gunicorn(env, port)
+        print(f"gunicorn up on port {port}; sending {args.deliveries} deliveries to each URL", file=sys.stderr)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            _run(f"{base}/bench/bare/", deliveries[:50], args.concurrency)  # warm up both workers
+            bare_rps, _ = _run(f"{base}/bench/bare/", deliveries, args.concurrency)
+            listener_rps, latencies = _run(f"{base}/docusign/connect/", deliveries, args.concurrency)
+        finally:
+            server.terminate()
+            server.wait(10)
+        stored = ConnectEvent.objects.count() - before
+    if stored != args.deliveries:
+        raise SystemExit(f"{stored} events stored for {args.deliveries} deliveries")
+    cuts = statistics.quantiles(latencies, n=100)
+    p50_ms, p99_ms = cuts[49] * 1000, cuts[98] * 1000
+    ratio = listener_rps / bare_rps
+    print(f"bare view:  {bare_rps:8.1f} deliveries/s")
+    print(f"listener:   {listener_rps:8.1f} deliveries/s  (p50 {p50_ms:.1f} ms, p99 {p99_ms:.1f} ms; {stored} events stored)")
+    print(f"ratio:      {ratio:.2f} (target >= 0.5)")
+    print(f"ratio={ratio:.2f} listener_rps={listener_rps:.1f} bare_rps={bare_rps:.1f} p50_ms={p50_ms:.1f} "
+          f"p99_ms={p99_ms:.1f} n={args.deliveries}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
