@@ -6,6 +6,8 @@ at DocuSign's own paths (`/oauth/token`, `/restapi/v2.1/...`) on another host na
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import ssl
 import threading
 
@@ -65,6 +67,33 @@ class QuietRequestHandler(SandboxRequestHandler):
         pass
 
 
+class SandboxWSGIServer(ThreadedWSGIServer):
+    """Django's threaded server that remembers its open client sockets, so stopping can end their threads."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.open_sockets: set[socket.socket] = set()
+        self._sockets_lock = threading.Lock()
+
+    def process_request(self, request: socket.socket, client_address: object) -> None:
+        with self._sockets_lock:
+            self.open_sockets.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: socket.socket) -> None:
+        with self._sockets_lock:
+            self.open_sockets.discard(request)
+        super().shutdown_request(request)
+
+    def close_client_sockets(self) -> None:
+        """End keep-alive connections: their threads would otherwise wait for a next request forever."""
+        with self._sockets_lock:
+            sockets = list(self.open_sockets)
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
 class SandboxServerThread(threading.Thread):
     """The sandbox on a free loopback port in a background thread (tests, benchmarks)."""
 
@@ -76,7 +105,7 @@ class SandboxServerThread(threading.Thread):
         self.connections_override = connections_override or {}
         self.is_ready = threading.Event()
         self.error: BaseException | None = None
-        self.httpd: ThreadedWSGIServer | None = None
+        self.httpd: SandboxWSGIServer | None = None
 
     @property
     def url(self) -> str:
@@ -86,7 +115,7 @@ class SandboxServerThread(threading.Thread):
         for alias, conn in self.connections_override.items():
             connections[alias] = conn
         try:
-            self.httpd = ThreadedWSGIServer((self.host, self.port), QuietRequestHandler,
+            self.httpd = SandboxWSGIServer((self.host, self.port), QuietRequestHandler,
                                             allow_reuse_address=False, connections_override=self.connections_override)
             self.port = self.httpd.server_address[1]
             if self.ssl_context is not None:
@@ -111,5 +140,6 @@ class SandboxServerThread(threading.Thread):
     def stop(self) -> None:
         if self.httpd is not None:
             self.httpd.shutdown()
+            self.httpd.close_client_sockets()
             self.httpd.server_close()
         self.join(5)

@@ -64,7 +64,7 @@ def sandbox(transactional_db, settings):
 
     Yields a `SandboxInfo` whose `.url` is the origin and `.seed` the `sandbox_seed --json` data.
     """
-    from tests.sandbox import running_sandbox
+    from tests.sandbox_harness import running_sandbox
 
     with running_sandbox(settings) as info:
         yield info

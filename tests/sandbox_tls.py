@@ -11,7 +11,6 @@ import copy
 import datetime
 import ipaddress
 import ssl
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from django.db import connections
 
 
 @dataclass
@@ -62,31 +60,14 @@ def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
 @pytest.fixture(name="tls_sandbox")
 def tls_sandbox_fixture(sandbox, tmp_path) -> Iterator[TlsSandbox]:
     """The seeded sandbox (the `sandbox` fixture's world) served a second time, over HTTPS."""
-    from docusign_sandbox.server import SandboxServerThread
+    from tests.sandbox_harness import serving_sandbox
 
     cert_path, key_path = self_signed_certificate(tmp_path)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_path, key_path)
-    # In-memory SQLite is per connection: this server thread shares the test's, as the HTTP one does.
-    override = {c.alias: c for c in connections.all() if c.vendor == "sqlite" and c.is_in_memory_db()}
-    for conn in override.values():
-        conn.inc_thread_sharing()
-    thread = SandboxServerThread(connections_override=override, ssl_context=context).start_and_wait()
-    try:
+    with serving_sandbox(ssl_context=context) as thread:
         yield TlsSandbox(url=thread.url, oauth_host=f"{thread.host}:{thread.port}", ca_cert=str(cert_path),
                          seed=sandbox.seed)
-    finally:
-        thread.stop()
-        _wait_for_request_threads()
-        for conn in override.values():
-            conn.dec_thread_sharing()
-
-
-def _wait_for_request_threads(timeout: float = 5.0) -> None:
-    """Let the server's per-connection threads finish: each closes the shared DB connection on its way out."""
-    for thread in threading.enumerate():
-        if thread.name.endswith("(process_request_thread)"):
-            thread.join(timeout)
 
 
 @pytest.fixture(name="sdk_client")

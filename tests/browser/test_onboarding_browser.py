@@ -11,7 +11,6 @@ from docusign_sandbox.models import IntegrationKey, RedirectURI
 from tenants import services
 from tenants.models import MembershipRole
 from tests import factories
-from tests.onboarding.conftest import sandbox  # noqa: F401 (the fixture, until tests/sandbox.py is importable again)
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 PASSWORD = "a-long-portal-passphrase-7"

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -16,15 +13,6 @@ from docusign_sandbox.models import RequestLog
 from tenants.models import ClientMembership, MembershipRole
 from tests import factories
 
-# tests/sandbox/ (a package) shadows tests/sandbox.py, so the root `sandbox` fixture cannot import it: load the
-# module from its file (the same workaround as tests/tenants/conftest.py) until that clash is resolved.
-_spec = importlib.util.spec_from_file_location("tests_sandbox_module", Path(__file__).parents[1] / "sandbox.py")
-_sandbox_module = sys.modules.get(_spec.name) or importlib.util.module_from_spec(_spec)
-if _spec.name not in sys.modules:
-    sys.modules[_spec.name] = _sandbox_module
-    _spec.loader.exec_module(_sandbox_module)
-
-
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
@@ -32,12 +20,6 @@ def _csrf(page: requests.Response) -> str:
     match = CSRF.search(page.text)
     assert match, f"no form on {page.url} ({page.status_code})"
     return match.group(1)
-
-
-@pytest.fixture
-def sandbox(transactional_db, settings):
-    with _sandbox_module.running_sandbox(settings) as info:
-        yield info
 
 
 @pytest.fixture

@@ -1,18 +1,12 @@
 """Tests of the DocuSign sandbox itself, spoken to over loopback HTTP like a real client would.
 
-This package shadows the module `tests/sandbox.py` (the `sandbox` fixture's harness) as `tests.sandbox`, so
-that module is loaded from its file and its names re-exported: `from tests.sandbox import running_sandbox`
-keeps working for conftest.py and everyone else.
-
 Helpers shared by the sandbox's tests: JWT assertions signed with the seeded key, and a browser-like walk
 through the account server's sign-in and consent pages with requests.Session.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -20,18 +14,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import jwt
 import requests
 
-
-def _load_harness():  # noqa: ANN202
-    spec = importlib.util.spec_from_file_location("tests.sandbox_harness", Path(__file__).resolve().parent.parent / "sandbox.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    return module
-
-
-_harness = _load_harness()
-running_sandbox = _harness.running_sandbox
-SandboxInfo = _harness.SandboxInfo
+from tests.sandbox_harness import SandboxInfo, running_sandbox  # noqa: E402,F401  (re-exported)
 
 JWT_GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 _CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')

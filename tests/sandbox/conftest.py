@@ -6,16 +6,14 @@
 
 from __future__ import annotations
 
-import gc
 import http.server
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import pytest
-from django.db import connections
 
-from docusign_sandbox import auth, connect_delivery
+from docusign_sandbox import auth
 from docusign_sandbox.models import Account, IntegrationKey, Membership, User
 
 
@@ -42,35 +40,12 @@ class Member:
 
 @pytest.fixture
 def bare_sandbox(transactional_db, settings) -> Iterator[BareSandbox]:
-    from docusign_sandbox.server import SandboxServerThread
+    from tests.sandbox_harness import serving_sandbox
 
     settings.DOCUSIGN_SANDBOX_CONNECT_TIMEOUT = 2
     settings.DOCUSIGN_SANDBOX_FAULT_DELAY = 1.5
-    # In-memory SQLite is per connection: the server thread must share the test's connection.
-    override = {c.alias: c for c in connections.all() if c.vendor == "sqlite" and c.is_in_memory_db()}
-    for conn in override.values():
-        conn.inc_thread_sharing()
-    thread = SandboxServerThread(connections_override=override).start_and_wait()
-    try:
+    with serving_sandbox() as thread:
         yield BareSandbox(url=thread.url)
-    finally:
-        connect_delivery.flush(10)
-        thread.stop()
-        _join_request_threads()
-        for conn in override.values():
-            conn.dec_thread_sharing()
-
-
-def _join_request_threads() -> None:
-    """Let the server's request threads finish with the shared connection before it stops being shared.
-
-    A thread lives while its client keeps the connection open; collecting the tests' dropped responses
-    closes those sockets, and the threads then end.
-    """
-    gc.collect()
-    for thread in threading.enumerate():
-        if thread.name.endswith("(process_request_thread)"):
-            thread.join(2)
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from html import unescape
 from typing import Any
 
 import requests
-from django.db import connections
 
 SIMPLE_PDF = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [3 0 R] " \
              b"/Count 1 >>\nendobj\n3 0 obj\n<< /Type /Page /Parent 2 0 R >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
@@ -106,18 +105,10 @@ def _make_accounts() -> dict[str, str]:
 @contextlib.contextmanager
 def serve_rest_sandbox() -> Iterator[RestSandbox]:
     """The sandbox on a free loopback port, sharing the test's in-memory SQLite connection."""
-    from docusign_sandbox.server import SandboxServerThread
+    from tests.sandbox_harness import serving_sandbox
 
-    override = {c.alias: c for c in connections.all() if c.vendor == "sqlite" and c.is_in_memory_db()}
-    for conn in override.values():
-        conn.inc_thread_sharing()
-    thread = SandboxServerThread(connections_override=override).start_and_wait()
-    try:
+    with serving_sandbox() as thread:
         yield RestSandbox(url=thread.url, **_make_accounts())
-    finally:
-        thread.stop()
-        for conn in override.values():
-            conn.dec_thread_sharing()
 
 
 class Browser:

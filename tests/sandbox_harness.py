@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,18 +25,47 @@ class SandboxInfo:
 
 
 @contextlib.contextmanager
-def running_sandbox(settings) -> Iterator[SandboxInfo]:
-    from docusign_sandbox.seed import seed
+def serving_sandbox(**server_options: object) -> Iterator[object]:
+    """The sandbox's server thread on a free loopback port, stopped cleanly afterwards.
 
-    from docusign_integration import conf
+    In-memory SQLite is per connection, so the server's threads share the test's connection; it stops being
+    shared only after the server's request threads have ended.
+    """
+    from docusign_sandbox import connect_delivery
     from docusign_sandbox.server import SandboxServerThread
 
-    # In-memory SQLite is per connection: the server thread must share the test's connection.
     override = {c.alias: c for c in connections.all() if c.vendor == "sqlite" and c.is_in_memory_db()}
     for conn in override.values():
         conn.inc_thread_sharing()
-    thread = SandboxServerThread(connections_override=override).start_and_wait()
-    with tempfile.TemporaryDirectory(prefix="sandbox-") as tmp:
+    thread = SandboxServerThread(connections_override=override, **server_options).start_and_wait()
+    try:
+        yield thread
+    finally:
+        connect_delivery.flush(10)
+        thread.stop()
+        _join_request_threads()
+        for conn in override.values():
+            conn.dec_thread_sharing()
+
+
+def _join_request_threads() -> None:
+    """Let the server's request threads finish before the connection stops being shared.
+
+    A request thread lives while its client keeps the connection open; collecting the tests' dropped
+    responses closes those sockets, and the threads then end.
+    """
+    gc.collect()
+    for thread in threading.enumerate():
+        if thread.name.endswith("(process_request_thread)"):
+            thread.join(2)
+
+
+@contextlib.contextmanager
+def running_sandbox(settings) -> Iterator[SandboxInfo]:
+    from docusign_integration import conf
+    from docusign_sandbox.seed import seed
+
+    with serving_sandbox() as thread, tempfile.TemporaryDirectory(prefix="sandbox-") as tmp:
         settings.DOCUSIGN_SANDBOX_URL = thread.url
         settings.DOCUSIGN_ENVIRONMENTS = ["sandbox"]
         settings.DOCUSIGN_PRIVATE_KEY = ""
@@ -52,7 +83,4 @@ def running_sandbox(settings) -> Iterator[SandboxInfo]:
         try:
             yield SandboxInfo(url=thread.url, seed=data, thread=thread)
         finally:
-            thread.stop()
             conf.reset_caches()
-            for conn in override.values():
-                conn.dec_thread_sharing()
