@@ -42,7 +42,7 @@ def manage(*args: str) -> None:
 
 def main() -> int:
     ensure_env_file()
-    for folder in ("var/celery-broker/queue", "var/celery-broker/processed", "var/sandbox", "var/media"):
+    for folder in ("var/celery-broker/queue", "var/celery-broker/processed", "var/celery-broker/control", "var/sandbox", "var/media"):
         (ROOT / folder).mkdir(parents=True, exist_ok=True)
     manage("migrate", "--no-input", "-v", "0")
     manage("sandbox_seed")
