@@ -39,8 +39,6 @@ def _start_sandbox(tmp: Path) -> tuple[object, str]:
     from docusign_sandbox import server
     from docusign_sandbox.seed import seed
 
-    # Small responses are written in two segments; without TCP_NODELAY every call waits ~40 ms for a delayed ACK.
-    server.QuietRequestHandler.disable_nagle_algorithm = True
     thread = server.SandboxServerThread().start_and_wait()
     settings.DOCUSIGN_SANDBOX_URL = thread.url
     settings.DOCUSIGN_PRIVATE_KEY, settings.DOCUSIGN_PRIVATE_KEY_FILE = "", str(tmp / "private_key.pem")

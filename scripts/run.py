@@ -8,6 +8,7 @@ Celery worker and Celery beat on a filesystem broker. Ctrl-C (or SIGTERM) stops 
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import secrets
 import signal
@@ -42,8 +43,8 @@ def manage(*args: str) -> None:
 
 def main() -> int:
     ensure_env_file()
-    for folder in ("var/celery-broker/queue", "var/celery-broker/processed", "var/celery-broker/control", "var/sandbox", "var/media"):
-        (ROOT / folder).mkdir(parents=True, exist_ok=True)
+    for folder in ("celery-broker/queue", "celery-broker/processed", "celery-broker/control", "sandbox", "media"):
+        (ROOT / "var" / folder).mkdir(parents=True, exist_ok=True)
     manage("migrate", "--no-input", "-v", "0")
     manage("sandbox_seed")
     manage("seed_demo")
@@ -78,14 +79,17 @@ def main() -> int:
         time.sleep(0.5)
     for process in processes.values():
         if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 10
+            # The leader only: Celery's warm shutdown stops its own pool; a group signal would kill it mid-task.
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 20
     for process in processes.values():
         try:
             process.wait(max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            process.kill()
             process.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # anything the process left behind in its group
     print("stopped")
     return exit_code
 
