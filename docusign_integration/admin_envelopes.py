@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from . import documents
 from .models.documents import DocumentState, SignedDocument
 from .models.envelopes import Envelope, EnvelopeStatus
 from .models.sync import AccountSyncState
@@ -118,10 +118,7 @@ class SignedDocumentAdmin(ReadOnlyAdmin):
         document = SignedDocument.objects.select_related("envelope").filter(pk=pk, state=DocumentState.STORED).first()
         if document is None:
             raise Http404
-        response = FileResponse(default_storage.open(document.storage_name, "rb"), as_attachment=True,
-                                filename=document.filename, content_type="application/pdf")
-        response["Cache-Control"] = "private, no-store"
-        return response
+        return documents.document_response(document)
 
 
 @admin.register(AccountSyncState)

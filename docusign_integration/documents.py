@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db.models import F, Q
+from django.http import FileResponse
 from django.utils import timezone
 
 from . import errors, esign_envelopes, http
@@ -148,3 +149,11 @@ def stored_document(organization_id: int, envelope_id: str, kind: str) -> Signed
     return (SignedDocument.objects.select_related("envelope")
             .filter(envelope__organization_id=organization_id, envelope__envelope_id=envelope_id, kind=kind,
                     state=DocumentState.STORED).first())
+
+
+def document_response(document: SignedDocument) -> FileResponse:
+    """Stream a stored signed document as a private download (there is never a public URL)."""
+    response = FileResponse(default_storage.open(document.storage_name, "rb"), as_attachment=True,
+                            filename=document.filename, content_type="application/pdf")
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -14,7 +14,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -216,7 +215,4 @@ def document_download(request: HttpRequest, slug: str, envelope_id: str, kind: s
     document = documents.stored_document(organization.pk, envelope_id.lower(), kind) if is_guid(envelope_id) else None
     if document is None:
         raise Http404
-    response = FileResponse(default_storage.open(document.storage_name, "rb"), as_attachment=True,
-                            filename=document.filename, content_type="application/pdf")
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return documents.document_response(document)

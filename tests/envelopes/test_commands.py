@@ -30,7 +30,7 @@ def test_sync_envelopes_sweeps_the_named_organizations_only(sandbox, acme, globe
 def test_sync_envelopes_all_and_unknown_slugs(sandbox, acme, globex):
     docusign_envelope(globex.account_id, status="sent")
     assert "Swept 2 of 2 organizations" in run("sync_envelopes", "--all")
-    with pytest.raises(CommandError, match="No such organization: nope"):
+    with pytest.raises(CommandError, match="No client organization with slug nope"):
         run("sync_envelopes", "--org", acme.slug, "nope")
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import sys
 from collections import Counter
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
 from docusign_integration import errors
 from docusign_integration.account_setup import SetupDiff, account_setup_diff, account_setup_push
-from tenants.models import ClientOrganization
+from tenants.selection import add_organization_arguments, selected_organizations
 
 
 class Command(BaseCommand):
@@ -21,21 +21,13 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--org", action="append", default=[], metavar="SLUG")
-        parser.add_argument("--all", action="store_true")
+        add_organization_arguments(parser)
         parser.add_argument("--dry-run", action="store_true", help="Print the differences; change nothing.")
 
     def handle(self, *args, **options) -> None:
-        if bool(options["org"]) == options["all"]:
-            raise CommandError("Give --org SLUG (one or more) or --all.")
-        organizations = ClientOrganization.objects.order_by("slug")
-        if options["org"]:
-            organizations = organizations.filter(slug__in=options["org"])
-            missing = sorted(set(options["org"]) - set(organizations.values_list("slug", flat=True)))
-            if missing:
-                raise CommandError(f"No client organization with slug {', '.join(missing)}.")
-        else:
-            organizations = organizations.filter(account_id__isnull=False)
+        organizations = selected_organizations(options)
+        if options["all"]:
+            organizations = organizations.filter(account_id__isnull=False)  # nothing to set up before an account is chosen
         total, outcomes = organizations.count(), Counter[str]()
         for done, organization in enumerate(organizations.iterator(), start=1):
             try:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
 from docusign_integration import envelope_sync, errors
 from docusign_integration.tasks_envelopes import syncable_organizations
-from tenants.models import ClientOrganization
+from tenants.selection import add_organization_arguments, selected_organizations
 
 
 class Command(BaseCommand):
@@ -14,18 +14,13 @@ class Command(BaseCommand):
             "and apply them. Never asks about a single envelope. An account waiting for a rate-limit reset is skipped.")
 
     def add_arguments(self, parser: CommandParser) -> None:
-        which = parser.add_mutually_exclusive_group(required=True)
-        which.add_argument("--org", nargs="+", metavar="SLUG", help="organizations by slug")
-        which.add_argument("--all", action="store_true", help="every organization whose system user has granted consent")
+        add_organization_arguments(parser, all_help="every organization whose system user has granted consent")
 
-    def handle(self, *args, org: list[str] | None, all: bool, **options) -> None:  # noqa: A002 (the option's name)
-        if all:
+    def handle(self, *args, **options) -> None:
+        if options["all"]:
             organizations = list(syncable_organizations().order_by("slug"))
         else:
-            organizations = list(ClientOrganization.objects.filter(slug__in=org).order_by("slug"))
-            missing = set(org) - {o.slug for o in organizations}
-            if missing:
-                raise CommandError(f"No such organization: {', '.join(sorted(missing))}")
+            organizations = list(selected_organizations(options))
         calls = changes = failed = 0
         for number, organization in enumerate(organizations, start=1):
             try:

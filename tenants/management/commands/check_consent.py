@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sys
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
 from docusign_integration import errors
 from docusign_integration.consent import consent_verify
-from tenants.models import ClientOrganization, ConsentStatus
+from tenants.models import ConsentStatus
+from tenants.selection import add_organization_arguments, selected_organizations
 
 
 class Command(BaseCommand):
@@ -19,18 +20,10 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--org", action="append", default=[], metavar="SLUG")
-        parser.add_argument("--all", action="store_true")
+        add_organization_arguments(parser)
 
     def handle(self, *args, **options) -> None:
-        if bool(options["org"]) == options["all"]:
-            raise CommandError("Give --org SLUG (one or more) or --all.")
-        organizations = ClientOrganization.objects.order_by("slug")
-        if options["org"]:
-            organizations = organizations.filter(slug__in=options["org"])
-            missing = sorted(set(options["org"]) - set(organizations.values_list("slug", flat=True)))
-            if missing:
-                raise CommandError(f"No client organization with slug {', '.join(missing)}.")
+        organizations = selected_organizations(options)
         total = organizations.count()
         rows: list[tuple[str, str, str, str]] = []
         for done, organization in enumerate(organizations.iterator(), start=1):
