@@ -21,6 +21,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from tenants import audit
 from tenants.models import ClientOrganization
@@ -82,6 +83,7 @@ def allowed_keys(organization: ClientOrganization | None) -> list[ConnectHMACKey
     return list(keys.order_by("created", "pk"))
 
 
+@sensitive_variables("keys", "cached")
 def _account_keys(account_id: str) -> tuple[ClientOrganization | None, list[tuple[ConnectHMACKey, str]]]:
     """The account's organization and allowed keys with their secrets, remembered for a few seconds per process.
 
@@ -112,6 +114,7 @@ def forget_cached_keys() -> None:
     _key_cache.clear()
 
 
+@sensitive_variables("keys", "secret", "expected")
 def verify(account_id: str, body: bytes, signatures: list[str]) -> Verified | None:
     """The key (and organization) that vouches for `body` from `account_id`, or None: refuse the message."""
     if not signatures:
@@ -127,6 +130,7 @@ def verify(account_id: str, body: bytes, signatures: list[str]) -> Verified | No
     return None
 
 
+@sensitive_variables("secret")
 @transaction.atomic
 def connect_hmac_key_add(*, acting_user: AbstractBaseUser | None, environment: str, label: str, secret: str,
                          organization: ClientOrganization | None = None, key_id: str = "") -> ConnectHMACKey:

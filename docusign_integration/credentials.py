@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 from social_django.models import UserSocialAuth
 
 from tenants import audit
@@ -143,6 +144,7 @@ def credential_disconnect(*, acting_user: AbstractBaseUser, credential: DocuSign
                      before=before)
 
 
+@sensitive_variables("refresh_token")
 def _apply_refresh(credential: DocuSignCredential, tokens: TokenResponse, now: datetime) -> None:
     # DocuSign always returns a refresh token here; without one the old one is kept only because nothing newer exists.
     refresh_token = tokens.refresh_token or credential.get_refresh_token()

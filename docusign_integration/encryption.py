@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
+from django.views.decorators.debug import sensitive_variables
 
 VERSION = "v1"
 NONCE_BYTES = 12
@@ -96,6 +97,7 @@ def configured_key_ids() -> list[str]:
     return [key_id for key_id, _ in _keys()]
 
 
+@sensitive_variables("plaintext")
 def encrypt(plaintext: str, *, context: str) -> str:
     """Encrypt `plaintext` under the current key, bound to `context` (e.g. "<model label>:<pk>:<field>")."""
     key_id, raw = _keys()[0]
@@ -122,6 +124,7 @@ def key_id_of(token: str) -> str:
     return _split(token)[0]
 
 
+@sensitive_variables("plaintext")
 def decrypt(token: str, *, context: str) -> str:
     """Decrypt a value from `encrypt` with the same `context`; raise DecryptionError on any mismatch."""
     key_id, blob = _split(token)

@@ -9,11 +9,13 @@ import uuid
 from datetime import UTC, datetime
 
 import jwt
+from django.views.decorators.debug import sensitive_variables
 
 DEFAULT_SCOPES = "signature impersonation"
 MAX_LIFETIME = 3600  # DocuSign caps tokens at one hour whatever `exp` says (protocol §2.1).
 
 
+@sensitive_variables("private_key_pem")
 def build_assertion(*, integration_key: str, user_id: str, audience: str, private_key_pem: str,
                     scopes: str = DEFAULT_SCOPES, now: datetime | None = None, lifetime: int = MAX_LIFETIME) -> str:
     """An RS256 assertion for impersonating `user_id`, with fresh iat/exp/jti.

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.views.decorators.debug import sensitive_variables
+
 from . import conf, http
 from .errors import BadResponse, NotAMember, UntrustedHost
 from .ids import is_guid, require_guid
@@ -133,6 +135,7 @@ def _token_url(environment: conf.Environment) -> str:
     return environment.oauth_base_url + "/oauth/token"
 
 
+@sensitive_variables("data", "basic")
 def _token_request(environment_name: str, data: dict, *, basic: tuple[str, str] | None, idempotent: bool) -> TokenResponse:
     environment = conf.get_environment(environment_name)
     response = http.call("POST", _token_url(environment), environment=environment_name, data=data, basic=basic,
@@ -140,6 +143,7 @@ def _token_request(environment_name: str, data: dict, *, basic: tuple[str, str] 
     return TokenResponse.from_json(http.json_or_raise(response))
 
 
+@sensitive_variables("assertion")
 def jwt_grant(environment: str, user_id: str, scopes: str = DEFAULT_SCOPES) -> TokenResponse:
     """An access token impersonating `user_id` through the JWT Grant (no refresh token).
 
@@ -153,6 +157,7 @@ def jwt_grant(environment: str, user_id: str, scopes: str = DEFAULT_SCOPES) -> T
     return _token_request(environment, {"grant_type": JWT_BEARER, "assertion": assertion}, basic=None, idempotent=True)
 
 
+@sensitive_variables("code", "code_verifier", "data")
 def exchange_code(environment: str, code: str, *, code_verifier: str | None, redirect_uri: str) -> TokenResponse:
     """Exchange an authorization code (confidential client: Basic auth with the integration key and secret).
 
@@ -165,6 +170,7 @@ def exchange_code(environment: str, code: str, *, code_verifier: str | None, red
     return _token_request(environment, data, basic=(conf.integration_key(), conf.client_secret()), idempotent=False)
 
 
+@sensitive_variables("refresh_token", "data")
 def refresh(environment: str, refresh_token: str) -> TokenResponse:
     """A new access token and a new refresh token (store both: the old refresh token may now be dead).
 
@@ -174,6 +180,7 @@ def refresh(environment: str, refresh_token: str) -> TokenResponse:
     return _token_request(environment, data, basic=(conf.integration_key(), conf.client_secret()), idempotent=False)
 
 
+@sensitive_variables("access_token")
 def userinfo(environment: str, access_token: str) -> UserInfo:
     """The user and accounts behind `access_token`; every account's base_uri is allowlist-checked.
 

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
 from docusign_integration import connect_flow, credentials
@@ -37,6 +38,8 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 @login_not_required
+@sensitive_variables("password")
+@sensitive_post_parameters("password", "password1", "password2")  # the portal password never reaches an error report
 @require_http_methods(["GET", "POST"])
 def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     """Accept an emailed invitation: choose a portal password (or sign in if the email has an account), then join."""
