@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
-from django.urls import reverse
 
 from docusign_integration import conf
 from tenants import services
+from tenants.management.commands.consent_links import write_consent_links
 from tenants.models import MembershipRole
 
 
@@ -45,12 +44,7 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError("; ".join(f"{field}: {' '.join(m)}" for field, m in exc.message_dict.items())) from exc
 
-        base = settings.PORTAL_BASE_URL.rstrip("/")
         self.stdout.write(f"Provisioned {organization.name} (slug {organization.slug}, {organization.environment}).")
         for email in options["invite"]:
             self.stdout.write(f"Invitation sent to {email}.")
-        self.stdout.write("Consent links (open while signed in to the portal):")
-        self.stdout.write(f"  individual consent (the system user approves):  "
-                          f"{base}{reverse('docusign:consent_start', args=[organization.slug, 'individual'])}")
-        self.stdout.write(f"  organization admin consent (needs a claimed domain): "
-                          f"{base}{reverse('docusign:consent_start', args=[organization.slug, 'admin'])}")
+        write_consent_links(self.stdout, organization)
