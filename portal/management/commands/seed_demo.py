@@ -1,4 +1,4 @@
-"""`manage.py seed_demo`: the demo's staff user, idempotently. Prints how to sign in."""
+"""`manage.py seed_demo`: the demo's staff user, partner HMAC keys and client organizations, idempotently."""
 
 from __future__ import annotations
 
@@ -9,6 +9,11 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 USERNAME = "staff"
+# The sandbox seed's users (docusign_sandbox/seed.py): their fixed user ids make this idempotent.
+DEMO_ORGANIZATIONS = (
+    ("Acme Corp", "acme", "a0000001-0000-4000-8000-000000000001", "system@acme.example"),
+    ("Initech", "initech", "a0000001-0000-4000-8000-000000000004", "sender@initech.example"),
+)
 
 
 class Command(BaseCommand):
@@ -30,6 +35,7 @@ class Command(BaseCommand):
         password = password_file.read_text().strip()
         self.stdout.write(f"Staff sign-in: username {USERNAME!r}, password {password!r} (stored in {password_file})")
         self._import_sandbox_hmac_keys()
+        self._provision_demo_organizations()
 
     def _import_sandbox_hmac_keys(self) -> None:
         """Copy the sandbox partner account's Connect HMAC keys in as partner keys, as ISV staff would from DocuSign."""
@@ -48,3 +54,17 @@ class Command(BaseCommand):
                                       secret=k["secret"], key_id=k["key_id"])
                  for k in partner_hmac_keys(integration.partner_account) if k["key_id"] not in known]
         self.stdout.write(f"Connect HMAC keys: {len(added)} sandbox partner key(s) imported")
+
+    def _provision_demo_organizations(self) -> None:
+        """Two sandbox clients to try the journeys on: Acme (consent still to give) and Initech (already consented)."""
+        if "sandbox" not in settings.DOCUSIGN_ENVIRONMENTS:
+            return
+        from tenants.models import ClientOrganization
+        from tenants.services import organization_provision
+
+        for name, slug, user_id, email in DEMO_ORGANIZATIONS:
+            if not ClientOrganization.objects.filter(slug=slug).exists():
+                organization_provision(acting_user=None, name=name, environment="sandbox", slug=slug,
+                                       system_user_id=user_id, system_user_email=email)
+        names = ", ".join(f"{name} (system user {email})" for name, _, _, email in DEMO_ORGANIZATIONS)
+        self.stdout.write(f"Demo client organizations: {names}")
