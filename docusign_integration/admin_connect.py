@@ -17,9 +17,10 @@ from .encryption import DecryptionError
 from .models.envelopes import ConnectEvent, ConnectEventState
 from .models.hmac import ConnectHMACKey
 
-STATE_COLOURS = {
-    ConnectEventState.RECEIVED: "#6b7280", ConnectEventState.APPLIED: "#15803d",
-    ConnectEventState.IGNORED: "#6b7280", ConnectEventState.QUARANTINED: "#b91c1c",
+# state-* classes of static/admin_badges.css (CSP: style-src 'self', so never a style attribute).
+STATE_TONES = {
+    ConnectEventState.RECEIVED: "neutral", ConnectEventState.APPLIED: "ok",
+    ConnectEventState.IGNORED: "neutral", ConnectEventState.QUARANTINED: "error",
 }
 
 
@@ -36,9 +37,12 @@ class ConnectEventAdmin(admin.ModelAdmin):
               "generated_at", "retry_count", "received_at", "processed_at", "attempts")
     readonly_fields = fields
 
+    class Media:
+        css = {"all": ("admin_badges.css",)}
+
     @admin.display(description="State", ordering="state")
     def state_badge(self, obj: ConnectEvent) -> str:
-        return format_html('<strong style="color: {}">{}</strong>', STATE_COLOURS[obj.state], obj.get_state_display())
+        return format_html('<strong class="state state-{}">{}</strong>', STATE_TONES[obj.state], obj.get_state_display())
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

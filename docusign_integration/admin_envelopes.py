@@ -18,20 +18,24 @@ from .models.documents import DocumentState, SignedDocument
 from .models.envelopes import Envelope, EnvelopeStatus
 from .models.sync import AccountSyncState
 
-STATUS_COLOURS = {
-    EnvelopeStatus.CREATED: "#6b7280", EnvelopeStatus.SENT: "#1d4ed8", EnvelopeStatus.DELIVERED: "#1d4ed8",
-    EnvelopeStatus.SIGNED: "#1d4ed8", EnvelopeStatus.COMPLETED: "#15803d", EnvelopeStatus.DECLINED: "#b91c1c",
-    EnvelopeStatus.VOIDED: "#b45309",
+# badge-* classes of static/admin_badges.css (CSP: style-src 'self', so never a style attribute).
+STATUS_TONES = {
+    EnvelopeStatus.CREATED: "neutral", EnvelopeStatus.SENT: "info", EnvelopeStatus.DELIVERED: "info",
+    EnvelopeStatus.SIGNED: "info", EnvelopeStatus.COMPLETED: "ok", EnvelopeStatus.DECLINED: "error",
+    EnvelopeStatus.VOIDED: "warning",
 }
-DOCUMENT_COLOURS = {DocumentState.PENDING: "#6b7280", DocumentState.DOWNLOADING: "#1d4ed8",
-                    DocumentState.STORED: "#15803d", DocumentState.FAILED: "#b91c1c"}
+DOCUMENT_TONES = {DocumentState.PENDING: "neutral", DocumentState.DOWNLOADING: "info",
+                  DocumentState.STORED: "ok", DocumentState.FAILED: "error"}
 
 
-def _badge(colour: str, text: str) -> str:
-    return format_html('<span style="color:#fff;background:{};padding:1px 8px;border-radius:8px">{}</span>', colour, text)
+def _badge(tone: str, text: str) -> str:
+    return format_html('<span class="badge badge-{}">{}</span>', tone, text)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    class Media:
+        css = {"all": ("admin_badges.css",)}
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -54,7 +58,7 @@ class SignedDocumentInline(admin.TabularInline):
 
     @admin.display(description="State")
     def state_badge(self, obj: SignedDocument) -> str:
-        return _badge(DOCUMENT_COLOURS[obj.state], obj.get_state_display())
+        return _badge(DOCUMENT_TONES[obj.state], obj.get_state_display())
 
     @admin.display(description="File")
     def download_link(self, obj: SignedDocument) -> str:
@@ -83,7 +87,7 @@ class EnvelopeAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj: Envelope) -> str:
-        return _badge(STATUS_COLOURS[obj.status], obj.get_status_display())
+        return _badge(STATUS_TONES[obj.status], obj.get_status_display())
 
 
 @admin.register(SignedDocument)
@@ -101,7 +105,7 @@ class SignedDocumentAdmin(ReadOnlyAdmin):
 
     @admin.display(description="State", ordering="state")
     def state_badge(self, obj: SignedDocument) -> str:
-        return _badge(DOCUMENT_COLOURS[obj.state], obj.get_state_display())
+        return _badge(DOCUMENT_TONES[obj.state], obj.get_state_display())
 
     @admin.display(description="File")
     def download_link(self, obj: SignedDocument) -> str:

@@ -30,9 +30,10 @@ if TYPE_CHECKING:
 
 # The ids travel in the confirmation page's URL; beyond this, `manage.py setup_docusign_account --all` is the tool.
 MAX_SELECTION = 500
-BADGE_COLOURS = {
-    SetupStatus.IN_SYNC: "#1b7f3b", SetupStatus.DRIFTED: "#a15c00", SetupStatus.MISSING: "#a15c00",
-    SetupStatus.UNKNOWN: "#5f6368", SetupStatus.ERROR: "#b3261e",
+# Badge tones (static/admin_badges.css, attached by the client organization admin).
+BADGE_TONES = {
+    SetupStatus.IN_SYNC: "ok", SetupStatus.DRIFTED: "warning", SetupStatus.MISSING: "warning",
+    SetupStatus.UNKNOWN: "neutral", SetupStatus.ERROR: "error",
 }
 
 
@@ -65,8 +66,7 @@ def setup_status(obj: ClientOrganization) -> str:
     state = getattr(obj, "account_setup", None)  # a missing row raises an AttributeError subclass: not set up yet
     status = SetupStatus(state.status) if state else SetupStatus.UNKNOWN
     detail = (", ".join(state.drift) or state.last_error) if state else ""
-    return format_html('<span title="{}" style="color:#fff;background:{};padding:1px 6px;border-radius:8px">{}</span>',
-                       detail, BADGE_COLOURS[status], status.label)
+    return format_html('<span title="{}" class="badge badge-{}">{}</span>', detail, BADGE_TONES[status], status.label)
 
 
 @admin.action(description="Setup DocuSign account", permissions=["change"])

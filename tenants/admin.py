@@ -20,14 +20,16 @@ from tenants import admin_dashboard, admin_views, services
 from tenants.models import AuditEvent, ClientOrganization, ConsentStatus, Health, SystemUser
 
 CONSENT_BADGE = {
-    ConsentStatus.GRANTED: "#1b7f3b", ConsentStatus.REQUIRED: "#a15c00",
-    ConsentStatus.REVOKED: "#b3261e", ConsentStatus.UNKNOWN: "#5f6368",
+    ConsentStatus.GRANTED: "ok", ConsentStatus.REQUIRED: "warning", ConsentStatus.REVOKED: "error",
+    ConsentStatus.UNKNOWN: "neutral",
 }
-HEALTH_BADGE = {Health.OK: "#1b7f3b", Health.PENDING: "#a15c00", Health.FAILING: "#b3261e"}
+HEALTH_BADGE = {Health.OK: "ok", Health.PENDING: "warning", Health.FAILING: "error"}
+BADGE_MEDIA = {"all": ("admin_badges.css",)}  # CSP: style-src 'self', so badges are classes, never style attributes
 
 
-def badge(label: str, colour: str) -> str:
-    return format_html('<span style="color:#fff;background:{};padding:1px 6px;border-radius:8px">{}</span>', colour, label)
+def badge(label: str, tone: str) -> str:
+    """A status badge; `tone` is one of the badge-* classes of static/admin_badges.css."""
+    return format_html('<span class="badge badge-{}">{}</span>', tone, label)
 
 
 class SystemUserInline(admin.StackedInline):
@@ -54,6 +56,9 @@ class ClientOrganizationAdmin(admin.ModelAdmin):
     inlines = (SystemUserInline,)
     actions = ("check_consent", "show_consent_links", "send_invitation", admin_setup.setup_docusign_account)
     change_form_template = "admin/tenants/clientorganization/change_form.html"
+
+    class Media:
+        css = BADGE_MEDIA
 
     @admin.display(description="consent", ordering="system_user__consent_status")
     def consent(self, obj: ClientOrganization) -> str:
