@@ -55,6 +55,7 @@ def test_staff_without_the_view_permission_get_403_on_every_page(world, label):
 @pytest.mark.parametrize("label", SECRET_MODELS)
 def test_staff_with_the_view_permission_see_no_secret_and_no_ciphertext(world, label):
     client = staff_with(f"view_{label.split('.')[1]}")
+    assert CIPHERTEXT.fullmatch(world.canary_credential.access_token_ciphertext)  # the pattern finds real ciphertexts
 
     for url in admin_pages(world, label):
         response = client.get(url)
