@@ -37,7 +37,7 @@ DATABASE = "portal_soak"
 ADMIN_DATABASE_URL = os.environ.get("SOAK_ADMIN_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 DRAIN_SECONDS = 420  # the sweeper runs every 60 s and takes events over a minute old: a few rounds at most
 FLUSH_SECONDS = 900
-SANDBOX_PROCESSES = 2
+SANDBOX_PROCESSES = 3
 
 
 def _environment(tmp: Path, redis_port: int, sandbox_url: str, relay_url: str) -> dict[str, str]:
@@ -71,6 +71,7 @@ class Chaos(threading.Thread):
         self.stack, self.relay = stack, relay
         self.kill_every, self.outage, self.outage_at = kill_every, outage, outage_at
         self.kills = 0
+        self.exits: list[str] = []  # Celery processes that exited without being killed, restarted like the others
         self.outage_window: tuple[float, float] | None = None
         self.error: BaseException | None = None
         self._halt = threading.Event()
@@ -88,6 +89,9 @@ class Chaos(threading.Thread):
         next_kill = self.kill_every
         try:
             while not self._halt.wait(0.5):
+                if exited := self.stack.restart_exited_workers():
+                    print(f"[{_clock()}] exited on their own, restarted: {', '.join(exited)}", file=sys.stderr)
+                    self.exits += exited
                 if self.outage_window is None and self.relay.received >= self.outage_at:
                     self._broker_outage()
                     continue
@@ -201,7 +205,7 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
                 reported[0] = done
                 print(f"[{_clock()}] {done:,} messages published; relay received {relay.received:,}; "
                       f"{chaos.kills} worker kills", file=sys.stderr)
-                if dead := stack.dead():
+                if dead := [name for name in stack.dead() if not name.startswith(("worker", "beat"))]:
                     raise SystemExit(f"processes exited on their own: {', '.join(dead)} (logs in {tmp})")
 
         driver.run(plans, args.seed, progress)
@@ -238,6 +242,7 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
             ("Dropped by the sandbox, repaired by the fallback sync", "10%"),
             ("Duplicated / held back and delivered out of order", "20% / 10%"),
             ("Worker SIGKILLed and restarted", f"every {args.kill_every} applied events ({chaos.kills} kills)"),
+            ("Celery processes that exited on their own (restarted)", ", ".join(chaos.exits) or "none"),
             ("Broker (redis-server) stopped", f"{args.outage_seconds:.0f} s, after {int(args.deliveries * 0.35):,} "
                                               "messages reached the relay"),
             ("Processes", f"gunicorn 3 sync workers; 2 Celery workers x 2 processes; beat; {SANDBOX_PROCESSES} sandboxes; "

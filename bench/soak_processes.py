@@ -115,9 +115,7 @@ class Stack:
         """The sandbox processes on one database. Each sends Connect messages from one thread, as DocuSign runs several
         senders: the changes a process makes are published by that process."""
         for number, port in enumerate(self.sandbox_ports, start=1):
-            # One short-lived database connection per request thread: the threaded server starts a thread per request.
-            self._start(f"sandbox{number}", [PYTHON, "manage.py", "runsandbox", f"127.0.0.1:{port}"],
-                        env={**self.env, "CONN_MAX_AGE": "0"})
+            self._start(f"sandbox{number}", [PYTHON, "manage.py", "runsandbox", f"127.0.0.1:{port}"])
         for url in self.sandbox_urls:
             wait_until(lambda url=url: _http_ok(f"{url}/_sandbox/clock"), f"the sandbox at {url}", 60)
 
@@ -174,6 +172,17 @@ class Stack:
         """Stop everything still running, web and workers first, Redis last."""
         for name in sorted(self.processes, key=lambda n: n == "redis"):
             self._stop(name)
+
+    def restart_exited_workers(self) -> list[str]:
+        """Restart Celery processes that exited on their own, as a supervisor (systemd, Kubernetes) would; their names."""
+        exited = [name for name in self.dead() if name.startswith("worker") or name == "beat"]
+        for name in exited:
+            self.processes.pop(name)
+            if name == "beat":
+                self.start_beat()
+            else:
+                self.start_worker(int(name.removeprefix("worker")))
+        return exited
 
     def dead(self) -> list[str]:
         """Processes that exited on their own (a crash is worth failing the run for)."""
