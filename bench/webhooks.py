@@ -44,8 +44,10 @@ def _environment(tmp: Path) -> dict[str, str]:
     env.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789-0123456789-0123456789")
     env.setdefault("PORTAL_ENCRYPTION_KEYS", base64.urlsafe_b64encode(os.urandom(32)).decode())
     (tmp / "broker").mkdir()
+    # Production's broker when one is named (CELERY_BROKER_URL=redis://...), else a filesystem one no worker reads.
+    env.setdefault("CELERY_BROKER_URL", "filesystem://")
     env.update({"DJANGO_SETTINGS_MODULE": "bench.webhooks_settings", "BENCH_BROKER_DIR": str(tmp / "broker"),
-                "CELERY_BROKER_URL": "filesystem://", "CELERY_TASK_ALWAYS_EAGER": "False", "PYTHONPATH": str(ROOT)})
+                "CELERY_TASK_ALWAYS_EAGER": "False", "PYTHONPATH": str(ROOT)})
     return env
 
 

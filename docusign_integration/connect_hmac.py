@@ -37,7 +37,7 @@ MAX_SIGNATURE_HEADERS = 10
 SIGNATURE_HEADER = "X-DocuSign-Signature-{}"
 DEFAULT_KEY_CACHE_SECONDS = 10.0
 KEY_CACHE_ENTRIES = 10_000
-_key_cache: dict[str, tuple[float, ClientOrganization | None, list[tuple[ConnectHMACKey, str]]]] = {}
+_key_cache: dict[str, tuple[float, int | None, list[tuple[ConnectHMACKey, str]]]] = {}
 
 
 @dataclass(frozen=True)
@@ -85,17 +85,20 @@ def allowed_keys(organization: ClientOrganization | None) -> list[ConnectHMACKey
 
 @sensitive_variables("keys", "cached")
 def _account_keys(account_id: str) -> tuple[ClientOrganization | None, list[tuple[ConnectHMACKey, str]]]:
-    """The account's organization and allowed keys with their secrets, remembered for a few seconds per process.
+    """The account's organization, and its allowed keys with their secrets remembered for a few seconds per process.
 
-    Two queries and a decryption per delivery would be most of the listener's cost; a key added or retired here
-    takes effect at once in this process and within DOCUSIGN_CONNECT_KEY_CACHE_SECONDS in the others.
+    Decrypting every key for every delivery would be most of the listener's cost, so the keys are remembered; the
+    organization is read fresh each time (one indexed query), so a message is never filed under an organization that
+    no longer has the account. A key added or retired here takes effect at once in this process and within
+    DOCUSIGN_CONNECT_KEY_CACHE_SECONDS in the others.
     """
     ttl = float(getattr(settings, "DOCUSIGN_CONNECT_KEY_CACHE_SECONDS", DEFAULT_KEY_CACHE_SECONDS))
     now = time.monotonic()
-    cached = _key_cache.get(account_id.lower())
-    if cached is not None and cached[0] > now:
-        return cached[1], cached[2]
     organization = organization_for_account(account_id)
+    organization_pk = organization.pk if organization is not None else None
+    cached = _key_cache.get(account_id.lower())
+    if cached is not None and cached[0] > now and cached[1] == organization_pk:
+        return organization, cached[2]
     keys = []
     for key in allowed_keys(organization):
         try:
@@ -105,7 +108,7 @@ def _account_keys(account_id: str) -> tuple[ClientOrganization | None, list[tupl
     if ttl > 0:
         if len(_key_cache) >= KEY_CACHE_ENTRIES:
             _key_cache.clear()  # unknown accounts cannot grow it without bound
-        _key_cache[account_id.lower()] = (now + ttl, organization, keys)
+        _key_cache[account_id.lower()] = (now + ttl, organization_pk, keys)
     return organization, keys
 
 

@@ -53,6 +53,31 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         _need(connection.vendor == "postgresql", "the suite runs on SQLite (set DATABASE_URL to PostgreSQL)")
 
 
+@pytest.fixture(autouse=True)
+def _forget_process_caches():
+    """Per-process caches must not carry one test's rows into the next (ids are not reused on PostgreSQL)."""
+    yield
+    from docusign_integration.connect_hmac import forget_cached_keys
+
+    forget_cached_keys()
+
+
+@pytest.fixture
+def eager_celery():
+    """Run queued tasks in-process (retries included), so a test sees at once what the worker would do.
+
+    The Celery app read its configuration from settings before the test began, so the app's conf is changed.
+    """
+    from portal.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = previous
+
+
 @pytest.fixture
 def redis_url() -> str:
     return _redis_url()

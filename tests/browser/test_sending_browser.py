@@ -12,13 +12,13 @@ from django.test import Client
 from docusign_sandbox.documents import combined_pdf
 from docusign_sandbox.models import Envelope as SandboxEnvelope
 from tests import factories
-from tests.envelopes.conftest import SIMPLE_PDF, connected_organization, eager_tasks, media_root  # noqa: F401 (fixtures)
+from tests.envelopes.conftest import SIMPLE_PDF, connected_organization, eager_celery, media_root  # noqa: F401 (fixtures)
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
 @pytest.mark.browser
-@pytest.mark.usefixtures("eager_tasks", "media_root")  # the return page's sweep and the download run where queued
+@pytest.mark.usefixtures("eager_celery", "media_root")  # the return page's sweep and the download run where queued
 def test_a_client_sends_a_pdf_signs_it_embedded_and_downloads_the_signed_copy(live_server, sandbox, settings, page, tmp_path):
     settings.PORTAL_BASE_URL = live_server.url
     organization = connected_organization(sandbox, "acme")

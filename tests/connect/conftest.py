@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +13,6 @@ from docusign_integration import envelope_status
 from docusign_integration.connect_hmac import connect_hmac_key_add, forget_cached_keys, signature
 from docusign_integration.models import ConnectHMACKey
 from docusign_sandbox.seed import ACME
-from portal.celery import app as celery_app
 from tenants.models import ClientOrganization
 from tests import factories
 
@@ -73,16 +71,7 @@ def partner_key(db) -> ConnectHMACKey:
 
 
 @pytest.fixture
-def eager_tasks() -> Iterator[None]:
-    """Processing runs inside the request (Celery's eager mode), so a test sees its effect at once."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
-
-
-@pytest.fixture
-def deliver(client, eager_tasks) -> Deliverer:
+def deliver(client, eager_celery) -> Deliverer:
     return Deliverer(client)
 
 

@@ -56,7 +56,7 @@ def test_a_message_for_an_account_onboarded_later_is_applied_on_replay(deliver, 
 
 
 @pytest.mark.django_db(transaction=True)
-def test_messages_docusign_failed_to_deliver_arrive_after_republishing(sandbox, live_server, settings, eager_tasks,
+def test_messages_docusign_failed_to_deliver_arrive_after_republishing(sandbox, live_server, settings, eager_celery,
                                                                       monkeypatch):
     settings.DOCUSIGN_SANDBOX_CONNECT_TIMEOUT = 10
     admin = User.objects.get(email="admin@acme.example")  # an account admin, as GET /connect/failures requires
@@ -86,4 +86,3 @@ def test_messages_docusign_failed_to_deliver_arrive_after_republishing(sandbox, 
     assert set(ConnectEvent.objects.values_list("event", "state")) == {("envelope-sent", "applied"),
                                                                       ("recipient-sent", "applied")}
     assert Envelope.objects.get(envelope_id=envelope.envelope_id).status == "sent"
-

@@ -57,7 +57,7 @@ def _live_envelope(rng: random.Random) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_every_envelope_ends_as_docusign_has_it_and_each_message_applies_once(sandbox, live_server, settings,
-                                                                               eager_tasks):
+                                                                               eager_celery):
     settings.DOCUSIGN_SANDBOX_CONNECT_TIMEOUT = 10
     rng = random.Random(20260301)
     random.seed(20260301)  # the sandbox's drop decisions

@@ -135,7 +135,7 @@ def test_a_rolled_back_store_publishes_nothing_and_a_committed_one_exactly_once(
     assert len(committed) == 1
 
 
-def test_the_sweeper_processes_events_whose_task_was_lost(acme_organization, eager_tasks):
+def test_the_sweeper_processes_events_whose_task_was_lost(acme_organization, eager_celery):
     body = fixture_body("envelope-delivered")
     event, _ = connect_event_store(environment="sandbox", account_id=acme_organization.account_id,
                                    organization=acme_organization, payload=json.loads(body), body=body)
@@ -149,7 +149,7 @@ def test_the_sweeper_processes_events_whose_task_was_lost(acme_organization, eag
     assert Envelope.objects.get().status == "delivered"
 
 
-def test_the_sweeper_parks_an_event_that_keeps_failing(acme_organization, eager_tasks):
+def test_the_sweeper_parks_an_event_that_keeps_failing(acme_organization, eager_celery):
     body = fixture_body("envelope-delivered")
     event, _ = connect_event_store(environment="sandbox", account_id=acme_organization.account_id,
                                    organization=acme_organization, payload=json.loads(body), body=body)

@@ -103,19 +103,6 @@ def fast_http(settings):
     settings.DOCUSIGN_HTTP_BACKOFF_MAX = 0.05
 
 
-@pytest.fixture
-def eager_tasks():
-    """Celery tasks run where they are queued (the app's conf, which was read from settings before the test started)."""
-    from portal.celery import app
-
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    try:
-        yield
-    finally:
-        app.conf.task_always_eager = previous
-
-
 @pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
     """Signed documents go to a fresh storage directory per test."""

@@ -13,7 +13,7 @@ from tests import factories
 from tests.envelopes.conftest import api_requests, connected_organization, docusign_envelope
 
 
-def test_beat_sweeps_organizations_with_consent_and_skips_those_waiting_for_a_rate_limit_reset(sandbox, eager_tasks):
+def test_beat_sweeps_organizations_with_consent_and_skips_those_waiting_for_a_rate_limit_reset(sandbox, eager_celery):
     acme, globex = connected_organization(sandbox, "acme"), connected_organization(sandbox, "globex")
     factories.organization("Not consented yet")
     AccountSyncState.objects.create(organization=globex, next_allowed_at=timezone.now() + timedelta(minutes=30))
@@ -25,7 +25,7 @@ def test_beat_sweeps_organizations_with_consent_and_skips_those_waiting_for_a_ra
     assert not api_requests(globex.account_id).exists()
 
 
-def test_an_envelope_the_sweep_finds_completed_gets_its_documents_downloaded(sandbox, acme, eager_tasks):
+def test_an_envelope_the_sweep_finds_completed_gets_its_documents_downloaded(sandbox, acme, eager_celery):
     docusign_envelope(acme.account_id, status="completed")
 
     envelopes_sweep(acme)

@@ -70,7 +70,9 @@ def test_a_worker_killed_mid_download_still_ends_with_the_document_stored_once(s
     second = None
     try:
         monkeypatch.setenv("CELERY_BROKER_URL", broker)  # Celery prefers this variable (memory:// in tests) to broker=
-        Celery(broker=broker).send_task(TASK, args=[acme.pk, envelope.envelope_id])
+        # set_as_current=False: shared tasks must keep resolving to the portal's app in the tests that follow.
+        with Celery(broker=broker, set_as_current=False) as sender:
+            sender.send_task(TASK, args=[acme.pk, envelope.envelope_id])
         wait_for(lambda: SignedDocument.objects.filter(envelope=envelope, kind="combined", state="downloading").exists(),
                  30, "worker 1 to start the download")
         time.sleep(0.5)  # inside the held request

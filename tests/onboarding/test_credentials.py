@@ -14,7 +14,6 @@ from docusign_integration.encryption import DecryptionError
 from docusign_integration.models import DocuSignCredential
 from docusign_integration.models.credentials import CredentialStatus
 from docusign_integration.tasks_credentials import refresh_expiring_credentials
-from portal.celery import app as celery_app
 from tests.onboarding.conftest import connect, token_requests
 from tests.tenants.sandbox_pages import revoke_individual
 
@@ -61,14 +60,6 @@ def test_a_revoked_connection_needs_reconnecting_and_is_not_retried(sandbox, cre
     assert DocuSignCredential.objects.get(pk=credential.pk).status == CredentialStatus.NEEDS_RECONNECT
     page = admin_client.get(f"/onboarding/{people.org_a.slug}/").content.decode()
     assert "Needs reconnecting" in page and "Reconnect to DocuSign" in page
-
-
-@pytest.fixture
-def eager_celery():
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
 
 
 @pytest.mark.usefixtures("eager_celery")

@@ -7,7 +7,6 @@ import pytest
 from docusign_integration import http
 from docusign_integration.consent import consent_verify
 from docusign_sandbox.models import Account, ConnectConfiguration, Consent, IntegrationKey, User
-from portal.celery import app as celery_app
 from tenants.models import ClientOrganization
 from tests import factories
 
@@ -47,18 +46,8 @@ def initech(sandbox) -> ClientOrganization:
     return consented_organization(sandbox, "sender@initech.example", "Initech")
 
 
-
 @pytest.fixture
 def sandbox(sandbox):
     """The root fixture, closing the portal's keep-alive connections first so no request thread outlives the server."""
     yield sandbox
     http.session.close()
-
-
-@pytest.fixture
-def eager_celery():
-    """Run queued tasks in-process (retries included), so the test sees what the worker would do."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous

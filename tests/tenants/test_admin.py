@@ -9,7 +9,6 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from portal.celery import app as celery_app
 from tenants.models import AuditEvent, ClientMembership, ClientOrganization, ConsentStatus, MembershipRole
 from tests import factories
 
@@ -105,15 +104,6 @@ def test_consent_can_be_started_only_for_organizations_the_person_may_act_for():
     assert signed_in(member).get(url).status_code == 403
     started = signed_in(people.admin_a).get(url)
     assert started.status_code == 302 and "/oauth/auth?response_type=code&scope=signature%20impersonation" in started["Location"]
-
-
-@pytest.fixture
-def eager_celery():
-    """Run queued tasks in-process, so the test sees what the worker would do."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
 
 
 @pytest.mark.usefixtures("eager_celery")
