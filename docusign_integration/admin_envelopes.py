@@ -13,6 +13,8 @@ from django.http import FileResponse, Http404, HttpRequest
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from portal.badges import BADGE_MEDIA, badge
+
 from . import documents
 from .models.documents import DocumentState, SignedDocument
 from .models.envelopes import Envelope, EnvelopeStatus
@@ -28,13 +30,9 @@ DOCUMENT_TONES = {DocumentState.PENDING: "neutral", DocumentState.DOWNLOADING: "
                   DocumentState.STORED: "ok", DocumentState.FAILED: "error"}
 
 
-def _badge(tone: str, text: str) -> str:
-    return format_html('<span class="badge badge-{}">{}</span>', tone, text)
-
-
 class ReadOnlyAdmin(admin.ModelAdmin):
     class Media:
-        css = {"all": ("admin_badges.css",)}
+        css = BADGE_MEDIA
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -58,7 +56,7 @@ class SignedDocumentInline(admin.TabularInline):
 
     @admin.display(description="State")
     def state_badge(self, obj: SignedDocument) -> str:
-        return _badge(DOCUMENT_TONES[obj.state], obj.get_state_display())
+        return badge(obj.get_state_display(), DOCUMENT_TONES[obj.state])
 
     @admin.display(description="File")
     def download_link(self, obj: SignedDocument) -> str:
@@ -87,7 +85,7 @@ class EnvelopeAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj: Envelope) -> str:
-        return _badge(STATUS_TONES[obj.status], obj.get_status_display())
+        return badge(obj.get_status_display(), STATUS_TONES[obj.status])
 
 
 @admin.register(SignedDocument)
@@ -105,7 +103,7 @@ class SignedDocumentAdmin(ReadOnlyAdmin):
 
     @admin.display(description="State", ordering="state")
     def state_badge(self, obj: SignedDocument) -> str:
-        return _badge(DOCUMENT_TONES[obj.state], obj.get_state_display())
+        return badge(obj.get_state_display(), DOCUMENT_TONES[obj.state])
 
     @admin.display(description="File")
     def download_link(self, obj: SignedDocument) -> str:

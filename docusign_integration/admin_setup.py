@@ -16,9 +16,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html
 from django.utils.http import urlencode
 
+from portal.badges import badge
 from tenants.models import ClientOrganization
 
 from .account_setup import desired_configuration, listener_url
@@ -66,7 +66,7 @@ def setup_status(obj: ClientOrganization) -> str:
     state = getattr(obj, "account_setup", None)  # a missing row raises an AttributeError subclass: not set up yet
     status = SetupStatus(state.status) if state else SetupStatus.UNKNOWN
     detail = (", ".join(state.drift) or state.last_error) if state else ""
-    return format_html('<span title="{}" class="badge badge-{}">{}</span>', detail, BADGE_TONES[status], status.label)
+    return badge(status.label, BADGE_TONES[status], title=detail)
 
 
 @admin.action(description="Setup DocuSign account", permissions=["change"])

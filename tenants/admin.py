@@ -12,24 +12,19 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html
 
 from docusign_integration import admin_setup
 from docusign_integration.tasks import enqueue_consent_checks
+from portal.badges import BADGE_MEDIA, badge
 from tenants import admin_dashboard, admin_views, services
-from tenants.models import AuditEvent, ClientOrganization, ConsentStatus, Health, SystemUser
+from tenants.health import Level, with_health
+from tenants.models import AuditEvent, ClientOrganization, ConsentStatus, SystemUser
 
 CONSENT_BADGE = {
     ConsentStatus.GRANTED: "ok", ConsentStatus.REQUIRED: "warning", ConsentStatus.REVOKED: "error",
     ConsentStatus.UNKNOWN: "neutral",
 }
-HEALTH_BADGE = {Health.OK: "ok", Health.PENDING: "warning", Health.FAILING: "error"}
-BADGE_MEDIA = {"all": ("admin_badges.css",)}  # CSP: style-src 'self', so badges are classes, never style attributes
-
-
-def badge(label: str, tone: str) -> str:
-    """A status badge; `tone` is one of the badge-* classes of static/admin_badges.css."""
-    return format_html('<span class="badge badge-{}">{}</span>', tone, label)
+LEVEL_TONES = {Level.OK: "ok", Level.ATTENTION: "warning", Level.BROKEN: "error"}
 
 
 class SystemUserInline(admin.StackedInline):
@@ -70,11 +65,14 @@ class ClientOrganizationAdmin(admin.ModelAdmin):
     def base_uri_host(self, obj: ClientOrganization) -> str:
         return urlsplit(obj.base_uri).netloc if obj.base_uri else "—"
 
-    @admin.display(description="health")
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ClientOrganization]:
+        # The health column applies the dashboard's rules (tenants.health), computed inside the changelist's one query.
+        return with_health(super().get_queryset(request))
+
+    @admin.display(description="health", ordering="-health_level")
     def health(self, obj: ClientOrganization) -> str:
-        system_user = getattr(obj, "system_user", None)
-        state = system_user.health if system_user else Health.FAILING
-        return badge(state.label, HEALTH_BADGE[state])
+        level = Level(obj.health_level)
+        return badge(level.label, LEVEL_TONES[level])
 
     # --- adding goes through organization_provision -------------------------------------------------
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None) -> HttpResponse:
