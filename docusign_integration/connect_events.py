@@ -122,7 +122,9 @@ def _queue_processing(event_id: int) -> None:
     from .tasks_connect import process_connect_event  # the task module imports this one
 
     try:
-        process_connect_event.delay(event_id)
+        # No publish retries: while the broker is down each would hold DocuSign's request for a second or more,
+        # and the sweeper already queues whatever was stored but not queued.
+        process_connect_event.apply_async(args=[event_id], retry=False)
     except Exception:  # broker down: the event is stored and acknowledged; the sweeper queues it later (WH-6)
         logger.warning("Connect event %s stored but not queued (broker unavailable); the sweeper will queue it", event_id)
 

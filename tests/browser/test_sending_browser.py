@@ -12,7 +12,7 @@ from django.test import Client
 from docusign_sandbox.documents import combined_pdf
 from docusign_sandbox.models import Envelope as SandboxEnvelope
 from tests import factories
-from tests.envelopes.conftest import SIMPLE_PDF, connected_organization, eager_celery, media_root  # noqa: F401 (fixtures)
+from tests.envelopes.conftest import SIMPLE_PDF, connected_organization, media_root  # noqa: F401 (fixtures)
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
