@@ -53,6 +53,20 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         _need(connection.vendor == "postgresql", "the suite runs on SQLite (set DATABASE_URL to PostgreSQL)")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_background_connections(django_db_setup, django_db_blocker):
+    """Before the test database is dropped, end the sessions that background threads (the sandbox's Connect
+    sender, server threads) left open: PostgreSQL refuses to drop a database that others are using."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+
+
 @pytest.fixture(autouse=True)
 def _forget_process_caches():
     """Per-process caches must not carry one test's rows into the next (ids are not reused on PostgreSQL)."""
