@@ -13,46 +13,23 @@ grant and a GET /envelopes/{id} for every envelope. The per-organization counts 
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchlib import setup_django, start_sandbox  # bench/ is on sys.path when a script here runs
+
 ACCOUNT_USERS = ("system@acme.example", "multi@globex.example", "sender@initech.example")
 ACCOUNT_NAMES = ("Acme Corp", "Globex General", "Initech")
 GRANTS_PER_SWEEP = 1 / 3  # a cached JWT token lives an hour; sweeps run every 20 minutes
 
 
-def _setup_django(tmp: Path) -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
-    os.environ["DATABASE_URL"] = f"sqlite:///{tmp / 'bench.sqlite3'}"
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
-
-
 def _start_sandbox(tmp: Path) -> str:
     from django.conf import settings
 
-    from docusign_integration import conf
-    from docusign_sandbox import server
-    from docusign_sandbox.seed import seed
-
-    server.QuietRequestHandler.disable_nagle_algorithm = True  # no 40 ms delayed-ACK wait per small response
-    thread = server.SandboxServerThread().start_and_wait()
-    settings.DOCUSIGN_SANDBOX_URL = thread.url
-    settings.DOCUSIGN_PRIVATE_KEY, settings.DOCUSIGN_PRIVATE_KEY_FILE = "", str(tmp / "private_key.pem")
-    settings.DOCUSIGN_CLIENT_SECRET, settings.DOCUSIGN_CLIENT_SECRET_FILE = "", str(tmp / "client_secret.txt")
     settings.MEDIA_ROOT = str(tmp / "media")
-    conf.reset_caches()
-    seed(integration_key=settings.DOCUSIGN_INTEGRATION_KEY, private_key_path=tmp / "private_key.pem",
-         client_secret_path=tmp / "client_secret.txt", redirect_uris=[settings.DOCUSIGN_REDIRECT_URI], base_url=thread.url)
+    thread, _ = start_sandbox(tmp)
     return thread.url
 
 
@@ -144,7 +121,7 @@ def main() -> None:
     options = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp:
-        _setup_django(Path(tmp))
+        setup_django(Path(tmp))
         _start_sandbox(Path(tmp))
         import requests
         from django.conf import settings

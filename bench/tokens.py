@@ -10,43 +10,17 @@ and naively with a fresh JWT grant before every call. Grants are counted at the 
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _setup_django(tmp: Path) -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
-    os.environ["DATABASE_URL"] = f"sqlite:///{tmp / 'bench.sqlite3'}"
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
+from benchlib import setup_django, start_sandbox  # bench/ is on sys.path when a script here runs
 
 
 def _start_sandbox(tmp: Path) -> tuple[object, str]:
-    """The sandbox on a free loopback port, seeded, with the portal's settings pointed at it."""
-    from django.conf import settings
-
-    from docusign_integration import conf
-    from docusign_sandbox import server
-    from docusign_sandbox.seed import seed
-
-    thread = server.SandboxServerThread().start_and_wait()
-    settings.DOCUSIGN_SANDBOX_URL = thread.url
-    settings.DOCUSIGN_PRIVATE_KEY, settings.DOCUSIGN_PRIVATE_KEY_FILE = "", str(tmp / "private_key.pem")
-    settings.DOCUSIGN_CLIENT_SECRET, settings.DOCUSIGN_CLIENT_SECRET_FILE = "", str(tmp / "client_secret.txt")
-    conf.reset_caches()
-    data = seed(integration_key=settings.DOCUSIGN_INTEGRATION_KEY, private_key_path=tmp / "private_key.pem",
-                client_secret_path=tmp / "client_secret.txt", redirect_uris=[settings.DOCUSIGN_REDIRECT_URI],
-                base_url=thread.url)
+    """The seeded sandbox, and the user id of a user who consented (so JWT grants succeed)."""
+    thread, data = start_sandbox(tmp)
     user_id = next(u["user_id"] for u in data["users"] if u["email"] == "sender@initech.example")
     return thread, user_id
 
@@ -79,7 +53,7 @@ def main() -> None:
     calls = parser.parse_args().calls
     with tempfile.TemporaryDirectory(prefix="bench-tokens-") as tmp_name:
         tmp = Path(tmp_name)
-        _setup_django(tmp)
+        setup_django(tmp)
         thread, user_id = _start_sandbox(tmp)
         try:
             from docusign_integration import oauth, tokens
