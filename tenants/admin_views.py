@@ -64,7 +64,8 @@ def provision(model_admin: ClientOrganizationAdmin, request: HttpRequest) -> Htt
             model_admin.log_addition(request, organization, [{"added": {}}])
             model_admin.message_user(request, f"Provisioned {organization.name}. Next: invite a client admin.")
             return HttpResponseRedirect(reverse("admin:tenants_clientorganization_change", args=[organization.pk]))
-    return _render(model_admin, request, "provision.html", None, {"form": form, "title": "Provision a client organization"})
+    return _render(model_admin, request, "form.html", None,
+                   {"form": form, "title": "Provision a client organization", "submit_label": "Provision"})
 
 
 def consent_links_view(model_admin: ClientOrganizationAdmin, request: HttpRequest, object_id: int) -> HttpResponse:
@@ -86,7 +87,8 @@ def invite(model_admin: ClientOrganizationAdmin, request: HttpRequest, object_id
             model_admin.log_change(request, organization, f"Invited {invitation.email} as {invitation.get_role_display()}.")
             model_admin.message_user(request, f"Invitation sent to {invitation.email}.")
             return HttpResponseRedirect(reverse("admin:tenants_clientorganization_change", args=[organization.pk]))
-    return _render(model_admin, request, "invite.html", organization, {"form": form, "title": f"Invite to {organization.name}"})
+    return _render(model_admin, request, "form.html", organization,
+                   {"form": form, "title": f"Invite to {organization.name}", "submit_label": "Send invitation"})
 
 
 def _organization(model_admin: ClientOrganizationAdmin, request: HttpRequest, object_id: int) -> ClientOrganization:
