@@ -31,6 +31,14 @@ def test_a_signed_delivery_is_stored_and_applied(deliver, acme_organization, par
     assert Envelope.objects.get(envelope_id=event.envelope_id).status == "sent"
 
 
+def test_an_account_id_in_upper_case_finds_its_organization(deliver, acme_organization, partner_key):
+    response = deliver.signed(fixture_body("envelope-sent"), account_id=acme_organization.account_id.upper())
+
+    assert response.status_code == 200
+    event = ConnectEvent.objects.get()
+    assert (event.organization, event.account_id, event.state) == (acme_organization, acme_organization.account_id, "applied")
+
+
 def _flip_one_bit(body: bytes) -> bytes:
     return body[:40] + bytes([body[40] ^ 0x01]) + body[41:]
 

@@ -38,7 +38,7 @@ class Command(BaseCommand):
         states = [ConnectEventState.RECEIVED, *([ConnectEventState.QUARANTINED] if quarantined else [])]
         events = ConnectEvent.objects.filter(state__in=states).order_by("generated_at", "pk")
         if owner is not None:
-            events = events.filter(Q(organization=owner) | Q(organization=None, account_id__iexact=owner.account_id or "-"))
+            events = events.filter(Q(organization=owner) | Q(organization=None, account_id=(owner.account_id or "-").lower()))
         total = events.count()
         if dry_run:
             self.stdout.write(f"Would replay {total} Connect message(s).")
