@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from tenants.models import ClientOrganization
 
+from .connect_dispatch import queue_processing
 from .envelope_status import EnvelopeSummary, SummaryError, envelope_status_apply, parse_docusign_datetime
 from .ids import is_guid
 from .models.envelopes import ConnectEvent, ConnectEventState, CreatedVia
@@ -114,19 +115,8 @@ def connect_event_store(*, environment: str, account_id: str, organization: Clie
         ConnectEvent.objects.filter(**key, retry_count__lt=identity.retry_count).update(retry_count=identity.retry_count)
         return ConnectEvent.objects.get(**key), False
     if event.state == ConnectEventState.RECEIVED:
-        transaction.on_commit(lambda: _queue_processing(event.pk))
+        transaction.on_commit(lambda: queue_processing(event.pk))
     return event, True
-
-
-def _queue_processing(event_id: int) -> None:
-    from .tasks_connect import process_connect_event  # the task module imports this one
-
-    try:
-        # No publish retries: while the broker is down each would hold DocuSign's request for a second or more,
-        # and the sweeper already queues whatever was stored but not queued.
-        process_connect_event.apply_async(args=[event_id], retry=False)
-    except Exception:  # broker down: the event is stored and acknowledged; the sweeper queues it later (WH-6)
-        logger.warning("Connect event %s stored but not queued (broker unavailable); the sweeper will queue it", event_id)
 
 
 def _initial_state(event: str, organization: ClientOrganization | None, account_id: str) -> tuple[str, str]:

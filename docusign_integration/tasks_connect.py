@@ -1,8 +1,9 @@
 """Background work for Connect: apply stored messages, sweep up ones whose task was lost, republish failures.
 
-Tasks take ids only. The listener queues `process_connect_event` after its commit; if the broker was down then,
-`sweep_connect_events` (beat, every minute) queues what is still waiting, so an acknowledged message is never
-lost (security checklist WH-6). `republish_failures` asks DocuSign to resend what it failed to deliver to us.
+Tasks take ids only. The listener queues `process_connect_events` after its commit, one message for the events
+that arrived together (`connect_dispatch`); if the broker was down then, `sweep_connect_events` (beat, every minute)
+queues what is still waiting, so an acknowledged message is never lost (security checklist WH-6).
+`republish_failures` asks DocuSign to resend what it failed to deliver to us.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.utils import timezone
 from tenants.models import ClientOrganization, ConsentStatus
 
 from . import errors, tokens
+from .connect_dispatch import MAX_EVENTS_PER_MESSAGE
 from .connect_events import connect_event_process
 from .esign_connect_failures import connect_envelopes_retry_queue, connect_failures_list
 from .models.envelopes import ConnectEvent, ConnectEventState
@@ -35,6 +37,28 @@ MAX_COUNTDOWN = 900  # seconds; below the broker's visibility timeout (settings:
 def process_connect_event(event_id: int) -> str | None:
     """Apply one stored Connect message; running it again does nothing (the event is no longer `received`)."""
     return connect_event_process(event_id)
+
+
+@shared_task(acks_late=True)
+def process_connect_events(event_ids: list[int]) -> int:
+    """Apply stored Connect messages one after another; returns how many were processed without an error.
+
+    Each event is independent: one that fails for a reason other than its content (the database went away, say)
+    stays `received`, is logged, and the others go on; the sweeper tries it again, up to MAX_PROCESS_ATTEMPTS.
+    """
+    if (not isinstance(event_ids, list) or len(event_ids) > MAX_EVENTS_PER_MESSAGE
+            or not all(type(event_id) is int and event_id > 0 for event_id in event_ids)):
+        # Never a partial run: a malformed message (not one the listener sent) changes nothing.
+        raise ValueError(f"process_connect_events takes a list of at most {MAX_EVENTS_PER_MESSAGE} event ids")
+    done = 0
+    for event_id in event_ids:
+        try:
+            connect_event_process(event_id)
+        except Exception:
+            logger.exception("Connect event %s not processed; the sweeper will try it again", event_id)
+            continue
+        done += 1
+    return done
 
 
 @shared_task

@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 
 from docusign_integration.models import ConnectEvent, Envelope
-from docusign_integration.tasks_connect import process_connect_event
+from docusign_integration.tasks_connect import process_connect_events
 from portal.celery import app as celery_app
 from tests.connect.conftest import PARTNER_SECRET, fixture_body, signed_headers
 
@@ -29,7 +29,7 @@ def test_a_worker_applies_an_acknowledged_message(client, acme_organization, par
            "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"}
     body = fixture_body("envelope-completed")
     # The suite's broker is in-memory, so the listener's own enqueue reaches no worker: the event waits, as after
-    # a broker outage, and is queued on Redis below the way the sweeper would.
+    # a broker outage, and is queued on Redis below in the message the listener sends.
     response = client.post("/docusign/connect/", data=body, content_type="application/json",
                            **signed_headers(body, PARTNER_SECRET))
     assert response.status_code == 200
@@ -40,7 +40,7 @@ def test_a_worker_applies_an_acknowledged_message(client, acme_organization, par
                               cwd=ROOT, env=env, start_new_session=True)
     try:
         with celery_app.connection_for_write(broker) as redis_connection:
-            process_connect_event.apply_async(args=[event.pk], connection=redis_connection)
+            process_connect_events.apply_async(args=[[event.pk]], connection=redis_connection)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and ConnectEvent.objects.get().state == "received":
             time.sleep(0.2)
