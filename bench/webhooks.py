@@ -47,7 +47,10 @@ def _environment(tmp: Path) -> dict[str, str]:
     # Production's broker when one is named (CELERY_BROKER_URL=redis://...), else a filesystem one no worker reads.
     env.setdefault("CELERY_BROKER_URL", "filesystem://")
     env.update({"DJANGO_SETTINGS_MODULE": "bench.webhooks_settings", "BENCH_BROKER_DIR": str(tmp / "broker"),
-                "CELERY_TASK_ALWAYS_EAGER": "False", "PYTHONPATH": str(ROOT)})
+                "CELERY_TASK_ALWAYS_EAGER": "False", "PYTHONPATH": str(ROOT),
+                # Production's settings: DEBUG=True records every SQL query and cost the listener a third of its rate.
+                # Plain HTTP on loopback stands in for the TLS a load balancer ends, so no redirect to https.
+                "DEBUG": "False", "SECURE_SSL_REDIRECT": "False"})
     return env
 
 
