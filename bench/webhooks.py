@@ -1,11 +1,15 @@
 """Benchmark: Connect deliveries acknowledged per second by the listener, against a bare 200 view on the same server.
 
-Starts gunicorn (2 gthread workers of 8 threads) serving portal.wsgi on a free loopback port with a throwaway SQLite file (or
-DATABASE_URL when set) and a filesystem broker that no worker consumes, so only acknowledgement is measured: HMAC
-verification, parsing, storing the event and queueing its task. The bare view reads the body and answers 200. Each
-of the N deliveries is a distinct, correctly signed JSON SIM message (a new event row), sent from a thread pool.
+Starts gunicorn (2 gthread workers of 8 threads, production's DEBUG=False) serving portal.wsgi on a free loopback
+port with a throwaway SQLite file (or DATABASE_URL when set) and a filesystem broker (or CELERY_BROKER_URL when set)
+that no worker consumes, so only acknowledgement is measured: HMAC verification, parsing, storing the event and
+queueing its processing. The bare view reads the body and answers 200. Each of the N deliveries is a distinct,
+correctly signed JSON SIM message (a new event row), sent from a thread pool. Production's stack (give the broker a
+Redis database of its own: the messages queued stay there, unconsumed):
 
-    .venv/bin/python bench/webhooks.py [--deliveries 1000] [--concurrency 8]
+    psql -h 127.0.0.1 -U postgres -c 'create database portal_bench'
+    CELERY_BROKER_URL=redis://127.0.0.1:6379/9 DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench \
+        .venv/bin/python bench/webhooks.py [--deliveries 1000] [--concurrency 16]
 """
 
 from __future__ import annotations
