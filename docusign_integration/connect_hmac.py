@@ -71,6 +71,8 @@ def organization_for_account(account_id: str) -> ClientOrganization | None:
     matched exactly, in lower case as GUIDField stores it, so the unique index answers.
     """
     environments = served_environments()
+    if not environments:  # `IN ()` is not SQL; a portal serving no environment has no organization to find
+        return None
     table = ClientOrganization._meta.db_table
     sql = (f"SELECT id, environment FROM {table} WHERE account_id = %s "  # noqa: S608 - only placeholders are variable
            f"AND environment IN ({', '.join(['%s'] * len(environments))}) ORDER BY id LIMIT 1")
