@@ -5,7 +5,8 @@ names the row and the field (`model_context`), so a ciphertext copied to another
 decrypt instead of silently working. Output: `v1.<key id>.<base64url(nonce || ciphertext+tag)>`, where the
 key id is the first 8 hex digits of sha256(key): it says which key to decrypt with and lets
 `rotate_encryption_keys --check` find rows that still need an old key. The first key encrypts, all decrypt.
-There is no plaintext fallback anywhere: a missing or malformed key stops the process (`validate_keys`).
+There is no plaintext fallback anywhere: a missing or malformed key stops the process (`validate_keys`), and so
+does a configuration that lacks a key id recorded by stored secrets (`stored_keys.validate_keys_at_start`).
 """
 
 from __future__ import annotations

@@ -15,13 +15,14 @@ app.autodiscover_tasks()
 
 @worker_init.connect
 def _refuse_to_start_without_encryption_keys(**kwargs: object) -> None:
-    """Fail closed: a worker without usable encryption keys must not start (it would fail on every secret)."""
+    """Fail closed: a worker without usable encryption keys, or without a key that stored secrets were encrypted with,
+    must not start (it would fail on every read of those secrets; security checklist TS-2)."""
     from django.core.exceptions import ImproperlyConfigured
 
-    from docusign_integration.encryption import validate_keys
+    from docusign_integration.stored_keys import validate_keys_at_start
 
     try:
-        validate_keys()
+        validate_keys_at_start()
     except ImproperlyConfigured as exc:
         # Celery logs and swallows an Exception from a signal handler; SystemExit really stops the worker.
         sys.stderr.write(f"ImproperlyConfigured: {exc}\n")

@@ -9,8 +9,10 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError
 
-from docusign_integration import conf
+from docusign_integration import conf, stored_keys
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -98,3 +100,26 @@ def check_production_profile(app_configs, **kwargs) -> list[CheckMessage]:
             id="docusign.W001",
         )]
     return []
+
+
+@register(Tags.database)
+def check_stored_encryption_key_ids(app_configs, databases=None, **kwargs) -> list[CheckMessage]:
+    """docusign.E009: stored secrets name a key id PORTAL_ENCRYPTION_KEYS lacks (TS-2 (c)); web and worker refuse too.
+
+    Runs only when databases are checked (`check --database default`, `migrate`). A database that cannot be read
+    yet is not this check's business: `migrate` must still run on a fresh or unmigrated database.
+    """
+    messages: list[CheckMessage] = []
+    for alias in databases or ():
+        try:
+            stored = stored_keys.stored_key_ids(alias)
+            missing = stored_keys.missing_key_ids(stored)
+        except (DatabaseError, ImproperlyConfigured):
+            continue  # unreadable database, or unusable keys (docusign.E007/E008 report those)
+        if missing:
+            messages.append(Error(
+                stored_keys.missing_keys_message(stored, missing),
+                hint=stored_keys.MISSING_KEYS_FIX,
+                id=stored_keys.CHECK_ID,
+            ))
+    return messages

@@ -7,7 +7,8 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 application = get_wsgi_application()
 
-# Fail closed: no web process without usable encryption keys (never a plaintext fallback).
-from docusign_integration.encryption import validate_keys  # noqa: E402
+# Fail closed: no web process without usable encryption keys (never a plaintext fallback), nor without every key
+# that stored secrets were encrypted with (it would fail on every read of them; security checklist TS-2).
+from docusign_integration.stored_keys import validate_keys_at_start  # noqa: E402
 
-validate_keys()
+validate_keys_at_start()

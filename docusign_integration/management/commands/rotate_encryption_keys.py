@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from docusign_integration import encryption
+from docusign_integration import encryption, stored_keys
 
 BATCH_SIZE = 200
 
@@ -17,7 +15,8 @@ class Command(BaseCommand):
         "Re-encrypt every stored secret under the first key of PORTAL_ENCRYPTION_KEYS. To rotate: put the new key "
         "first (keep the old one after it), run this command, then `--check` until it exits 0, and only then remove "
         "the old key. `--check` lists how many secrets each key id protects and exits 1 while any secret still needs "
-        "a key other than the first (or a key that is no longer configured). `--dry-run` counts without writing."
+        "a key other than the first (or a key that is no longer configured). `--dry-run` counts without writing. While any "
+        "secret records a key id that is not configured, this command, web and worker refuse to run (docusign.E009)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -29,6 +28,12 @@ class Command(BaseCommand):
         if check:
             self._check()
             return
+        stored = stored_keys.stored_key_ids()
+        missing = stored_keys.missing_key_ids(stored)
+        if missing:
+            # Refuse up front rather than stop half-way on the first secret that cannot be decrypted.
+            raise CommandError(f"{stored_keys.missing_keys_message(stored, missing)} Put the old key back after the "
+                               "new one (PORTAL_ENCRYPTION_KEYS=<new>,<old>) and run this command again.")
         total = 0
         for entry in encryption.registered():
             count = self._rotate(entry, dry_run=dry_run)
@@ -58,10 +63,8 @@ class Command(BaseCommand):
 
     def _check(self) -> None:
         configured = encryption.configured_key_ids()
-        counts: Counter[str] = Counter()
-        for entry in encryption.registered():
-            for values in entry.model._default_manager.values_list(*entry.fields).iterator():
-                counts.update(encryption.key_id_of(value) for value in values if value)
+        # One aggregate query per encrypted column (the same one web and worker run at start): no row is loaded.
+        counts = stored_keys.stored_key_ids().counts
         for key_id in sorted(counts, key=lambda k: (k not in configured, configured.index(k) if k in configured else 0)):
             if key_id == configured[0]:
                 label = "current key"
