@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterable
 
 from celery import shared_task
 from django.db import transaction
-from django.utils import timezone
 
-from docusign_integration import errors
+from docusign_integration import errors, task_retry
 from docusign_integration.consent import consent_verify
 from tenants.models import ClientOrganization
-
-MAX_COUNTDOWN = 900  # seconds; stays well below the broker's visibility timeout (settings: 3600)
 
 
 @shared_task(bind=True, max_retries=5, acks_late=True)
@@ -24,14 +20,10 @@ def check_consent_task(self, organization_id: int) -> None:
         return  # deleted since it was queued
     try:
         consent_verify(acting_user=None, organization=organization)
-    except errors.RateLimited as exc:
-        wait = (exc.reset_at - timezone.now()).total_seconds()
-        raise self.retry(exc=exc, countdown=min(MAX_COUNTDOWN, max(1, int(wait)) + random.randint(0, 30))) from exc
     except errors.DocuSignError as exc:
-        if not exc.retryable:
-            raise
-        # Exponential backoff with full jitter, so a DocuSign outage does not bring 10,000 retries at once.
-        raise self.retry(exc=exc, countdown=random.uniform(0, min(MAX_COUNTDOWN, 30 * 2**self.request.retries))) from exc
+        # consent_verify records refusals on the organization itself: only transient failures and rate limits
+        # reach here; once the retries are spent, the dead letter (portal.task_failures) asks a person.
+        task_retry.retry_or_raise(self, exc)
 
 
 @shared_task

@@ -9,16 +9,16 @@ queues what is still waiting, so an acknowledged message is never lost (security
 from __future__ import annotations
 
 import logging
-import random
 from datetime import timedelta
 
 from celery import shared_task
 from django.db.models import Q
 from django.utils import timezone
 
+from portal.dead_letters import dead_letter_record
 from tenants.models import ClientOrganization, ConsentStatus
 
-from . import errors, tokens
+from . import errors, task_retry, tokens
 from .connect_dispatch import MAX_EVENTS_PER_MESSAGE
 from .connect_events import connect_event_process
 from .esign_connect_failures import connect_envelopes_retry_queue, connect_failures_list
@@ -30,7 +30,6 @@ logger = logging.getLogger(__name__)
 SWEEP_AFTER = timedelta(minutes=1)  # older than this and still `received`: its task was lost
 SWEEP_BATCH = 500
 MAX_PROCESS_ATTEMPTS = 5  # a message that keeps failing for reasons other than its content is parked for staff
-MAX_COUNTDOWN = 900  # seconds; below the broker's visibility timeout (settings: 3600)
 
 
 @shared_task(acks_late=True)
@@ -89,14 +88,13 @@ def republish_failures(self, organization_id: int) -> int:
         ref = AccountRef(organization.environment, organization.account_id, organization.base_uri)
         envelope_ids = sorted({f.get("envelopeId") for f in connect_failures_list(ref, bearer=bearer)} - {None})
         queued = connect_envelopes_retry_queue(ref, envelope_ids, bearer=bearer)
-    except errors.RateLimited as exc:
-        wait = (exc.reset_at - timezone.now()).total_seconds()
-        raise self.retry(exc=exc, countdown=min(MAX_COUNTDOWN, max(1, int(wait)) + random.randint(0, 30))) from exc
     except errors.DocuSignError as exc:
-        if exc.retryable:
-            raise self.retry(exc=exc, countdown=random.uniform(0, min(MAX_COUNTDOWN, 30 * 2**self.request.retries))) from exc
-        # Consent withdrawn, not an admin, ...: the consent check reports it; nothing to retry here.
+        task_retry.retry_if_temporary(self, exc)
         logger.warning("Connect failures of %s not republished: %s", organization.slug, exc.user_message)
+        if not isinstance(exc, errors.ConsentRequired):
+            # Not an admin, account gone, ...: DocuSign keeps the failed messages until a person fixes the
+            # system user's rights, so a dead letter asks for one. A withdrawn consent the consent check reports.
+            dead_letter_record(self, exc)
         return 0
     if queued:
         logger.info("DocuSign republishes %d failed Connect messages of %s", len(queued), organization.slug)

@@ -7,13 +7,11 @@ connection. Tasks take ids only; a refused refresh marks the connection "needs r
 
 from __future__ import annotations
 
-import random
-
 from celery import shared_task
 
-from docusign_integration import credentials, errors
+from docusign_integration import credentials, errors, task_retry
 
-MAX_COUNTDOWN = 900  # seconds; below the broker's visibility timeout (settings: 3600)
+BACKOFF_BASE = 60  # seconds; a refresh has ten days of slack, so it backs off slower than other tasks
 
 
 @shared_task
@@ -33,6 +31,4 @@ def refresh_credential(self, credential_id: str) -> None:
     except credentials.ReconnectRequired:
         return  # recorded on the connection and shown to its admin; retrying cannot help
     except errors.DocuSignError as exc:
-        if not exc.retryable:
-            raise
-        raise self.retry(exc=exc, countdown=random.uniform(0, min(MAX_COUNTDOWN, 60 * 2**self.request.retries))) from exc
+        task_retry.retry_or_raise(self, exc, base=BACKOFF_BASE)

@@ -10,7 +10,6 @@ becomes completed queues its download after the change commits (`on_envelope_com
 from __future__ import annotations
 
 import logging
-import random
 
 from celery import shared_task
 from django.core.cache import cache
@@ -20,7 +19,7 @@ from django.utils import timezone
 
 from tenants.models import ClientOrganization, ConsentStatus
 
-from . import documents, envelope_sync, errors
+from . import documents, envelope_sync, errors, task_retry
 from .envelope_status import on_envelope_completed
 from .models.documents import DocumentKind, DocumentState, SignedDocument
 from .models.envelopes import Envelope, EnvelopeStatus
@@ -28,22 +27,11 @@ from .sending import SendingUnavailable
 
 logger = logging.getLogger(__name__)
 
-MAX_COUNTDOWN = 900  # seconds; well below the broker's visibility timeout (settings: 3600)
-BACKOFF_BASE = 30  # seconds for the first retry; doubles each time
+MAX_COUNTDOWN = task_retry.DEFER_MAX  # seconds; well below the broker's visibility timeout (settings: 3600)
 # A person coming back from DocuSign asks for a sweep; the same kind of return within this many seconds shares one,
 # so reloading a return page cannot spend the account's hourly API budget.
 SWEEP_SOON_SECONDS = 15
-
-
-def backoff(retries: int) -> float:
-    """Full jitter: uniform(0, min(MAX_COUNTDOWN, BACKOFF_BASE * 2**retries)), so an outage's retries spread out."""
-    return random.uniform(0, min(MAX_COUNTDOWN, BACKOFF_BASE * 2**retries))
-
-
-def until_reset(exc: errors.RateLimited) -> int:
-    """Seconds until a rate limit resets (at least 1, plus a little jitter), capped below the visibility timeout."""
-    wait = (exc.reset_at - timezone.now()).total_seconds()
-    return min(MAX_COUNTDOWN, max(1, int(wait) + 1) + random.randint(0, 5))
+backoff = task_retry.backoff  # the back-off both tasks use (checklist BG-1), named here for the envelope tests
 
 
 def syncable_organizations():
@@ -75,12 +63,8 @@ def sync_organization(self, organization_id: int) -> None:
         envelope_sync.envelopes_sweep(organization)
     except SendingUnavailable:
         return  # consent revoked or account unset since it was queued: nothing to poll
-    except errors.RateLimited as exc:
-        raise self.retry(exc=exc, countdown=until_reset(exc)) from exc
     except errors.DocuSignError as exc:
-        if not exc.retryable:
-            raise
-        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+        task_retry.retry_or_raise(self, exc)
 
 
 def sync_organization_soon(organization: ClientOrganization, reason: str) -> bool:
@@ -104,12 +88,8 @@ def download_envelope_documents(self, organization_id: int, envelope_id: str) ->
         outcomes = documents.documents_download(envelope)
     except SendingUnavailable:
         return
-    except errors.RateLimited as exc:
-        raise self.retry(exc=exc, countdown=until_reset(exc)) from exc
     except errors.DocuSignError as exc:
-        if not exc.retryable:
-            raise
-        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+        task_retry.retry_or_raise(self, exc)
     if documents.Outcome.BUSY in outcomes.values():
         # Another task holds a lease: come back when it runs out, in case that task's worker died.
         lease_until = (SignedDocument.objects.filter(envelope=envelope, state=DocumentState.DOWNLOADING)

@@ -6,26 +6,14 @@ twice: a push finds the configuration it made, a check only records what DocuSig
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterable
 
 from celery import shared_task
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.utils import timezone
 
-from docusign_integration import account_setup, errors
+from docusign_integration import account_setup, errors, task_retry
 from tenants.models import ClientOrganization
-
-MAX_COUNTDOWN = 900  # seconds; below the broker's visibility timeout (settings: 3600)
-
-
-def _countdown(exc: errors.DocuSignError, retries: int) -> float:
-    """After a rate limit, its reset (plus jitter); otherwise exponential backoff with full jitter."""
-    if isinstance(exc, errors.RateLimited):
-        wait = (exc.reset_at - timezone.now()).total_seconds()
-        return min(MAX_COUNTDOWN, max(1, int(wait)) + random.randint(0, 30))
-    return random.uniform(0, min(MAX_COUNTDOWN, 30 * 2**retries))
 
 
 @shared_task(bind=True, max_retries=5, acks_late=True)
@@ -38,9 +26,8 @@ def account_setup_push_task(self, organization_id: int, acting_user_id: int | No
     try:
         account_setup.account_setup_push(acting_user=acting_user, organization=organization)
     except errors.DocuSignError as exc:
-        if not exc.retryable:
-            return  # recorded on the organization's setup state, where staff see it
-        raise self.retry(exc=exc, countdown=_countdown(exc, self.request.retries)) from exc
+        task_retry.retry_if_temporary(self, exc)
+        return  # a refusal is recorded on the organization's setup state, where staff see it
 
 
 @shared_task(bind=True, max_retries=5, acks_late=True)
@@ -52,7 +39,7 @@ def account_setup_check_task(self, organization_id: int) -> None:
     try:
         account_setup.account_setup_status(organization=organization)
     except errors.DocuSignError as exc:
-        raise self.retry(exc=exc, countdown=_countdown(exc, self.request.retries)) from exc  # only transient ones raise
+        task_retry.retry_or_raise(self, exc)  # only transient ones and rate limits raise
 
 
 @shared_task

@@ -1,0 +1,94 @@
+"""How a Celery task answers a DocuSign failure (security checklist BG-1): retry, defer, or fail for good.
+
+One decision for every task, from the exception class `http.call` chose:
+- a rate limit (429, or the hourly limit DocuSign sends as 400) defers until DocuSign's reset (`reset_at`, which
+  `http` took from Retry-After or X-RateLimit-Reset, else 30 s), plus a little jitter so deferred tasks do not all
+  come back in the same second;
+- a transient error (5xx, a reset connection, a timeout: `retryable`) retries with exponential back-off and full
+  jitter, capped at BACKOFF_MAX;
+- everything else (401 after its one refresh in `sending`, not found, not a member, no permission, a malformed
+  answer, any non-DocuSign exception) is permanent: retrying cannot help, a person must look (the dead letter).
+
+Every countdown stays below the broker's visibility timeout (settings: 3600 s), so a waiting task is never
+redelivered while it waits (checklist BG-3).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import NoReturn
+
+from celery import Task
+from django.utils import timezone
+
+from . import errors
+
+BACKOFF_BASE = 30  # seconds for the first retry; doubles with each retry
+BACKOFF_MAX = 600  # checklist BG-1: retry_backoff_max <= 600 s
+DEFER_MAX = 900  # the longest a rate-limited task waits in one go; a reset further away defers again
+RATE_LIMIT_FALLBACK = 30  # seconds, when DocuSign named no reset (its burst window)
+
+
+class Action(StrEnum):
+    RETRY = "retry"  # transient: back off and try again
+    DEFER = "defer"  # rate limited: come back after the reset
+    FAIL = "fail"  # permanent: do not retry
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a task does about one exception; `countdown` is in seconds (None when it fails)."""
+
+    action: Action
+    countdown: float | None = None
+
+    @property
+    def fails(self) -> bool:
+        return self.action is Action.FAIL
+
+
+def backoff(retries: int, base: float = BACKOFF_BASE) -> float:
+    """Full jitter: uniform(0, min(BACKOFF_MAX, base * 2**retries)), so an outage's retries spread out."""
+    return random.uniform(0, min(BACKOFF_MAX, base * 2 ** max(0, retries)))
+
+
+def until_reset(reset_at: datetime | None, now: datetime | None = None) -> float:
+    """Seconds until a rate limit resets (rounded up, at least 1) plus jitter, capped at DEFER_MAX.
+
+    The jitter is up to 5 s, or a tenth of the wait when that is longer (at most 30 s): tasks deferred to an
+    hourly reset spread over half a minute instead of spending the new hour's budget in one burst.
+    """
+    now = now or timezone.now()
+    wait = (reset_at - now).total_seconds() if reset_at is not None else RATE_LIMIT_FALLBACK
+    wait = max(1, math.ceil(wait))
+    return min(DEFER_MAX, wait + random.uniform(0, min(30.0, max(5.0, wait / 10))))
+
+
+def classify(exc: BaseException, retries: int, *, base: float = BACKOFF_BASE) -> Decision:
+    """The decision for `exc` raised on a task's try number `retries + 1`."""
+    if isinstance(exc, errors.RateLimited):
+        return Decision(Action.DEFER, until_reset(getattr(exc, "reset_at", None)))
+    if isinstance(exc, errors.DocuSignError) and exc.retryable:
+        return Decision(Action.RETRY, backoff(retries, base))
+    return Decision(Action.FAIL)
+
+
+def retry_if_temporary(task: Task, exc: BaseException, *, base: float = BACKOFF_BASE) -> None:
+    """Raise the task's Retry when `exc` is a rate limit or transient; return (doing nothing) when it is permanent.
+
+    Once the task's `max_retries` are spent, Celery re-raises `exc` itself: the task fails for good and
+    `portal.task_failures` writes the dead letter.
+    """
+    decision = classify(exc, task.request.retries or 0, base=base)
+    if not decision.fails:
+        raise task.retry(exc=exc, countdown=decision.countdown) from exc
+
+
+def retry_or_raise(task: Task, exc: BaseException, *, base: float = BACKOFF_BASE) -> NoReturn:
+    """Retry a rate limit or a transient error (see `classify`); re-raise a permanent one, failing the task."""
+    retry_if_temporary(task, exc, base=base)
+    raise exc

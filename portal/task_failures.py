@@ -1,0 +1,100 @@
+"""A task that fails for good becomes a dead letter and an alert (security checklist BG-1, TS-8 "inside a task").
+
+Celery sends `task_failure` when a task raises: a permanent error, or the original exception re-raised by
+`Task.retry` once `max_retries` are spent (docusign_integration.task_retry). Retries themselves are not failures.
+The alert is an ERROR log line and a mail to ADMINS with Django's error report, built with the project's
+SecretScrubbingFilter widened for tasks: every frame's local variables are cleansed by name (a local called
+`refresh_token` is hidden even without @sensitive_variables), the exception texts are scrubbed, and the whole
+report loses any value of a secret setting and any credentials inside a URL.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from types import TracebackType
+from typing import Any
+
+from celery.signals import task_failure
+from django.core.mail import mail_admins
+from django.urls import reverse
+from django.views.debug import ExceptionReporter
+
+from portal.dead_letters import dead_letter_write, scrub_message, scrub_report
+from portal.errors import SecretScrubbingFilter
+from portal.models import FailedTask
+
+logger = logging.getLogger("portal.dead_letters")
+
+
+class TaskReportFilter(SecretScrubbingFilter):
+    """SecretScrubbingFilter, active whatever DEBUG says, hiding locals (and dict keys) whose names look secret."""
+
+    def is_active(self, request: object) -> bool:
+        return True  # a worker's mail leaves the machine even on a developer's DEBUG=True settings
+
+    def get_traceback_frame_variables(self, request: object, tb_frame: Any) -> list[tuple[str, Any]]:
+        return [(name, self.cleanse_setting(name, value))
+                for name, value in super().get_traceback_frame_variables(request, tb_frame)]
+
+
+class TaskFailureReporter(ExceptionReporter):
+    """Django's error report for a task: no request, TaskReportFilter, exception texts scrubbed."""
+
+    def __init__(self, exc: BaseException, traceback: TracebackType | None) -> None:
+        super().__init__(None, type(exc), exc, traceback, is_email=True)
+        self.filter = TaskReportFilter()
+
+    def get_traceback_data(self) -> dict[str, Any]:
+        data = super().get_traceback_data()
+        if data.get("exception_value") is not None:
+            data["exception_value"] = scrub_message(str(data["exception_value"]))
+        for frame in data.get("frames", []):
+            if frame.get("exc_cause") is not None:
+                frame["exc_cause"] = scrub_message(str(frame["exc_cause"]))
+        return data
+
+
+def alert(row: FailedTask, exc: BaseException, traceback: TracebackType | None) -> None:
+    """Mail ADMINS about a new dead letter: what failed, with which ids, and the scrubbed error report."""
+    summary = "\n".join([
+        f"Task: {row.task_name}",
+        f"Task id: {row.task_id}",
+        f"Arguments: {row.args} {row.kwargs or ''}".rstrip(),
+        f"Exception: {row.exception_class}" + (f" ({row.error_code})" if row.error_code else ""),
+        f"Message: {row.message}",
+        f"Retries done: {row.retries}; failures of this call: {row.failure_count}",
+        f"Dead letter: {reverse('admin:portal_failedtask_change', args=[row.pk])} "
+        f"(retry or resolve it there, or with `manage.py failed_tasks`)",
+        "Further failures of this task within 10 minutes are recorded without a mail.",
+    ])
+    try:
+        reporter = TaskFailureReporter(exc, traceback)
+        text, html = reporter.get_traceback_text(), reporter.get_traceback_html()
+    except Exception:  # a report that cannot be built must not cost the alert itself
+        logger.exception("error report for dead letter %s could not be built", row.pk)
+        text, html = "", None
+    subject = f"Task failed for good: {row.task_name} ({row.exception_class.rsplit('.', 1)[-1]})"
+    try:
+        mail_admins(subject, scrub_report(f"{summary}\n\n{text}"),
+                    html_message=scrub_report(html) if html else None, fail_silently=False)
+    except Exception:
+        logger.exception("ADMINS not mailed about dead letter %s", row.pk)
+
+
+@task_failure.connect
+def record_failed_task(sender: Any = None, task_id: str | None = None, exception: BaseException | None = None,
+                       args: Any = None, kwargs: Any = None, traceback: TracebackType | None = None,
+                       **extra: Any) -> None:
+    """Celery's `task_failure`: write the dead letter. Never raises (Celery would only log it, mid-failure)."""
+    try:
+        exc = exception if exception is not None else sys.exc_info()[1]
+        if exc is None:
+            return
+        request = getattr(sender, "request", None)
+        dead_letter_write(task_name=getattr(sender, "name", None) or "unknown", task_id=task_id or "",
+                          args=args if args is not None else [], kwargs=kwargs if kwargs is not None else {},
+                          exc=exc, retries=getattr(request, "retries", 0) or 0,
+                          traceback=traceback or exc.__traceback__)
+    except Exception:
+        logger.exception("dead letter not recorded for task %s", getattr(sender, "name", "unknown"))
