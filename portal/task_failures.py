@@ -82,13 +82,26 @@ def alert(row: FailedTask, exc: BaseException, traceback: TracebackType | None) 
         logger.exception("ADMINS not mailed about dead letter %s", row.pk)
 
 
+def _original(exception: BaseException | None) -> BaseException | None:
+    """The exception the task raised. Celery hands the signal a picklable copy, which for a DocuSignError with
+    keyword-only arguments (RateLimited's reset_at) is its base class without the error code; the original is
+    still the exception being handled while the signal is sent."""
+    raised = sys.exc_info()[1]
+    if raised is None or exception is None:
+        return exception if exception is not None else raised
+    if raised is exception or isinstance(raised, type(exception)) or type(raised).__name__ == getattr(
+            exception, "exc_cls_name", None):
+        return raised
+    return exception
+
+
 @task_failure.connect
 def record_failed_task(sender: Any = None, task_id: str | None = None, exception: BaseException | None = None,
                        args: Any = None, kwargs: Any = None, traceback: TracebackType | None = None,
                        **extra: Any) -> None:
     """Celery's `task_failure`: write the dead letter. Never raises (Celery would only log it, mid-failure)."""
     try:
-        exc = exception if exception is not None else sys.exc_info()[1]
+        exc = _original(exception)
         if exc is None:
             return
         request = getattr(sender, "request", None)

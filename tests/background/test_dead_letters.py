@@ -65,6 +65,18 @@ def test_another_call_of_the_same_task_is_its_own_row_but_shares_the_ten_minute_
     assert len(mail.outbox) == 1
 
 
+def test_a_rate_limit_that_outlasts_the_retries_is_recorded_as_one(sandbox, acme, fast_http, admins):
+    add_fault(sandbox, LIST, "429")  # then the account is blocked locally: each retry defers without a call
+
+    sync_organization.apply(args=[acme.pk])
+
+    letter = FailedTask.objects.get()
+    assert (letter.exception_class, letter.retries) == ("docusign_integration.errors.RateLimited",
+                                                        sync_organization.max_retries)
+    assert letter.error_code in ("BLOCKED_LOCALLY", "RATE_LIMITED")
+    assert api_requests(LIST).count() < TRIES
+
+
 def test_after_ten_minutes_the_next_failure_mails_again(db, admins):
     failure = RuntimeError("still broken")
     dead_letters.dead_letter_write(task_name="t.beat", task_id="1", args=[1], kwargs={}, exc=failure, retries=0)
