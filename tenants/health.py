@@ -23,6 +23,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from docusign_integration.conf import ENVIRONMENT_CHOICES
 from docusign_integration.models import AccountRateLimit, ConnectEvent, DocuSignCredential
 from docusign_integration.models.credentials import CredentialStatus
 from docusign_integration.models.envelopes import ConnectEventState
@@ -96,7 +97,7 @@ class Rule:
     name: str
     topic: Topic
     level: Level
-    condition: Callable[[datetime], Q]  # given "now"; may name the annotations `with_health` adds
+    condition: Callable[[datetime], Q]  # given "now"; see `_has` for why it never counts per organization
     sentence: Callable[[ClientOrganization], str]
 
     @property
@@ -110,6 +111,32 @@ def _when(value: datetime | None) -> str:
 
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _has(rows: QuerySet) -> Q:
+    """The organization has a row in `rows` (any model with an `organization`).
+
+    An uncorrelated `IN (SELECT organization_id ...)`: PostgreSQL runs it once per query and hashes the few matching
+    rows, so a flag over 10,000 organizations costs one small scan. A correlated COUNT per organization cost
+    one lookup per organization per rule, and the plan's estimated cost switched on PostgreSQL's JIT (~0.6 s).
+    """
+    return Q(pk__in=rows.filter(organization__isnull=False).order_by().values("organization"))
+
+
+def _account_in(limits: QuerySet[AccountRateLimit]) -> Q:
+    """The organization's account has a row in `limits`, which are keyed by (environment, account_id), not by
+    organization: one uncorrelated `IN` per environment, for the reason `_has` gives.
+    """
+    return reduce(or_, (Q(environment=environment, account_id__in=limits.filter(environment=environment).values("account_id"))
+                        for environment, _ in ENVIRONMENT_CHOICES))
+
+
+def _quarantined(now: datetime) -> QuerySet[ConnectEvent]:
+    return ConnectEvent.objects.filter(state=ConnectEventState.QUARANTINED, received_at__gte=now - FAILURE_WINDOW)
+
+
+def _waiting(now: datetime) -> QuerySet[ConnectEvent]:
+    return ConnectEvent.objects.filter(state=ConnectEventState.RECEIVED, received_at__lt=now - WAITING_TOO_LONG)
 
 
 RULES: tuple[Rule, ...] = (
@@ -127,7 +154,8 @@ RULES: tuple[Rule, ...] = (
          lambda now: Q(system_user__consent_status__in=[ConsentStatus.GRANTED, ConsentStatus.UNKNOWN])
          & Q(system_user__last_error__gt=""),
          lambda o: f"The last consent check failed: {o.system_user.last_error}"),
-    Rule("credentials_need_reconnect", Topic.TOKENS, Level.ATTENTION, lambda now: Q(health_reconnects__gt=0),
+    Rule("credentials_need_reconnect", Topic.TOKENS, Level.ATTENTION,
+         lambda now: _has(DocuSignCredential.objects.filter(status=CredentialStatus.NEEDS_RECONNECT)),
          lambda o: f"{_plural(o.health_reconnects, 'client admin connection')} to DocuSign need reconnecting: the "
                    "client admin signs in to the portal and clicks Connect to DocuSign again."),
     Rule("no_account", Topic.ACCOUNT, Level.ATTENTION, lambda now: Q(account_id__isnull=True),
@@ -150,19 +178,24 @@ RULES: tuple[Rule, ...] = (
                    "Setup DocuSign account."),
     Rule("setup_failed", Topic.CONNECT, Level.BROKEN, lambda now: Q(account_setup__status=SetupStatus.ERROR),
          lambda o: f"Setup DocuSign account failed: {o.account_setup.last_error}"),
-    Rule("deliveries_quarantined", Topic.DELIVERIES, Level.ATTENTION, lambda now: Q(health_quarantined__gt=0),
+    Rule("deliveries_quarantined", Topic.DELIVERIES, Level.ATTENTION, lambda now: _has(_quarantined(now)),
          lambda o: f"{_plural(o.health_quarantined, 'Connect message')} in the last 24 h could not be applied: "
                    "see Connect messages for each reason, then replay them (manage.py replay_connect_events)."),
-    Rule("deliveries_waiting", Topic.DELIVERIES, Level.ATTENTION, lambda now: Q(health_waiting__gt=0),
+    Rule("deliveries_waiting", Topic.DELIVERIES, Level.ATTENTION, lambda now: _has(_waiting(now)),
          lambda o: f"{_plural(o.health_waiting, 'Connect message')} have waited over 5 minutes to be processed: check "
                    "that the Celery workers and beat are running."),
     Rule("polling_failing", Topic.POLLING, Level.ATTENTION, lambda now: Q(sync_state__last_error__gt=""),
          lambda o: f"The last envelope status sweep failed: {o.sync_state.last_error}"),
-    Rule("rate_limit_blocked", Topic.RATE_LIMIT, Level.BROKEN, lambda now: Q(health_blocked_until__gt=now),
+    Rule("rate_limit_blocked", Topic.RATE_LIMIT, Level.BROKEN,
+         lambda now: _account_in(AccountRateLimit.objects.filter(blocked_until__gt=now)),
          lambda o: f"DocuSign's API rate limit for this account was reached: the portal makes no call until "
                    f"{_when(o.health_blocked_until)}."),
     Rule("rate_limit_low", Topic.RATE_LIMIT, Level.ATTENTION,
-         lambda now: Q(health_reset_at__gt=now, health_headroom__lt=HEADROOM_FLOOR_PERCENT),
+         # remaining / limit below the floor, without dividing: remaining * 100 < limit * floor (a zero or unknown
+         # limit never counts)
+         lambda now: _account_in(AccountRateLimit.objects.filter(reset_at__gt=now, limit__gt=0)
+                                 .alias(remaining_percent=models.F("remaining") * 100)
+                                 .filter(remaining_percent__lt=models.F("limit") * HEADROOM_FLOOR_PERCENT)),
          lambda o: f"Only {o.health_remaining} of {o.health_limit} API calls are left until {_when(o.health_reset_at)}: "
                    "background work slows down; look for a task calling DocuSign more than it should."),
 )
@@ -176,19 +209,29 @@ def _per_organization_count(queryset: QuerySet) -> Coalesce:
 
 
 def with_health(queryset: QuerySet[ClientOrganization], now: datetime | None = None) -> QuerySet[ClientOrganization]:
-    """`queryset` with what `organization_health` reads: joined one-to-one rows, counts, the rate limit, the rule flags
-    and `health_level` (a `Level` value), all computed in the same single query.
+    """`queryset` with what `organization_health` reads: joined one-to-one rows, the rule flags, `health_level` (a
+    `Level` value), and the counts and rate limit the sentences quote, all computed in the same single query.
+
+    The flags and the level read no per-organization subquery (see `_has`), so counting or sorting 10,000
+    organizations by level stays cheap. The quoted figures are per-organization subqueries that nothing filters or
+    sorts on: PostgreSQL computes them only for the rows a page shows (after its ORDER BY ... LIMIT).
     """
     now = now or timezone.now()
     events = ConnectEvent.objects.all()
     limits = AccountRateLimit.objects.filter(environment=OuterRef("environment"), account_id=OuterRef("account_id"))
-    queryset = queryset.select_related("system_user", "account_setup", "sync_state").annotate(
+    queryset = queryset.select_related("system_user", "account_setup", "sync_state")
+    queryset = queryset.annotate(**{rule.flag: ExpressionWrapper(rule.condition(now), output_field=BooleanField())
+                                    for rule in RULES})
+    queryset = queryset.annotate(health_level=Case(
+        *(When(reduce(or_, (Q(**{r.flag: True}) for r in RULES if r.level == level)), then=Value(int(level)))
+          for level in (Level.BROKEN, Level.ATTENTION)),
+        default=Value(int(Level.OK)), output_field=models.IntegerField(),
+    ))
+    return queryset.annotate(
         health_reconnects=_per_organization_count(
             DocuSignCredential.objects.filter(status=CredentialStatus.NEEDS_RECONNECT)),
-        health_quarantined=_per_organization_count(
-            events.filter(state=ConnectEventState.QUARANTINED, received_at__gte=now - FAILURE_WINDOW)),
-        health_waiting=_per_organization_count(
-            events.filter(state=ConnectEventState.RECEIVED, received_at__lt=now - WAITING_TOO_LONG)),
+        health_quarantined=_per_organization_count(_quarantined(now)),
+        health_waiting=_per_organization_count(_waiting(now)),
         health_deliveries=_per_organization_count(events.filter(received_at__gte=now - FAILURE_WINDOW)),
         health_last_delivery_at=Subquery(
             events.filter(organization=OuterRef("pk")).order_by("-received_at").values("received_at")[:1]),
@@ -197,17 +240,10 @@ def with_health(queryset: QuerySet[ClientOrganization], now: datetime | None = N
         health_reset_at=Subquery(limits.values("reset_at")[:1]),
         health_blocked_until=Subquery(limits.values("blocked_until")[:1]),
     ).annotate(
-        # Integer percent; NULL (no headers seen yet, or a zero limit) never counts as low.
+        # Integer percent, for the health page; NULL (no headers seen yet, or a zero limit) never counts as low.
         health_headroom=Case(When(health_limit__gt=0, then=models.F("health_remaining") * 100 / models.F("health_limit")),
                              default=None, output_field=models.IntegerField()),
     )
-    queryset = queryset.annotate(**{rule.flag: ExpressionWrapper(rule.condition(now), output_field=BooleanField())
-                                    for rule in RULES})
-    return queryset.annotate(health_level=Case(
-        *(When(reduce(or_, (Q(**{r.flag: True}) for r in RULES if r.level == level)), then=Value(int(level)))
-          for level in (Level.BROKEN, Level.ATTENTION)),
-        default=Value(int(Level.OK)), output_field=models.IntegerField(),
-    ))
 
 
 def needs_attention(queryset: QuerySet[ClientOrganization], now: datetime | None = None) -> QuerySet[ClientOrganization]:

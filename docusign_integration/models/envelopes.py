@@ -104,6 +104,10 @@ class ConnectEvent(models.Model):
         indexes = [
             models.Index(fields=["state", "received_at"], name="docusign_connect_event_due"),
             models.Index(fields=["organization", "envelope_id"], name="docusign_connect_event_env"),
+            # The staff dashboard's deliveries-per-hour chart: the last 24 hours, however long the history kept.
+            models.Index(fields=["received_at"], name="docusign_connect_event_recv"),
+            # An organization's health: its last delivery and its counts over the last 24 hours.
+            models.Index(fields=["organization", "-received_at"], name="docusign_connect_org_received"),
         ]
 
     def __str__(self) -> str:

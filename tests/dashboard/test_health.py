@@ -6,11 +6,13 @@ from datetime import timedelta
 
 import pytest
 import requests
+from django.db.models import Count
 from django.utils import timezone
 
 from docusign_integration import credentials, errors, tokens
 from docusign_integration.account_setup import account_setup_push, account_setup_status
 from docusign_integration.consent import consent_verify
+from docusign_integration.models import AccountRateLimit
 from docusign_integration.rest import AccountRef, rest_call
 from docusign_sandbox.models import ConnectConfiguration
 from tenants.health import Level, Topic, needs_attention, organization_health, with_health
@@ -169,3 +171,31 @@ def test_the_attention_list_holds_exactly_the_organizations_that_are_not_ok(part
     assert {o.pk for o in listed} == {quiet.pk, hooli.pk}
     assert [organization_health(o).level for o in listed] == [Level.ATTENTION, Level.ATTENTION]
     assert listed[0].pk == hooli.pk  # same level: by name
+
+
+@pytest.mark.django_db
+def test_a_rate_limit_counts_only_for_the_account_in_its_own_environment():
+    account_id = "0e6b7c52-9f0a-4b8e-8d1c-2a3b4c5d6e7f"
+    hooli = factories.organization("Hooli", account_id=account_id)  # a sandbox account
+    now = timezone.now()
+    # The same account id in DocuSign production, out of calls and locked out: none of Hooli's business.
+    AccountRateLimit.objects.create(environment="production", account_id=account_id, limit=1000, remaining=0,
+                                    reset_at=now + timedelta(minutes=30), blocked_until=now + timedelta(minutes=10))
+    assert sentences(health_of(hooli), Topic.RATE_LIMIT) == []
+
+    AccountRateLimit.objects.create(environment=hooli.environment, account_id=account_id, limit=1000, remaining=99,
+                                    reset_at=now + timedelta(minutes=30))
+    [low] = sentences(health_of(hooli), Topic.RATE_LIMIT)
+    assert low.startswith("Only 99 of 1000 API calls are left")
+
+
+@pytest.mark.django_db
+def test_counting_organizations_by_health_reads_no_row_per_organization(partner_key, client):
+    hooli = factories.organization("Hooli", account_id="0e6b7c52-9f0a-4b8e-8d1c-2a3b4c5d6e7f")
+    post_deliveries(client, hooli, 1, poison=1)
+    levels = with_health(ClientOrganization.objects.all()).order_by().values_list("health_level").annotate(n=Count("pk"))
+
+    # A subquery correlated with the organization runs once per organization (10,000 lookups per rule, and on
+    # PostgreSQL a plan costly enough to switch on its JIT compiler): the level must come from uncorrelated ones.
+    assert '= ("tenants_clientorganization"."id")' not in str(levels.query)
+    assert list(levels) == [(Level.ATTENTION, 1)]
