@@ -3,7 +3,7 @@
 Celery sends `task_failure` when a task raises: a permanent error, or the original exception re-raised by
 `Task.retry` once `max_retries` are spent (docusign_integration.task_retry). Retries themselves are not failures.
 The alert is an ERROR log line and a mail to ADMINS with Django's error report, built with the project's
-SecretScrubbingFilter widened for tasks: every frame's local variables are cleansed by name (a local called
+SecretScrubbingFilter, active even under DEBUG: every frame's local variables are cleansed by name (a local called
 `refresh_token` is hidden even without @sensitive_variables), the exception texts are scrubbed, and the whole
 report loses any value of a secret setting and any credentials inside a URL.
 """
@@ -28,14 +28,10 @@ logger = logging.getLogger("portal.dead_letters")
 
 
 class TaskReportFilter(SecretScrubbingFilter):
-    """SecretScrubbingFilter, active whatever DEBUG says, hiding locals (and dict keys) whose names look secret."""
+    """SecretScrubbingFilter (locals with secret-looking names hidden), active whatever DEBUG says."""
 
     def is_active(self, request: object) -> bool:
         return True  # a worker's mail leaves the machine even on a developer's DEBUG=True settings
-
-    def get_traceback_frame_variables(self, request: object, tb_frame: Any) -> list[tuple[str, Any]]:
-        return [(name, self.cleanse_setting(name, value))
-                for name, value in super().get_traceback_frame_variables(request, tb_frame)]
 
 
 class TaskFailureReporter(ExceptionReporter):
