@@ -173,3 +173,19 @@ def connect_hmac_key_retire(*, acting_user: AbstractBaseUser | None, key: Connec
         audit.record(actor=acting_user, action="connect_hmac_key.retired", organization=key.organization,
                      before={"active": True}, after={"active": False}, target=key)
     return bool(retired)
+
+
+@transaction.atomic
+def connect_hmac_key_discard_lost_key(*, acting_user: AbstractBaseUser | None, key: ConnectHMACKey, key_id: str) -> None:
+    """The encryption key `key_id` under this HMAC secret is lost: retire the key and empty its unreadable secret.
+
+    The row stays for the record (label, scope, environment, DocuSign's key id), as for any retired key; staff add
+    the secret again from DocuSign's Connect Keys tab (`connect_hmac_key add`).
+    """
+    connect_hmac_key_retire(acting_user=acting_user, key=key)
+    # The column is NOT NULL but may be empty (no form edits it); decrypting "" fails closed like any bad value.
+    ConnectHMACKey.objects.filter(pk=key.pk).update(secret_ciphertext="")
+    key.refresh_from_db()
+    audit.record(actor=acting_user, action="connect_hmac_key.discarded_lost_key", organization=key.organization,
+                 target=key, after={**audit.snapshot(key, ["label", "scope", "environment", "key_id", "active"]),
+                                    "encryption_key_id": key_id})

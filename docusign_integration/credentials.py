@@ -5,6 +5,7 @@
   processes (row lock, re-read after acquiring it), always keeping the newest refresh token (checklist TS-3, TS-4).
 - `invalid_grant` on refresh marks the connection "needs reconnecting" and stops all further attempts.
 - `credential_disconnect`: deletes the row and the social-auth association (checklist TS-6).
+- `credential_discard_lost_key`: the encryption key under the tokens is lost; "needs reconnecting", tokens dropped.
 """
 
 from __future__ import annotations
@@ -142,6 +143,30 @@ def credential_disconnect(*, acting_user: AbstractBaseUser, credential: DocuSign
         DocuSignCredential.objects.filter(pk=credential.pk).delete()
         audit.record(actor=acting_user, action="docusign.disconnect", organization=organization, target=credential,
                      before=before)
+
+
+# Shown to the client admin on the checklist; says what to do, not how the portal lost the key.
+LOST_KEY_MESSAGE = "The portal can no longer use your stored DocuSign connection: connect to DocuSign again."
+
+
+def credential_discard_lost_key(*, acting_user: AbstractBaseUser | None, credential: DocuSignCredential,
+                                key_id: str) -> None:
+    """The encryption key `key_id` under this connection's tokens is lost: drop them and ask its admin to reconnect.
+
+    The row stays, marked "needs reconnecting" like a refused refresh, so the client admin's checklist says to connect
+    again (and staff see it on the health page); the unreadable ciphertexts are emptied so no row records the lost key.
+    """
+    with transaction.atomic():
+        before = audit.snapshot(credential, ("status", "last_error"))
+        credential.access_token_ciphertext = ""
+        credential.refresh_token_ciphertext = ""
+        credential.status = CredentialStatus.NEEDS_RECONNECT
+        credential.last_error = LOST_KEY_MESSAGE
+        credential.save(update_fields=["access_token_ciphertext", "refresh_token_ciphertext", "status", "last_error",
+                                       "updated"])
+        audit.record(actor=acting_user, action="docusign_credential.discarded_lost_key",
+                     organization=credential.organization, target=credential, before=before,
+                     after={**audit.snapshot(credential, ("status", "last_error")), "encryption_key_id": key_id})
 
 
 @sensitive_variables("refresh_token")

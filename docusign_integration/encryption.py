@@ -41,6 +41,10 @@ class EncryptedFields:
     model: type[models.Model]
     fields: tuple[str, ...]
     context_fn: Callable[[models.Model, str], str]
+    # What losing the key means for rows of this model (`rotate_encryption_keys --forget-lost-key`): given the rows
+    # whose secret records the lost key id, and that id, it makes them stop recording it; returns how many it handled.
+    # Its docstring's first line is what the command shows the operator before acting.
+    discard: Callable[[models.QuerySet, str], int] | None = None
 
 
 _registry: list[EncryptedFields] = []
@@ -156,9 +160,13 @@ def model_context(instance: models.Model, field: str) -> str:
 
 
 def register(model: type[models.Model], fields: Sequence[str],
-             context_fn: Callable[[models.Model, str], str] = model_context) -> None:
-    """Declare that `fields` of `model` hold ciphertexts, so key rotation can find and re-encrypt them."""
-    entry = EncryptedFields(model, tuple(fields), context_fn)
+             context_fn: Callable[[models.Model, str], str] = model_context, *,
+             discard: Callable[[models.QuerySet, str], int] | None = None) -> None:
+    """Declare that `fields` of `model` hold ciphertexts, so key rotation can find and re-encrypt them.
+
+    `discard(rows, key_id)` says what to do with rows whose secret is under a key that is truly lost.
+    """
+    entry = EncryptedFields(model, tuple(fields), context_fn, discard)
     if not any(e.model is model for e in _registry):
         _registry.append(entry)
 

@@ -83,4 +83,15 @@ class DocuSignCredential(models.Model):
         return encryption.decrypt(getattr(self, field), context=encryption.model_context(self, field))
 
 
-encryption.register(DocuSignCredential, ["access_token_ciphertext", "refresh_token_ciphertext"])
+def _discard_lost_key(rows: models.QuerySet, key_id: str) -> int:
+    """Mark each client admin's connection "needs reconnecting" and drop its tokens: they connect to DocuSign again."""
+    from ..credentials import credential_discard_lost_key  # the services module imports this one
+
+    discarded = list(rows.select_related("organization", "user"))
+    for credential in discarded:
+        credential_discard_lost_key(acting_user=None, credential=credential, key_id=key_id)
+    return len(discarded)
+
+
+encryption.register(DocuSignCredential, ["access_token_ciphertext", "refresh_token_ciphertext"],
+                    discard=_discard_lost_key)

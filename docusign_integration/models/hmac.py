@@ -61,4 +61,14 @@ class ConnectHMACKey(models.Model):
         self.secret_ciphertext = encryption.encrypt(secret, context=encryption.model_context(self, "secret_ciphertext"))
 
 
-encryption.register(ConnectHMACKey, ["secret_ciphertext"])
+def _discard_lost_key(rows: models.QuerySet, key_id: str) -> int:
+    """Retire each key and empty its secret: staff add it again from DocuSign (`connect_hmac_key add`)."""
+    from ..connect_hmac import connect_hmac_key_discard_lost_key  # the services module imports this one
+
+    discarded = list(rows.select_related("organization"))
+    for key in discarded:
+        connect_hmac_key_discard_lost_key(acting_user=None, key=key, key_id=key_id)
+    return len(discarded)
+
+
+encryption.register(ConnectHMACKey, ["secret_ciphertext"], discard=_discard_lost_key)

@@ -33,4 +33,9 @@ class OAuthState(models.Model):
         return f"OAuth state for {self.flow} ({self.environment})"
 
 
-encryption.register(OAuthState, ["code_verifier_ciphertext"])
+def _discard_lost_key(rows: models.QuerySet, key_id: str) -> int:
+    """Delete these sign-ins to DocuSign in progress: whoever started one starts it again."""
+    return rows.delete()[0]
+
+
+encryption.register(OAuthState, ["code_verifier_ciphertext"], discard=_discard_lost_key)

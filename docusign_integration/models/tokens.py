@@ -50,4 +50,9 @@ class CachedAccessToken(models.Model):
         return encryption.model_context(self, "access_token_ciphertext")
 
 
-encryption.register(CachedAccessToken, ["access_token_ciphertext"])
+def _discard_lost_key(rows: models.QuerySet, key_id: str) -> int:
+    """Delete the cached access tokens: the next call asks DocuSign for new ones (JWT grant)."""
+    return rows.delete()[0]
+
+
+encryption.register(CachedAccessToken, ["access_token_ciphertext"], discard=_discard_lost_key)
