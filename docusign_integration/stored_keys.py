@@ -72,7 +72,9 @@ def missing_key_ids(stored: StoredKeyIds) -> list[str]:
 
 MISSING_KEYS_FIX = (
     "Put the old key back after the new one (PORTAL_ENCRYPTION_KEYS=<new>,<old>), run `manage.py "
-    "rotate_encryption_keys`, and remove the old key only when `manage.py rotate_encryption_keys --check` exits 0."
+    "rotate_encryption_keys`, and remove the old key only when `manage.py rotate_encryption_keys --check` exits 0. "
+    "If that key is lost for good, `manage.py rotate_encryption_keys --forget-lost-key <key id>` discards what it "
+    "protected (client admins reconnect, HMAC keys are added again)."
 )
 
 
