@@ -31,7 +31,7 @@ from tenants import audit
 logger = logging.getLogger("portal.dead_letters")
 
 ALERT_WINDOW = timedelta(minutes=10)  # at most one mail per task name in this window
-MAX_LIST_IDS = 500  # a list argument longer than this is not kept (process_connect_events sends at most 500)
+MAX_LIST_IDS = 500  # a list argument longer than this is not kept (process_connect_events sends at most 100)
 MESSAGE_MAX = 300
 MASK = "********"
 
