@@ -6,20 +6,11 @@ by its admin's Disconnect button, which goes through `credentials.credential_dis
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from django.contrib import admin
 from django.http import HttpRequest
 
-from .encryption import DecryptionError
+from .encryption import masked
 from .models.credentials import DocuSignCredential
-
-
-def _masked(read: Callable[[], str]) -> str:
-    try:
-        return "…" + read()[-4:]
-    except DecryptionError:
-        return "unreadable (encryption key missing or value altered)"
 
 
 @admin.register(DocuSignCredential)
@@ -36,11 +27,11 @@ class DocuSignCredentialAdmin(admin.ModelAdmin):
 
     @admin.display(description="Access token")
     def access_token(self, obj: DocuSignCredential) -> str:
-        return _masked(obj.get_access_token)
+        return masked(obj.access_token_ciphertext, obj.get_access_token)
 
     @admin.display(description="Refresh token")
     def refresh_token(self, obj: DocuSignCredential) -> str:
-        return _masked(obj.get_refresh_token)
+        return masked(obj.refresh_token_ciphertext, obj.get_refresh_token)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

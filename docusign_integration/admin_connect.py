@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from .connect_hmac import connect_hmac_key_add, connect_hmac_key_retire
-from .encryption import DecryptionError
+from .encryption import masked
 from .models.envelopes import ConnectEvent, ConnectEventState
 from .models.hmac import ConnectHMACKey
 
@@ -84,10 +84,7 @@ class ConnectHMACKeyAdmin(admin.ModelAdmin):
 
     @admin.display(description="Secret")
     def secret_hint(self, obj: ConnectHMACKey) -> str:
-        try:
-            return "…" + obj.get_secret()[-4:]
-        except DecryptionError:
-            return "unreadable (encryption key missing or value altered)"
+        return masked(obj.secret_ciphertext, obj.get_secret)
 
     def get_form(self, request: HttpRequest, obj: ConnectHMACKey | None = None, **kwargs):
         if obj is None:

@@ -152,6 +152,16 @@ def reencrypt(token: str, *, context: str) -> str:
     return encrypt(decrypt(token, context=context), context=context)
 
 
+def masked(ciphertext: str, read: Callable[[], str]) -> str:
+    """A stored secret as a page may show it: its last 4 characters, never more (product rule: never whole)."""
+    if not ciphertext:
+        return "none stored (discarded)"  # rotate_encryption_keys --forget-lost-key empties what it gave up
+    try:
+        return "…" + read()[-4:]
+    except DecryptionError:
+        return "unreadable (encryption key missing or value altered)"
+
+
 def model_context(instance: models.Model, field: str) -> str:
     """The AAD for `field` of `instance`: "<app_label.Model>:<pk>:<field>". The pk must be set before encrypting."""
     if instance.pk is None:

@@ -182,6 +182,21 @@ def test_with_yes_every_secret_under_the_lost_key_is_given_up(world):
     assert "Needs reconnecting" not in checklist(world.people.admin_b, world.people.org_b)
 
 
+def test_staff_see_a_forgotten_secret_as_discarded_not_as_tampered(world):
+    forget(A, "--yes")
+    listing = io.StringIO()
+    call_command("connect_hmac_key", "list", stdout=listing)
+    lines = {line.split()[0]: line for line in listing.getvalue().splitlines() if line[:1].isdigit()}
+    assert "none stored (discarded)" in lines[str(world.under_a.hmac_key.pk)]
+    assert "…" + world.under_b.hmac_key.get_secret()[-4:] in lines[str(world.under_b.hmac_key.pk)]
+
+    staff = Client()
+    staff.force_login(factories.user("operator", is_staff=True, is_superuser=True))
+    page = staff.get(reverse("admin:docusign_integration_docusigncredential_change", args=[world.under_a.credential.pk]))
+    assert page.status_code == 200 and page.content.decode().count("none stored (discarded)") == 2
+    assert "unreadable" not in page.content.decode()
+
+
 def test_the_client_admin_connects_again_after_the_key_was_forgotten(world):
     forget(A, "--yes")
     tokens = TokenResponse(access_token="CANARY-new-at", expires_in=3600, refresh_token="CANARY-new-rt",

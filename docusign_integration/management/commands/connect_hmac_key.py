@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from docusign_integration.conf import ENVIRONMENT_CHOICES
 from docusign_integration.connect_hmac import connect_hmac_key_add, connect_hmac_key_retire
-from docusign_integration.encryption import DecryptionError
+from docusign_integration.encryption import masked
 from docusign_integration.models import ConnectHMACKey
 from tenants.models import ClientOrganization
 
@@ -54,10 +54,7 @@ class Command(BaseCommand):
     def _list(self, **_: object) -> None:
         keys = ConnectHMACKey.objects.select_related("organization").order_by("environment", "scope", "created")
         for key in keys:
-            try:
-                hint = "…" + key.get_secret()[-4:]
-            except DecryptionError:
-                hint = "unreadable"
+            hint = masked(key.secret_ciphertext, key.get_secret)
             owner = key.organization.slug if key.organization else "partner"
             state = "active" if key.active else f"retired {key.retired_at:%Y-%m-%d}"
             self.stdout.write(f"{key.pk}  {key.environment:<10} {owner:<20} {hint:<6} {state:<18} {key.label}")
