@@ -173,6 +173,24 @@ def dead_letter_record(task: Task, exc: BaseException) -> FailedTask | None:
                              traceback=exc.__traceback__)
 
 
+def dead_letter_resolve_after_success(*, task_name: str, args: object, kwargs: object) -> bool:
+    """Close the open dead letter of a call that has now succeeded (the next beat run, the sweeper, an admin retry).
+
+    One indexed lookup per successful task (the partial unique index on open rows); audited when it closes one.
+    A call whose arguments were not all kept is never matched: another call may share its placeholders.
+    """
+    kept_args, kept_kwargs = safe_arguments(args, kwargs)
+    if NOT_AN_ID in json.dumps([kept_args, kept_kwargs]):
+        return False
+    with transaction.atomic():
+        row = (FailedTask.objects.select_for_update()
+               .filter(task_name=task_name, call_digest=_digest(kept_args, kept_kwargs), resolved=False).first())
+        if row is None:
+            return False
+        _resolve(row, acting_user=None, resolution="succeeded")
+    return True
+
+
 def _resolve(failed_task: FailedTask, *, acting_user: AbstractBaseUser | None, resolution: str) -> FailedTask:
     row = FailedTask.objects.select_for_update().get(pk=failed_task.pk)
     before = audit.snapshot(row, ("resolved", "resolution"))

@@ -35,7 +35,7 @@ class FailedTask(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+")
-    resolution = models.CharField(max_length=20, blank=True)  # "retried" or "resolved"
+    resolution = models.CharField(max_length=20, blank=True)  # "retried", "resolved" or "succeeded" (a later run)
 
     class Meta:
         ordering = ["resolved", "-last_failed_at"]

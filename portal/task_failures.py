@@ -2,6 +2,7 @@
 
 Celery sends `task_failure` when a task raises: a permanent error, or the original exception re-raised by
 `Task.retry` once `max_retries` are spent (docusign_integration.task_retry). Retries themselves are not failures.
+When the same call later succeeds (`task_success`), its open dead letter is closed.
 The alert is an ERROR log line and a mail to ADMINS with Django's error report, built with the project's
 SecretScrubbingFilter, active even under DEBUG: every frame's local variables are cleansed by name (a local called
 `refresh_token` is hidden even without @sensitive_variables), the exception texts are scrubbed, and the whole
@@ -15,12 +16,12 @@ import sys
 from types import TracebackType
 from typing import Any
 
-from celery.signals import task_failure
+from celery.signals import task_failure, task_success
 from django.core.mail import mail_admins
 from django.urls import reverse
 from django.views.debug import ExceptionReporter
 
-from portal.dead_letters import dead_letter_write, scrub_message, scrub_report
+from portal.dead_letters import dead_letter_resolve_after_success, dead_letter_write, scrub_message, scrub_report
 from portal.errors import SecretScrubbingFilter
 from portal.models import FailedTask
 
@@ -107,3 +108,13 @@ def record_failed_task(sender: Any = None, task_id: str | None = None, exception
                           traceback=traceback or exc.__traceback__)
     except Exception:
         logger.exception("dead letter not recorded for task %s", getattr(sender, "name", "unknown"))
+
+
+@task_success.connect
+def resolve_after_success(sender: Any = None, **_: Any) -> None:
+    """Celery's `task_success`: a call that failed for good before and now succeeded needs no person any more."""
+    try:
+        request = sender.request
+        dead_letter_resolve_after_success(task_name=sender.name, args=request.args or [], kwargs=request.kwargs or {})
+    except Exception:  # bookkeeping must never turn a task's success into an error
+        logger.exception("dead letter not resolved after task %s succeeded", getattr(sender, "name", "unknown"))

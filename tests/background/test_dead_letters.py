@@ -13,6 +13,7 @@ from docusign_integration.tasks_connect import process_connect_events
 from docusign_integration.tasks_envelopes import sync_organization
 from portal import dead_letters
 from portal.models import NOT_AN_ID, FailedTask
+from tenants.models import AuditEvent
 from tests.envelopes.conftest import add_fault, api_requests
 
 LIST = r"/envelopes$"
@@ -63,6 +64,21 @@ def test_another_call_of_the_same_task_is_its_own_row_but_shares_the_ten_minute_
 
     assert sorted(FailedTask.objects.values_list("args", flat=True)) == sorted([[acme.pk], [globex.pk]])
     assert len(mail.outbox) == 1
+
+
+def test_a_call_that_succeeds_later_closes_its_dead_letter_and_leaves_the_others_open(sandbox, acme, globex, fast_http,
+                                                                                      admins):
+    add_fault(sandbox, LIST, "503", count=2 * TRIES)
+    sync_organization.apply(args=[acme.pk])
+    sync_organization.apply(args=[globex.pk])
+    assert FailedTask.objects.filter(resolved=False).count() == 2
+
+    assert sync_organization.apply(args=[acme.pk]).successful()  # DocuSign answers again (the next beat run)
+
+    letters = {letter.args[0]: letter for letter in FailedTask.objects.all()}
+    assert (letters[acme.pk].resolved, letters[acme.pk].resolution) == (True, "succeeded")
+    assert letters[acme.pk].resolved_by is None and letters[globex.pk].resolved is False
+    assert AuditEvent.objects.filter(action="task.dead_letter.succeeded").count() == 1
 
 
 def test_a_rate_limit_that_outlasts_the_retries_is_recorded_as_one(sandbox, acme, fast_http, admins):
