@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
+import os
 import re
+import stat
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -123,3 +126,76 @@ def check_stored_encryption_key_ids(app_configs, databases=None, **kwargs) -> li
                 id=stored_keys.CHECK_ID,
             ))
     return messages
+
+
+@register(Tags.security)
+def check_private_key_file_mode(app_configs, **kwargs) -> list[CheckMessage]:
+    """docusign.W002: the RSA private key file that signs every JWT assertion is readable by group or others.
+
+    Anyone who can read it can act as every client organization's system user. (Settings read the file into
+    DOCUSIGN_PRIVATE_KEY too, so a configured file is what decides.)
+    """
+    path = settings.DOCUSIGN_PRIVATE_KEY_FILE
+    if not path:
+        return []
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)  # follows symlinks, as Kubernetes secret volumes use them
+    except OSError:
+        return []  # a missing or unreadable key is docusign.E003's business
+    if not mode & 0o077:
+        return []
+    return [Warning(
+        f"The DocuSign RSA private key file {path} has mode {mode:04o}: users other than its owner can read it.",
+        hint=f"Run `chmod 400 {path}` (or 600), owned by the user the portal and its worker run as; in Kubernetes "
+        "set the secret volume's defaultMode to 0400.",
+        id="docusign.W002",
+    )]
+
+
+# Schemes with no network listener behind them: nothing to authenticate to.
+LOCAL_TRANSPORTS = frozenset({"", "memory", "filesystem", "unix", "redis+socket", "sqlite", "file"})
+
+
+def _unauthenticated_remote_host(url: str) -> str | None:
+    """The host of `url` when it is reached over the network without a password, else None."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.scheme in LOCAL_TRANSPORTS or not host or parts.password or _is_loopback(host):
+        return None
+    return host
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.startswith("/"):  # a path is a Unix socket (PostgreSQL's HOST)
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@register(Tags.security, deploy=True)
+def check_service_credentials(app_configs, **kwargs) -> list[CheckMessage]:
+    """docusign.W003: the broker, Redis or PostgreSQL is on another machine and the portal logs in without a password.
+
+    Redis and the broker carry task ids and locks, PostgreSQL every encrypted token: on a network they must require
+    a password (checklist DP-4). The message names the setting and host, never the URL (which may hold a secret).
+    """
+    remote: list[tuple[str, str]] = []
+    # kombu takes a ;-separated list of failover broker URLs.
+    for name, value in (("CELERY_BROKER_URL", settings.CELERY_BROKER_URL), ("REDIS_URL", settings.REDIS_URL)):
+        remote += [(name, host) for url in (value or "").split(";") if (host := _unauthenticated_remote_host(url.strip()))]
+    database = settings.DATABASES["default"]
+    host = database.get("HOST") or ""
+    # libpq also finds a password in a passfile or service file, or logs in with a client certificate.
+    other_credentials = {"passfile", "service", "sslcert"} & set(database.get("OPTIONS") or {})
+    if "sqlite" not in database["ENGINE"] and host and not _is_loopback(host) and not database.get("PASSWORD") \
+            and not other_credentials:
+        remote.append(("DATABASE_URL", host))
+    return [Warning(
+        f"{name} points at {host}, another machine, without a password.",
+        hint="Keep Redis and PostgreSQL on a private network and require a password: Redis `requirepass` or an ACL user "
+        "(redis://:PASSWORD@host:6379/0, or rediss:// for TLS), a PostgreSQL role password "
+        "(postgres://user:PASSWORD@host:5432/portal).",
+        id="docusign.W003",
+    ) for name, host in remote]

@@ -21,6 +21,7 @@ def production_env(tmp_path: Path) -> dict[str, str]:
     key_file = tmp_path / "docusign.pem"
     key_file.write_bytes(private_key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    key_file.chmod(0o600)  # as `docusign_keypair` writes it: readable by others would be docusign.W002
     secret_file = tmp_path / "client_secret"
     secret_file.write_text("a-client-secret")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCUSIGN_", "DJANGO_", "DATABASE_URL"))}
