@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install install-dev lint
+.PHONY: run test install install-dev lint audit
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,3 +29,9 @@ lint: $(VENV)/.installed-dev
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Known vulnerabilities in the installed packages (checklist DP-4). Needs PyPI's vulnerability data over the network,
+# so it is not part of `make test`. --strict: a package that could not be looked up fails the run instead of passing
+# silently; --skip-editable: the portal itself is not on PyPI.
+audit: $(VENV)/.installed-dev
+	$(BIN)/pip-audit --strict --skip-editable
