@@ -102,6 +102,13 @@ def _send_once(method: str, url: str, *, environment: str, account_id: str | Non
             status = "timeout"
             raise errors.TransientError("DocuSign did not answer in time; try again shortly.",
                                         error_code="TIMEOUT") from None
+        except requests.exceptions.SSLError:
+            # A certificate that does not verify is a configuration or interception problem, not a blip: retrying
+            # the same request cannot help, and a person must look (task_retry treats it as permanent).
+            status = "tls-error"
+            raise errors.DocuSignError("DocuSign's certificate could not be verified: check the system's CA "
+                                       "certificates and any proxy between the portal and DocuSign.",
+                                       error_code="TLS_ERROR") from None
         except requests.RequestException:
             # The exception text can hold the URL (and so a query string): it is not kept.
             status = "connection-error"

@@ -133,11 +133,12 @@ def test_a_docusign_call_to_a_server_with_an_untrusted_certificate_fails_and_sen
     settings.DOCUSIGN_HTTP_TIMEOUT = (2.0, 2.0)
     settings.DOCUSIGN_HTTP_BACKOFF_BASE = 0.01
 
-    with pytest.raises(errors.TransientError) as raised:
+    with pytest.raises(errors.DocuSignError) as raised:
         docusign_http.call("GET", f"{https_server.url}/restapi/v2.1/accounts", environment="sandbox",
                            bearer="CANARY-access-token")
 
-    assert raised.value.error_code == "CONNECTION_ERROR" and "could not reach DocuSign" in raised.value.user_message
+    assert raised.value.error_code == "TLS_ERROR" and "certificate could not be verified" in raised.value.user_message
+    assert not raised.value.retryable  # a GET is retried on blips; a certificate that does not verify is no blip
     assert isinstance(raised.value.__context__, requests.exceptions.SSLError)
     assert https_server.requests_served == []  # the bearer token never left the client
 
