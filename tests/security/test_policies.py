@@ -44,10 +44,6 @@ def test_no_python_in_the_repository_uses_the_password_grant():
     assert [hit.split(":")[0] for hit in hits] == ["tests/sandbox/test_oauth_jwt.py"]
 
 
-def test_no_python_in_the_repository_turns_off_tls_verification():
-    assert python_files_matching(r"verify\s*=\s*False|CERT_NONE|check_hostname\s*=\s*False") == []
-
-
 def test_no_docusign_or_organization_page_has_a_password_input(world):
     with_password = {(visit.route.name, visit.url) for visit in crawl(world, ROLES)
                      if PASSWORD_INPUT.search(visit.body.decode("utf-8", "replace"))}
