@@ -29,7 +29,10 @@ from . import errors
 
 BACKOFF_BASE = 30  # seconds for the first retry; doubles with each retry
 BACKOFF_MAX = 600  # checklist BG-1: retry_backoff_max <= 600 s
-DEFER_MAX = 900  # the longest a rate-limited task waits in one go; a reset further away defers again
+# The longest a rate-limited task waits in one go. DocuSign's hourly window resets within 3,600 s, so a task defers
+# at most twice and keeps its other retries for real failures. It must stay below the Redis broker's visibility
+# timeout (a message waiting longer is delivered again): system check docusign.E010 enforces that.
+DEFER_MAX = 3000
 RATE_LIMIT_FALLBACK = 30  # seconds, when DocuSign named no reset (its burst window)
 
 

@@ -199,3 +199,23 @@ def check_service_credentials(app_configs, **kwargs) -> list[CheckMessage]:
         "(postgres://user:PASSWORD@host:5432/portal).",
         id="docusign.W003",
     ) for name, host in remote]
+
+
+@register(Tags.compatibility)
+def check_broker_visibility_timeout(app_configs, **kwargs) -> list[CheckMessage]:
+    """A task waiting out a rate limit holds its message unacknowledged (acks_late) for up to DEFER_MAX seconds; on
+    Redis a message unacknowledged for longer than the visibility timeout is delivered again, to a second worker."""
+    from docusign_integration.task_retry import DEFER_MAX
+
+    timeout = (getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", None) or {}).get("visibility_timeout")
+    if not str(settings.CELERY_BROKER_URL).startswith(("redis://", "rediss://")) or timeout is None:
+        return []
+    longest = DEFER_MAX + 300  # the countdown, plus time spent queued before a worker picks the message up
+    if timeout > longest:
+        return []
+    return [Error(
+        f"CELERY_VISIBILITY_TIMEOUT is {timeout} s, but a task waiting for DocuSign's rate limit to reset holds its "
+        f"message for up to {longest:.0f} s: Redis would deliver it again to another worker.",
+        hint=f"Set CELERY_VISIBILITY_TIMEOUT above {longest:.0f} (the default, 3600, is).",
+        id="docusign.E010",
+    )]

@@ -62,6 +62,7 @@ def test_the_production_profile_passes_check_deploy_without_warnings(production_
         ({"DOCUSIGN_PRIVATE_KEY_FILE": "/nonexistent/key.pem"}, "docusign.E003"),
         ({"DOCUSIGN_CLIENT_SECRET_FILE": "/nonexistent/secret"}, "docusign.E005"),
         ({"DOCUSIGN_REDIRECT_URI": "http://portal.example.com/docusign/callback/"}, "docusign.E006"),
+        ({"CELERY_BROKER_URL": "redis://:pw@127.0.0.1:6379/0", "CELERY_VISIBILITY_TIMEOUT": "1800"}, "docusign.E010"),
     ],
 )
 def test_misconfiguration_fails_at_start_up_with_an_id_and_a_fix(production_env, change, check_id):

@@ -57,6 +57,14 @@ def test_backoff_doubles_with_full_jitter_and_is_capped_at_ten_minutes():
     assert task_retry.BACKOFF_MAX <= 600 and task_retry.DEFER_MAX < 3600  # below the visibility timeout
 
 
+def test_an_hourly_limit_just_hit_is_waited_out_in_at_most_two_deferrals():
+    now = timezone.now()
+    reset_at = now + timedelta(seconds=3600)  # DocuSign's hourly window, hit in its first second
+    first = task_retry.until_reset(reset_at, now)
+    second = task_retry.until_reset(reset_at, now + timedelta(seconds=first))
+    assert first == task_retry.DEFER_MAX and first + second >= 3600  # the task's other retries stay for real failures
+
+
 def test_a_429_with_retry_after_defers_until_then(sandbox, acme, fast_http, record_retries, monkeypatch):
     monkeypatch.setattr(faults, "RETRY_AFTER_SECONDS", 12)  # the sandbox serves in this process
     add_fault(sandbox, LIST, "429")
