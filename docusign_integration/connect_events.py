@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from tenants.active import organization_is_active
 from tenants.models import ClientOrganization
 
 from .connect_dispatch import queue_processing
@@ -122,9 +123,16 @@ def connect_event_store(*, environment: str, account_id: str, organization: Clie
 def _initial_state(event: str, organization: ClientOrganization | None, account_id: str) -> tuple[str, str]:
     if organization is None:
         return ConnectEventState.QUARANTINED, f"No client organization has DocuSign account {account_id}."
+    if not organization_is_active(organization):
+        return ConnectEventState.QUARANTINED, _offboarded_reason(account_id)
     if event not in APPLIED_EVENTS:
         return ConnectEventState.IGNORED, f"The portal does not act on {event} messages."
     return ConnectEventState.RECEIVED, ""
+
+
+def _offboarded_reason(account_id: str) -> str:
+    # Kept, not applied: if staff reactivate the client, `replay_connect_events` can apply it then.
+    return f"The client organization of DocuSign account {account_id} is offboarded: the message is kept, not applied."
 
 
 def _short(payload: Mapping[str, Any], key: str, limit: int) -> str:
@@ -159,6 +167,8 @@ def connect_event_process(event_id: int) -> str | None:
 def _apply(event: ConnectEvent) -> str:
     if event.organization is None:
         raise PoisonMessage("The message names no client organization.")
+    if not organization_is_active(event.organization):  # offboarded after the message was stored
+        raise PoisonMessage(_offboarded_reason(event.account_id))
     try:
         payload = json.loads(bytes(event.body))
         summary_data = payload["data"].get("envelopeSummary")

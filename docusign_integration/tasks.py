@@ -9,6 +9,7 @@ from django.db import transaction
 
 from docusign_integration import errors, task_retry
 from docusign_integration.consent import consent_verify
+from tenants.active import active_only, organization_is_active
 from tenants.models import ClientOrganization
 
 
@@ -16,8 +17,8 @@ from tenants.models import ClientOrganization
 def check_consent_task(self, organization_id: int) -> None:
     """Verify one organization's consent. Safe to run twice: a check only records what DocuSign says now."""
     organization = ClientOrganization.objects.filter(pk=organization_id).first()
-    if organization is None:
-        return  # deleted since it was queued
+    if not organization_is_active(organization, task="check_consent"):
+        return  # deleted or offboarded since it was queued: no JWT grant for it
     try:
         consent_verify(acting_user=None, organization=organization)
     except errors.DocuSignError as exc:
@@ -28,10 +29,11 @@ def check_consent_task(self, organization_id: int) -> None:
 
 @shared_task
 def check_consent_bulk(organization_ids: list[int]) -> int:
-    """Queue one `check_consent_task` per organization id; returns how many were queued."""
-    for organization_id in organization_ids:
+    """Queue one `check_consent_task` per active organization among the ids; returns how many were queued."""
+    ids = list(active_only(ClientOrganization.objects.filter(pk__in=organization_ids)).values_list("pk", flat=True))
+    for organization_id in ids:
         check_consent_task.delay(organization_id)
-    return len(organization_ids)
+    return len(ids)
 
 
 def enqueue_consent_checks(organization_ids: Iterable[int]) -> int:

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from portal.dead_letters import dead_letter_record
+from tenants.active import active_only, organization_is_active
 from tenants.models import ClientOrganization, ConsentStatus
 
 from . import errors, task_retry, tokens
@@ -81,7 +82,8 @@ def sweep_connect_events() -> int:
 def republish_failures(self, organization_id: int) -> int:
     """Ask DocuSign to republish the organization's failed Connect messages; returns how many it queued."""
     organization = ClientOrganization.objects.select_related("system_user").filter(pk=organization_id).first()
-    if organization is None or not organization.account_id or not organization.base_uri:
+    if (not organization_is_active(organization, task="republish_failures") or not organization.account_id
+            or not organization.base_uri):
         return 0
     try:
         bearer = tokens.get_impersonation_token(organization.environment, organization.system_user.user_id)
@@ -103,8 +105,8 @@ def republish_failures(self, organization_id: int) -> int:
 
 @shared_task
 def republish_failures_all() -> int:
-    """Queue `republish_failures` for every organization whose system user can act for its account."""
-    ready = ClientOrganization.objects.filter(
+    """Queue `republish_failures` for every active organization whose system user can act for its account."""
+    ready = active_only(ClientOrganization.objects.all()).filter(
         ~Q(account_id=None), ~Q(base_uri=""), system_user__consent_status=ConsentStatus.GRANTED)
     organization_ids = list(ready.values_list("pk", flat=True))
     for organization_id in organization_ids:

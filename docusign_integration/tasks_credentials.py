@@ -10,6 +10,8 @@ from __future__ import annotations
 from celery import shared_task
 
 from docusign_integration import credentials, errors, task_retry
+from docusign_integration.models import DocuSignCredential
+from tenants.active import active_only, organization_is_active
 
 BACKOFF_BASE = 60  # seconds; a refresh has ten days of slack, so it backs off slower than other tasks
 
@@ -17,7 +19,7 @@ BACKOFF_BASE = 60  # seconds; a refresh has ten days of slack, so it backs off s
 @shared_task
 def refresh_expiring_credentials() -> int:
     """Queue `refresh_credential` for every connection due; returns how many were queued."""
-    ids = [str(pk) for pk in credentials.credentials_due_for_refresh()]
+    ids = [str(pk) for pk in active_only(credentials.credentials_due_for_refresh(), via="organization__")]
     for credential_id in ids:
         refresh_credential.delay(credential_id)
     return len(ids)
@@ -26,6 +28,9 @@ def refresh_expiring_credentials() -> int:
 @shared_task(bind=True, max_retries=3, acks_late=True)
 def refresh_credential(self, credential_id: str) -> None:
     """Refresh one connection. Safe to run twice: the row lock lets only one refresh happen, the other re-reads."""
+    credential = DocuSignCredential.objects.select_related("organization").filter(pk=credential_id).first()
+    if credential is None or not organization_is_active(credential.organization, task="refresh_credential"):
+        return  # disconnected, or its organization offboarded, since it was queued
     try:
         credentials.credential_refresh(credential_id)
     except credentials.ReconnectRequired:

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from tenants.active import active_only, organization_is_active
 from tenants.models import ClientOrganization, ConsentStatus
 
 from . import documents, envelope_sync, errors, task_retry
@@ -35,9 +36,10 @@ backoff = task_retry.backoff  # the back-off both tasks use (checklist BG-1), na
 
 
 def syncable_organizations():
-    """Organizations the sweep can run for: an account chosen, consent granted, not waiting for a rate-limit reset."""
+    """Organizations the sweep can run for: active, an account chosen, consent granted, not waiting for a rate-limit
+    reset."""
     now = timezone.now()
-    return (ClientOrganization.objects
+    return (active_only(ClientOrganization.objects.all())
             .filter(system_user__consent_status=ConsentStatus.GRANTED, account_id__isnull=False)
             .exclude(base_uri="")
             .filter(Q(sync_state__isnull=True) | Q(sync_state__next_allowed_at__isnull=True)
@@ -57,8 +59,8 @@ def sync_all_organizations() -> int:
 def sync_organization(self, organization_id: int) -> None:
     """One organization's sweep. Safe to run twice: applying a status is monotonic and idempotent."""
     organization = ClientOrganization.objects.filter(pk=organization_id).first()
-    if organization is None:
-        return  # deleted since it was queued
+    if not organization_is_active(organization, task="sync_organization"):
+        return  # deleted or offboarded since it was queued
     try:
         envelope_sync.envelopes_sweep(organization)
     except SendingUnavailable:
@@ -84,6 +86,8 @@ def download_envelope_documents(self, organization_id: int, envelope_id: str) ->
         logger.warning("download_refused organization=%s envelope=%s reason=not_this_organizations",
                        organization_id, envelope_id)
         return
+    if not organization_is_active(envelope.organization, task="download_envelope_documents"):
+        return  # offboarded since it was queued: its stored documents stay, nothing more is fetched
     try:
         outcomes = documents.documents_download(envelope)
     except SendingUnavailable:
@@ -106,7 +110,7 @@ def _download_when_completed(envelope: Envelope) -> None:
 @shared_task
 def download_missing_documents() -> int:
     """Beat: queue downloads for completed envelopes whose documents are not stored (a hook lost to a broker outage)."""
-    missing = (Envelope.objects.filter(status=EnvelopeStatus.COMPLETED)
+    missing = (active_only(Envelope.objects.all(), via="organization__").filter(status=EnvelopeStatus.COMPLETED)
                .annotate(stored=Count("signed_documents", filter=Q(signed_documents__state=DocumentState.STORED)),
                          failed=Count("signed_documents", filter=Q(signed_documents__state=DocumentState.FAILED)))
                # A permanent failure (too large, gone) waits for staff (download_documents), never a retry loop.

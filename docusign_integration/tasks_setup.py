@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from docusign_integration import account_setup, errors, task_retry
+from tenants.active import active_only, organization_is_active
 from tenants.models import ClientOrganization
 
 
@@ -20,8 +21,8 @@ from tenants.models import ClientOrganization
 def account_setup_push_task(self, organization_id: int, acting_user_id: int | None = None) -> None:
     """Push the setup profile to one organization's account as its system user; refusals are recorded, not retried."""
     organization = ClientOrganization.objects.filter(pk=organization_id).first()
-    if organization is None:
-        return  # deleted since it was queued
+    if not organization_is_active(organization, task="account_setup_push"):
+        return  # deleted or offboarded since it was queued
     acting_user = get_user_model().objects.filter(pk=acting_user_id).first() if acting_user_id else None
     try:
         account_setup.account_setup_push(acting_user=acting_user, organization=organization)
@@ -34,7 +35,7 @@ def account_setup_push_task(self, organization_id: int, acting_user_id: int | No
 def account_setup_check_task(self, organization_id: int) -> None:
     """Record whether one organization's account is in sync, drifted or missing the setup."""
     organization = ClientOrganization.objects.filter(pk=organization_id).first()
-    if organization is None:
+    if not organization_is_active(organization, task="account_setup_check"):
         return
     try:
         account_setup.account_setup_status(organization=organization)
@@ -44,8 +45,8 @@ def account_setup_check_task(self, organization_id: int) -> None:
 
 @shared_task
 def account_setup_check_all() -> int:
-    """The daily drift check: one `account_setup_check_task` per organization with an account; returns how many."""
-    ids = ClientOrganization.objects.filter(account_id__isnull=False).values_list("pk", flat=True)
+    """The daily drift check: one `account_setup_check_task` per active organization with an account; returns how many."""
+    ids = active_only(ClientOrganization.objects.all()).filter(account_id__isnull=False).values_list("pk", flat=True)
     count = 0
     for organization_id in ids.iterator(chunk_size=1000):
         account_setup_check_task.delay(organization_id)

@@ -37,19 +37,35 @@ class SystemUserInline(admin.StackedInline):
     readonly_fields = fields[2:]
 
 
+class OffboardedFilter(admin.SimpleListFilter):
+    """Active clients, or the ones staff offboarded."""
+
+    title = "client status"
+    parameter_name = "offboarded"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("no", "Active"), ("yes", "Offboarded")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[ClientOrganization]) -> QuerySet[ClientOrganization]:
+        if self.value() in ("yes", "no"):
+            return queryset.filter(offboarded_at__isnull=self.value() == "no")
+        return queryset
+
+
 @admin.register(ClientOrganization)
 class ClientOrganizationAdmin(admin.ModelAdmin):
     list_display = ("name", "environment", "consent", "account_id", "base_uri_host", "health", admin_setup.setup_status,
                     "created", admin_dashboard.health_link)
-    list_filter = ("environment", "onboarding_status", "system_user__consent_status")
+    list_filter = (OffboardedFilter, "environment", "onboarding_status", "system_user__consent_status")
     search_fields = ("name", "slug", "=account_id")
     # consent and health read the system user, the setup badge its stored state: JOINs, not one query per row
     list_select_related = ("system_user", "account_setup")
     fields = ("name", "slug", "environment", "onboarding_status", "account_id", "account_name", "base_uri", "organization_id",
-              "created", "updated")
+              "offboarded_at", "offboarding_reason", "created", "updated")
     readonly_fields = fields[1:]  # the name is the only thing staff edit here; the rest comes from DocuSign or services
     inlines = (SystemUserInline,)
-    actions = ("check_consent", "show_consent_links", "send_invitation", admin_setup.setup_docusign_account)
+    actions = ("check_consent", "show_consent_links", "send_invitation", admin_setup.setup_docusign_account, "offboard",
+               "reactivate")
     change_form_template = "admin/tenants/clientorganization/change_form.html"
 
     class Media:
@@ -71,6 +87,8 @@ class ClientOrganizationAdmin(admin.ModelAdmin):
 
     @admin.display(description="health", ordering="-health_level")
     def health(self, obj: ClientOrganization) -> str:
+        if obj.offboarded_at is not None:  # nothing runs for it, so its last health is history, not a to-do
+            return badge("Offboarded", "neutral", title=obj.offboarding_reason)
         level = Level(obj.health_level)
         return badge(level.label, LEVEL_TONES[level])
 
@@ -101,6 +119,8 @@ class ClientOrganizationAdmin(admin.ModelAdmin):
                  name="tenants_clientorganization_consent_links"),
             path("<int:object_id>/invite/", wrap(lambda r, object_id: admin_views.invite(self, r, object_id)),
                  name="tenants_clientorganization_invite"),
+            path("<int:object_id>/offboard/", wrap(lambda r, object_id: admin_views.offboard(self, r, object_id)),
+                 name="tenants_clientorganization_offboard"),
             *admin_setup.setup_urls(self),
             *admin_dashboard.health_urls(self),
             *super().get_urls(),
@@ -120,6 +140,20 @@ class ClientOrganizationAdmin(admin.ModelAdmin):
     @admin.action(description="Send invitation", permissions=["change"])
     def send_invitation(self, request: HttpRequest, queryset: QuerySet[ClientOrganization]) -> HttpResponse | None:
         return self._one(request, queryset, "admin:tenants_clientorganization_invite")
+
+    @admin.action(description="Offboard (the client leaves)", permissions=["change"])
+    def offboard(self, request: HttpRequest, queryset: QuerySet[ClientOrganization]) -> HttpResponse | None:
+        return self._one(request, queryset, "admin:tenants_clientorganization_offboard")
+
+    @admin.action(description="Reactivate offboarded organizations", permissions=["change"])
+    def reactivate(self, request: HttpRequest, queryset: QuerySet[ClientOrganization]) -> None:
+        count = 0
+        for organization in queryset.filter(offboarded_at__isnull=False):
+            if services.organization_reactivate(acting_user=request.user, organization=organization):
+                self.log_change(request, organization, "Reactivated.")
+                count += 1
+        self.message_user(request, f"Reactivated {count} organization(s). Invite a client admin again and check "
+                          "consent before background work resumes for them.", messages.SUCCESS)
 
     def _one(self, request: HttpRequest, queryset: QuerySet[ClientOrganization], url_name: str) -> HttpResponse | None:
         """Actions that need a page of their own act on exactly one organization."""

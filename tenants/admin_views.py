@@ -1,10 +1,12 @@
-"""Admin pages for client organizations that need input or explanation: provision, consent links, invitations."""
+"""Admin pages for client organizations that need input or explanation: provision, consent links, invitations,
+offboarding."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from django import forms
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -30,6 +32,11 @@ class ProvisionForm(forms.Form):
 class InvitationForm(forms.Form):
     email = forms.EmailField()
     role = forms.ChoiceField(choices=MembershipRole.choices, initial=MembershipRole.ADMIN)
+
+
+class OffboardForm(forms.Form):
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}),
+                             help_text="Why the client leaves; kept in the audit history.")
 
 
 def consent_links(organization: ClientOrganization) -> list[dict[str, str]]:
@@ -89,6 +96,32 @@ def invite(model_admin: ClientOrganizationAdmin, request: HttpRequest, object_id
             return HttpResponseRedirect(reverse("admin:tenants_clientorganization_change", args=[organization.pk]))
     return _render(model_admin, request, "form.html", organization,
                    {"form": form, "title": f"Invite to {organization.name}", "submit_label": "Send invitation"})
+
+
+def offboard(model_admin: ClientOrganizationAdmin, request: HttpRequest, object_id: int) -> HttpResponse:
+    """GET: what offboarding the organization deletes and keeps. POST with a reason: `organization_offboard`."""
+    organization = _organization(model_admin, request, object_id)
+    form = OffboardForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = services.organization_offboard(acting_user=request.user, organization=organization,
+                                                     reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            if changed:
+                model_admin.log_change(request, organization, "Offboarded.")
+                model_admin.message_user(request, f"Offboarded {organization.name}: its DocuSign connections and tokens "
+                                         "are deleted and no background work runs for it.", messages.SUCCESS)
+            else:
+                model_admin.message_user(request, f"{organization.name} was offboarded already; nothing changed.",
+                                         messages.WARNING)
+            return HttpResponseRedirect(reverse("admin:tenants_clientorganization_change", args=[organization.pk]))
+    preview = services.offboarding_preview(ClientOrganization.objects.filter(pk=organization.pk)).get()
+    return _render(model_admin, request, "offboard.html", organization, {
+        "form": form, "title": f"Offboard {organization.name}", "preview": preview,
+        "retention": services.OFFBOARDING_RETENTION,
+    })
 
 
 def _organization(model_admin: ClientOrganizationAdmin, request: HttpRequest, object_id: int) -> ClientOrganization:

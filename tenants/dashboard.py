@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from docusign_integration.models import ConnectEvent
 from docusign_integration.models.envelopes import ConnectEventState
+from tenants.active import active_only
 from tenants.health import Level, OrganizationHealth, needs_attention, organization_health, with_health
 from tenants.models import ClientOrganization, OnboardingStatus
 
@@ -67,14 +68,15 @@ class DeliveryChart:
 
 
 def onboarding_tallies() -> list[Tally]:
-    """Organizations per onboarding status, every status listed (zero included), in onboarding order."""
-    counts = dict(ClientOrganization.objects.order_by().values_list("onboarding_status").annotate(n=Count("pk")))
+    """Active organizations per onboarding status, every status listed (zero included), in onboarding order."""
+    active = active_only(ClientOrganization.objects.all())
+    counts = dict(active.order_by().values_list("onboarding_status").annotate(n=Count("pk")))
     return [Tally(status.label, counts.get(status.value, 0)) for status in OnboardingStatus]
 
 
 def health_tallies(now: datetime | None = None) -> list[Tally]:
-    """Organizations per health level, worst first."""
-    counts = dict(with_health(ClientOrganization.objects.all(), now).order_by().values_list("health_level")
+    """Active organizations per health level, worst first (an offboarded client is neither OK nor failing)."""
+    counts = dict(with_health(active_only(ClientOrganization.objects.all()), now).order_by().values_list("health_level")
                   .annotate(n=Count("pk")))
     return [Tally(level.label, counts.get(level.value, 0), level.slug) for level in sorted(Level, reverse=True)]
 

@@ -28,6 +28,7 @@ from docusign_integration.models import AccountRateLimit, ConnectEvent, DocuSign
 from docusign_integration.models.credentials import CredentialStatus
 from docusign_integration.models.envelopes import ConnectEventState
 from docusign_integration.models.setup import SetupStatus
+from tenants.active import active_only
 from tenants.models import ClientOrganization, ConsentStatus
 
 # A stored message still unprocessed after this means its task was lost and the sweeper is not running either:
@@ -247,8 +248,9 @@ def with_health(queryset: QuerySet[ClientOrganization], now: datetime | None = N
 
 
 def needs_attention(queryset: QuerySet[ClientOrganization], now: datetime | None = None) -> QuerySet[ClientOrganization]:
-    """The organizations of `queryset` that are not OK, broken first, then by name."""
-    return with_health(queryset, now).filter(health_level__gt=Level.OK).order_by("-health_level", "name", "pk")
+    """The organizations of `queryset` that are not OK, broken first, then by name. An offboarded client needs no
+    attention: nothing is done for it any more."""
+    return with_health(active_only(queryset), now).filter(health_level__gt=Level.OK).order_by("-health_level", "name", "pk")
 
 
 def organization_health(organization: ClientOrganization) -> OrganizationHealth:

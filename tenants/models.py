@@ -65,6 +65,13 @@ class ClientOrganization(models.Model):
     base_uri = models.CharField(max_length=200, blank=True, help_text="The account's eSignature host, from userinfo.")
     organization_id = GUIDField("DocuSign organization id", max_length=36, null=True, blank=True,
                                 validators=[guid_validator])
+    # Set by `organization_offboard` when the client leaves: nothing acts for it any more (security checklist TS-6).
+    offboarded_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When ISV staff offboarded this client: its DocuSign connections and tokens were deleted and no "
+                  "task calls DocuSign for it. Empty while the client is active.",
+    )
+    offboarding_reason = models.CharField(max_length=500, blank=True, help_text="Why staff offboarded the client.")
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
