@@ -19,6 +19,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.http import urlencode
 
 from portal.badges import badge
+from tenants.active import active_only
 from tenants.models import ClientOrganization
 
 from .account_setup import desired_configuration, listener_url
@@ -98,7 +99,7 @@ def setup_confirm(model_admin: ModelAdmin, request: HttpRequest) -> HttpResponse
         raise PermissionDenied
     ids = _selected_ids(request.POST.get("ids", "") if request.method == "POST" else request.GET.get("ids", ""))
     selected = model_admin.get_queryset(request).filter(pk__in=ids)
-    ready = selected.filter(account_id__isnull=False)
+    ready = active_only(selected.filter(account_id__isnull=False))  # offboarded clients get nothing pushed (TS-6)
     if request.method == "POST":
         count = enqueue_setup_pushes(ready.values_list("pk", flat=True), acting_user_id=request.user.pk)
         LogEntry.objects.log_actions(user_id=request.user.pk, queryset=ready, action_flag=CHANGE,
@@ -113,7 +114,7 @@ def setup_confirm(model_admin: ModelAdmin, request: HttpRequest) -> HttpResponse
         "title": "Setup DocuSign account",
         "ids": ",".join(str(pk) for pk in ids),
         "organizations": ready.select_related("account_setup").order_by("name"),
-        "skipped": selected.filter(account_id__isnull=True).order_by("name"),
+        "skipped": selected.exclude(pk__in=ready.values("pk")).order_by("name"),
         "configuration": desired_configuration(profile),
         "account_settings": profile.account_settings,
     })

@@ -22,6 +22,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET
 
 from docusign_integration import consent, errors, oauth, state
+from tenants.active import active_only
 from tenants.models import ClientMembership, ClientOrganization, ConsentStatus, ConsentType, MembershipRole
 
 logger = logging.getLogger(__name__)
@@ -81,7 +82,9 @@ def _consent_return(request: HttpRequest, flow: str) -> HttpResponse:
         record = state.consume_state(request, request.GET.get("state", ""), flow=flow)
     except state.StateRejected:
         return _rejected(request)
-    organization = get_object_or_404(ClientOrganization.objects.select_related("system_user"), pk=record.organization_id)
+    # Offboarded since the flow started: 404 before the code is redeemed, so no DocuSign call is made (TS-6).
+    organization = get_object_or_404(active_only(ClientOrganization.objects.select_related("system_user")),
+                                     pk=record.organization_id)
     if record.environment != organization.environment:
         return _rejected(request)  # OA-5: a code is redeemed only in the environment the flow started in
     back = HttpResponseRedirect((record.payload or {}).get("next") or _default_return(request, organization))
@@ -142,7 +145,8 @@ def _consenter_problem(flow: str, organization: ClientOrganization, person: oaut
 
 def _organization_for_consent(request: HttpRequest, slug: str) -> ClientOrganization:
     """The organization if the user may start consent for it: staff with change permission, or its client admins."""
-    organization = get_object_or_404(ClientOrganization, slug=slug)
+    # A client that left (offboarded) gets no new consent: the portal no longer acts for it (TS-6).
+    organization = get_object_or_404(active_only(ClientOrganization.objects.all()), slug=slug)
     if request.user.is_staff and request.user.has_perm("tenants.change_clientorganization"):
         return organization
     role = ClientMembership.objects.filter(user=request.user, organization=organization).values_list("role", flat=True).first()

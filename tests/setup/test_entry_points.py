@@ -59,7 +59,7 @@ def test_the_admin_action_confirms_what_will_be_pushed_then_sets_up_each_selecte
     text = page.content.decode()
     assert page.status_code == 200
     assert "Partner portal" in text and "envelope-completed" in text and "attachCompletedEnvelope" in text
-    assert "Acme Corp" in text and "Skipped: no DocuSign account yet (1)" in text and "Fresh" in text
+    assert "Acme Corp" in text and "Skipped: no DocuSign account yet, or offboarded (1)" in text and "Fresh" in text
     assert configurations(acme) == []  # nothing is pushed before the confirmation
 
     done = client.post(chosen["Location"].split("?")[0], {"ids": f"{acme.pk},{fresh.pk}"}, follow=True)

@@ -19,6 +19,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client, TestCase
+from django.urls import reverse
 from django.utils import timezone
 
 from docusign_integration import tasks, tasks_connect, tasks_credentials, tasks_envelopes, tasks_setup, tokens
@@ -38,6 +39,7 @@ from docusign_sandbox.seed import ACME
 from portal.celery import app as celery_app
 from tenants import dashboard, services
 from tenants.models import AuditEvent, ClientMembership, ClientOrganization, ConsentStatus, Invitation, MembershipRole
+from tenants.selection import selected_organizations
 from tests import factories
 from tests.connect.conftest import PARTNER_SECRET, fixture_body, signed_headers
 from tests.envelopes.conftest import api_requests, connected_organization, docusign_envelope
@@ -417,3 +419,41 @@ def test_the_dashboard_does_not_count_an_offboarded_organization_as_needing_atte
     assert people.org_a.pk not in attention and people.org_b.pk in attention
     assert sum(t.count for t in dashboard.health_tallies()) == 1
     assert sum(t.count for t in dashboard.onboarding_tallies()) == 1
+
+
+# --- Staff's direct paths to DocuSign refuse an offboarded client -----------------------------------------------
+
+
+@pytest.mark.parametrize("command", [["check_consent"], ["setup_docusign_account", "--dry-run"], ["sync_envelopes"]])
+def test_commands_refuse_an_offboarded_client_by_name_and_leave_it_out_of_all(people, command):
+    offboard(people.org_a)
+    with pytest.raises(CommandError, match="left \\(offboarded\\)"):
+        call_command(*command, "--org", people.org_a.slug)
+    with pytest.raises(CommandError, match="left \\(offboarded\\)"):  # named with an active one: nothing runs
+        call_command(*command, "--org", people.org_b.slug, people.org_a.slug)
+
+    assert list(selected_organizations({"all": True})) == [people.org_b]  # what every --all command iterates
+    assert people.org_a in selected_organizations({"org": [people.org_a.slug]}, include_offboarded=True)
+
+
+def test_the_consent_start_and_return_pages_404_for_an_offboarded_client(people):
+    staff = Client()
+    staff.force_login(people.staff)
+    start = reverse("docusign:consent_start", args=[people.org_a.slug, "individual"])
+    assert staff.get(start).status_code == 302  # active: off to DocuSign's consent page
+
+    offboard(people.org_a)
+    assert staff.get(start).status_code == 404
+
+
+def test_the_setup_action_skips_an_offboarded_client(people):
+    for organization in (people.org_a, people.org_b):
+        ClientOrganization.objects.filter(pk=organization.pk).update(account_id=str(uuid.uuid4()))
+    offboard(people.org_a)
+    staff = Client()
+    staff.force_login(people.staff)
+    page = staff.get(
+        reverse("admin:tenants_clientorganization_setup") + f"?ids={people.org_a.pk},{people.org_b.pk}")
+    text = page.content.decode()
+    assert "Skipped: no DocuSign account yet, or offboarded (1)" in text
+    assert text.index(people.org_a.name) > text.index("Skipped")

@@ -27,7 +27,7 @@ class Command(BaseCommand):
     def handle(self, *args, slugs: list[str], reason: str, dry_run: bool, **options) -> None:
         if not reason.strip():
             raise CommandError("--reason: say why the clients leave (it is kept in the audit history).")
-        organizations = services.offboarding_preview(selected_organizations({"org": slugs}))
+        organizations = services.offboarding_preview(selected_organizations({"org": slugs}, include_offboarded=True))
         offboarded = 0
         for organization in organizations:
             if organization.offboarded_at is not None:
