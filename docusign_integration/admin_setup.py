@@ -24,7 +24,7 @@ from tenants.models import ClientOrganization
 
 from .account_setup import desired_configuration, listener_url
 from .models.setup import SetupProfile, SetupStatus
-from .tasks_setup import enqueue_setup_pushes
+from .tasks_setup import enqueue_setup_checks, enqueue_setup_pushes
 
 if TYPE_CHECKING:
     from django.contrib.admin import ModelAdmin
@@ -81,6 +81,17 @@ def setup_docusign_account(model_admin: ModelAdmin, request: HttpRequest,
         return None
     query = urlencode({"ids": ",".join(str(pk) for pk in ids)})
     return HttpResponseRedirect(f"{reverse('admin:tenants_clientorganization_setup')}?{query}")
+
+
+@admin.action(description="Check DocuSign setup (drift)", permissions=["change"])
+def check_docusign_setup(model_admin: ModelAdmin, request: HttpRequest, queryset: QuerySet[ClientOrganization]) -> None:
+    """Compare each selected account with the setup profile now, instead of waiting for the daily check. Read-only."""
+    ready = active_only(queryset.filter(account_id__isnull=False))
+    count = enqueue_setup_checks(ready.values_list("pk", flat=True))
+    skipped = queryset.count() - count
+    model_admin.message_user(request, f"Setup check queued for {count} organization(s)"
+                             + (f" ({skipped} skipped: no DocuSign account yet, or offboarded)" if skipped else "")
+                             + "; the DocuSign setup column shows each result in a minute.", messages.SUCCESS)
 
 
 def setup_urls(model_admin: ModelAdmin) -> list[URLPattern]:

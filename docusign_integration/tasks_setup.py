@@ -54,14 +54,24 @@ def account_setup_check_all() -> int:
     return count
 
 
-def enqueue_setup_pushes(organization_ids: Iterable[int], *, acting_user_id: int | None) -> int:
-    """Queue one push per organization after the current transaction commits; returns how many."""
+def _queue_after_commit(task, organization_ids: Iterable[int], *args: object) -> int:
+    """Queue `task(organization_id, *args)` per organization once the current transaction commits; returns how many."""
     ids = [int(i) for i in organization_ids]
 
     def enqueue() -> None:
         for organization_id in ids:
-            account_setup_push_task.delay(organization_id, acting_user_id)
+            task.delay(organization_id, *args)
 
     if ids:
         transaction.on_commit(enqueue)
     return len(ids)
+
+
+def enqueue_setup_pushes(organization_ids: Iterable[int], *, acting_user_id: int | None) -> int:
+    """Queue one push per organization after the current transaction commits; returns how many."""
+    return _queue_after_commit(account_setup_push_task, organization_ids, acting_user_id)
+
+
+def enqueue_setup_checks(organization_ids: Iterable[int]) -> int:
+    """Queue one drift check per organization after the current transaction commits; returns how many."""
+    return _queue_after_commit(account_setup_check_task, organization_ids)

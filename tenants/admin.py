@@ -64,8 +64,8 @@ class ClientOrganizationAdmin(admin.ModelAdmin):
               "offboarded_at", "offboarding_reason", "created", "updated")
     readonly_fields = fields[1:]  # the name is the only thing staff edit here; the rest comes from DocuSign or services
     inlines = (SystemUserInline,)
-    actions = ("check_consent", "show_consent_links", "send_invitation", admin_setup.setup_docusign_account, "offboard",
-               "reactivate")
+    actions = ("check_consent", "show_consent_links", "send_invitation", admin_setup.setup_docusign_account,
+               admin_setup.check_docusign_setup, "offboard", "reactivate")
     change_form_template = "admin/tenants/clientorganization/change_form.html"
 
     class Media:

@@ -72,6 +72,23 @@ def test_the_admin_action_confirms_what_will_be_pushed_then_sets_up_each_selecte
     assert not AccountSetupState.objects.filter(organization=fresh).exists()
 
 
+@pytest.mark.usefixtures("eager_celery")
+def test_the_check_action_shows_drift_now_without_pushing_anything(acme):
+    fresh = factories.organization("Fresh")
+    client = signed_in(factories.isv_staff())
+    chosen = client.post(CHANGELIST, {"action": "setup_docusign_account", "_selected_action": [acme.pk]})
+    client.post(chosen["Location"].split("?")[0], {"ids": f"{acme.pk}"})
+    ConnectConfiguration.objects.all().delete()  # someone removed it in DocuSign's console
+
+    done = client.post(CHANGELIST, {"action": "check_docusign_setup", "_selected_action": [acme.pk, fresh.pk]},
+                       follow=True)
+
+    assert "Setup check queued for 1 organization(s) (1 skipped: no DocuSign account yet, or offboarded)" in \
+        done.content.decode()
+    assert AccountSetupState.objects.get(organization=acme).status == SetupStatus.MISSING
+    assert configurations(acme) == []  # a check never pushes
+
+
 @pytest.mark.django_db
 def test_the_confirmation_page_needs_change_permission():
     organization = factories.organization("Acme", account_id=str(uuid.uuid4()))
