@@ -138,7 +138,7 @@ def _consenter_problem(flow: str, organization: ClientOrganization, person: oaut
         return ""
     # DocuSign lets only organization admins approve admin consent; where the organization is known, it must match.
     if organization.organization_id and not any(a.organization_id == organization.organization_id for a in person.accounts):
-        return (f"{person.email} is not an administrator of this client's DocuSign organization. "
+        return (f"The DocuSign user {person.email} is not an administrator of this client's DocuSign organization. "
                 "Ask the client's DocuSign organization admin to approve.")
     return ""
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from django.core import mail
-from django.utils.text import capfirst
 
 from docusign_integration import http
 from docusign_integration.oauth import UserAccount
@@ -208,9 +207,8 @@ def test_admin_consent_by_another_organizations_admin_is_refused_with_who_must_a
     open_consent_link(page, portal, "Acme", "Organization admin consent")
     page.get_by_role("button", name="Allow for my organization").click()  # still signed in at DocuSign as Morgan
     back_at_the_organization(page, portal)
-    # capfirst: the admin's messages template capitalizes the first letter, here of the email address.
-    assert message(page) == capfirst("multi@globex.example is not an administrator of this client's DocuSign "
-                                     "organization. Ask the client's DocuSign organization admin to approve.")
+    assert message(page) == ("The DocuSign user multi@globex.example is not an administrator of this client's "
+                             "DocuSign organization. Ask the client's DocuSign organization admin to approve.")
     screenshot(page, "consent-organization-admin-refused.png")  # the message on the organization's page
     assert consent_badge(page, portal, "Acme") == "Consent required"
 
