@@ -48,6 +48,8 @@ def test_a_client_sends_a_pdf_the_chosen_member_signs_it_embedded_and_downloads_
     page.get_by_label("Document (PDF or Word)").set_input_files(str(upload))
     page.locator("#signer-1").get_by_label("Signs here in the portal as").select_option(
         label="Bob Builder (bob@example.com)")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "envelope-new-embedded-signer-chosen.png"), full_page=True)
     page.get_by_role("button", name="Continue in DocuSign").click()
 
     page.wait_for_url(f"{sandbox.url}/signing/**")  # DocuSign's sender view, a top-level page
@@ -60,11 +62,11 @@ def test_a_client_sends_a_pdf_the_chosen_member_signs_it_embedded_and_downloads_
     recipients = page.locator("#recipients")
     assert "Signs here in the portal as Bob Builder" in recipients.inner_text()
     assert page.get_by_role("button", name="Sign now as Bob Builder").count() == 0  # Ana sent it; Bob signs it
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "envelope-sent-sender-sees-no-sign-now.png"), full_page=True)
 
     sign_in_as(page, live_server, signer)
     page.goto(envelope_url)
+    page.screenshot(path=str(SCREENSHOTS / "envelope-sent-signer-sees-sign-now.png"), full_page=True)
     page.get_by_role("button", name="Sign now as Bob Builder").click()
 
     page.wait_for_url(f"{sandbox.url}/signing/**")

@@ -8,7 +8,9 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import AbstractUser
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from docusign_integration.envelope_sync import envelopes_sweep
 from docusign_integration.models import Envelope
@@ -206,3 +208,24 @@ def test_an_envelope_with_no_recorded_binding_cannot_be_signed_here_by_anyone(sa
         assert "Sign now" not in html and "Nobody can sign here in the portal" in html, persona
         assert client.post(sign_url(envelope)).status_code == 404, persona
     assert api_requests(RECIPIENT_VIEWS).count() == 0
+
+
+def test_the_envelope_page_and_the_sending_form_cost_the_same_queries_however_many_embedded_signers(
+        sandbox, acme, people):
+    others = [member(f"member-{n}", acme) for n in range(4)]
+    one = send_from_the_portal(people["sender"], acme, embedded(people["signer"]))
+    SandboxEnvelope.objects.update(email_subject="First")
+    many = send_from_the_portal(people["sender"], acme, *(embedded(person) for person in [people["signer"], *others]))
+    client = signed_in(people["signer"])
+
+    def queries(url: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    assert queries(detail_url(one)) == queries(detail_url(many))
+    form = f"/onboarding/{acme.slug}/envelopes/new/"
+    few_members = queries(form)
+    for n in range(10):
+        member(f"late-{n}", acme)
+    assert queries(form) == few_members
