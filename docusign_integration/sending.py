@@ -84,9 +84,10 @@ class SignerIdentity:
         return cls(kind=SignerIdentityKind.END_USER, end_user_id=value)
 
     def is_bound_to(self, binding: EmbeddedSigner) -> bool:
-        """Whether `binding` is this identity's (an unset value never matches: a deleted user binds nobody)."""
-        if binding.identity_kind != self.kind:
-            return False
+        """Whether `binding` is this identity's (an unset value never matches: a deleted user binds nobody).
+
+        A binding holds only the value of its own kind (the table's check constraint), so the values decide.
+        """
         if self.kind == SignerIdentityKind.PORTAL_USER:
             return binding.portal_user_id is not None and binding.portal_user_id == self.portal_user_id
         return bool(binding.end_user_id) and binding.end_user_id == self.end_user_id

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 
@@ -44,7 +44,8 @@ def test_each_embedded_signer_is_stored_with_its_kind_value_and_docusign_s_clien
                       ("2", "end_user", None, "isv-user-42", in_docusign["2"])}
     assert in_docusign["1"] and in_docusign["2"] and in_docusign["1"] != in_docusign["2"] and not in_docusign["3"]
     # The ids DocuSign knows carry nothing of who the person is.
-    assert str(bob.pk) not in in_docusign["1"] and "isv-user-42" not in in_docusign["2"]
+    assert all(len(value) == 32 and set(value) <= set("0123456789abcdef") for value in (in_docusign["1"], in_docusign["2"]))
+    assert in_docusign["1"] not in (str(bob.pk), bob.username, bob.email) and "isv-user-42" not in in_docusign["2"]
     audit = AuditEvent.objects.get(action="envelope.create_draft")
     assert audit.after["embedded_signers"] == [{"recipient_id": "1", "kind": "portal_user", "portal_user": bob.pk},
                                                {"recipient_id": "2", "kind": "end_user", "end_user_id": "isv-user-42"}]
@@ -103,3 +104,18 @@ def test_the_migration_keeps_every_existing_envelope_and_binds_none_of_their_sig
     client.force_login(admin)
     page = client.get(f"/onboarding/{organization.slug}/envelopes/8e766092-a5fb-48ad-9630-5e0c6b13da1d/").content.decode()
     assert "Sign now" not in page and "Nobody can sign here in the portal" in page
+
+
+@pytest.mark.parametrize(("kind", "with_user", "end_user_id"), [
+    ("portal_user", True, "isv-user-42"),  # a portal user's binding with an end user id as well
+    ("end_user", True, "isv-user-42"),  # an end user's binding naming a portal user too
+    ("end_user", False, ""),  # an end user's binding without the ISV's id
+])
+def test_a_binding_holds_exactly_one_identity_of_its_own_kind(sandbox, acme, kind, with_user, end_user_id):
+    """`SignerIdentity.is_bound_to` compares values only: the check constraint is what keeps kinds apart."""
+    sender = member("ana-admin", acme, MembershipRole.ADMIN)
+    envelope = draft(acme, sender, RecipientRequest("Rita", "rita@client.example"))
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        EmbeddedSigner.objects.create(envelope=envelope, recipient_id="1", client_user_id="c-1", identity_kind=kind,
+                                      portal_user=sender if with_user else None, end_user_id=end_user_id)
