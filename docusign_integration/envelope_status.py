@@ -3,7 +3,9 @@
 DocuSign gives no ordering guarantee for Connect messages (security checklist WH-5) and polling can overlap them,
 so a status only moves forward: created < sent < delivered < signed < completed, and completed, declined and
 voided are final. A late, older message therefore never regresses an envelope, and two messages with the same
-`changed_at` are settled by that order, never by arrival. Applying the same news twice changes nothing.
+`changed_at` are settled by that order, never by arrival. Applying the same news twice changes nothing. The subject
+and the recipients' names, emails and clientUserIds are taken only from news at least as new as the stored
+`status_changed_at`; an older message can still move a known recipient's status forward, nothing else.
 
 Other modules react to a completed envelope with `on_envelope_completed(callback)`; callbacks run after the
 transaction that completed it commits, once per envelope.
@@ -108,7 +110,8 @@ def envelope_status_apply(*, organization: ClientOrganization, envelope_id: str,
     """Record DocuSign's `status` of an envelope as of `changed_at`; return True if the status changed.
 
     `source` is a `CreatedVia` value (portal, connect, poll). Creates the envelope row when it is new. The summary
-    fills in subject, sender, dates and recipients without ever moving a recipient's status back. One audit event is
+    fills in subject, sender, dates and recipients without ever moving a recipient's status back (subject and
+    recipients' details only from news at least as new as the stored `status_changed_at`). One audit event is
     written per real status change; a move to completed queues the `on_envelope_completed` callbacks on commit.
     """
     if status not in STATUS_RANK:
@@ -120,13 +123,16 @@ def envelope_status_apply(*, organization: ClientOrganization, envelope_id: str,
             defaults={"environment": organization.environment, "created_via": source},
         )
         before = envelope.status
+        # Subject and recipients' details come only from news at least as new as what was applied (WH-5): DocuSign
+        # delivers Connect messages in no particular order, and an older one must not undo a newer one's details.
+        current = envelope.status_changed_at is None or changed_at >= envelope.status_changed_at
         status_changed = _advances(before, status)
         if status_changed:
             envelope.status = status
             # A clock-skewed message never makes the recorded time go backwards.
             envelope.status_changed_at = max(changed_at, envelope.status_changed_at or changed_at)
         if summary is not None:
-            _merge_summary(envelope, summary)
+            _merge_summary(envelope, summary, current=current)
         date_field = STATUS_DATE_FIELD.get(status)
         if status_changed and date_field and getattr(envelope, date_field) is None:
             setattr(envelope, date_field, changed_at)
@@ -149,8 +155,8 @@ def _advances(current: str, new: str) -> bool:
     return STATUS_RANK[new] > STATUS_RANK[current]
 
 
-def _merge_summary(envelope: Envelope, summary: EnvelopeSummary) -> None:
-    if summary.subject:
+def _merge_summary(envelope: Envelope, summary: EnvelopeSummary, *, current: bool) -> None:
+    if summary.subject and current:
         envelope.subject = summary.subject[:200]
     if summary.sender_email and not envelope.sender_email:
         envelope.sender_email = summary.sender_email[:254]
@@ -159,20 +165,27 @@ def _merge_summary(envelope: Envelope, summary: EnvelopeSummary) -> None:
     for name, value in summary.dates.items():
         setattr(envelope, name, value)  # DocuSign's own record of when each step happened; it does not change
     if summary.recipients is not None:
-        envelope.recipients = merge_recipients(envelope.recipients, summary.recipients)
+        envelope.recipients = merge_recipients(envelope.recipients, summary.recipients, details=current)
 
 
-def merge_recipients(known: Iterable[dict[str, str]], incoming: Iterable[dict[str, str]]) -> list[dict[str, str]]:
-    """Known recipients updated from `incoming` by recipient_id; a recipient's status never moves back."""
+def merge_recipients(known: Iterable[dict[str, str]], incoming: Iterable[dict[str, str]], *,
+                     details: bool = True) -> list[dict[str, str]]:
+    """Known recipients updated from `incoming` by recipient_id; a recipient's status never moves back.
+
+    With `details=False` (an older message) only statuses move forward: no name, email or clientUserId changes and
+    no recipient is added. Who may sign as an embedded signer is never taken from here (`EmbeddedSigner`).
+    """
     merged = {r["recipient_id"]: dict(r) for r in known}
     for recipient in incoming:
         current = merged.get(recipient["recipient_id"])
         if current is None:
-            merged[recipient["recipient_id"]] = dict(recipient)
+            if details:
+                merged[recipient["recipient_id"]] = dict(recipient)
             continue
-        for key in ("name", "email", "client_user_id"):
-            if recipient.get(key):
-                current[key] = recipient[key]
+        if details:
+            for key in ("name", "email", "client_user_id"):
+                if recipient.get(key):
+                    current[key] = recipient[key]
         if _recipient_advances(current.get("status", "created"), recipient.get("status", "")):
             current["status"] = recipient["status"]
     return list(merged.values())

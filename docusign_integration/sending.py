@@ -3,6 +3,10 @@
 Who speaks to DocuSign (`sending_identity`): the signed-in client user's own "Connect to DocuSign" connection when it
 reaches the organization's account, so envelopes go out in that person's name; otherwise the organization's system
 user through JWT impersonation. Background work (polling, downloads) always uses the system user.
+
+Who may sign as an embedded signer (`EmbeddedSigner`): the person the sender bound to it when the envelope was
+created, a portal user today (a member of the organization) or an end user of the ISV's product by the ISV's own id.
+The clientUserId DocuSign knows is a random handle; the binding, not anything sent at signing time, says whose it is.
 """
 
 from __future__ import annotations
@@ -20,12 +24,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from tenants import audit
-from tenants.models import ClientOrganization, ConsentStatus, SystemUser
+from tenants.models import ClientMembership, ClientOrganization, ConsentStatus, SystemUser
 
 from . import credentials, errors, esign_envelopes, tokens
 from .envelope_status import EnvelopeSummary, envelope_status_apply, parse_docusign_datetime
 from .models.credentials import CredentialStatus, DocuSignCredential
-from .models.envelopes import CreatedVia, Envelope
+from .models.envelopes import CreatedVia, EmbeddedSigner, Envelope, SignerIdentityKind
 from .rest import AccountRef
 
 logger = logging.getLogger(__name__)
@@ -35,6 +39,7 @@ T = TypeVar("T")
 FILE_SIGNATURES = {"pdf": b"%PDF-", "docx": b"PK\x03\x04"}
 DEFAULT_UPLOAD_MAX_BYTES = 25 * 1_048_576  # DocuSign's per-document limit (protocol §6.1)
 MAX_RECIPIENTS = 20  # well inside DocuSign's 100; a portal form with more is a mistake
+MAX_END_USER_ID = 200  # EmbeddedSigner.end_user_id
 
 
 class SendingUnavailable(errors.DocuSignError):
@@ -44,8 +49,8 @@ class SendingUnavailable(errors.DocuSignError):
                        "and choose the organization's DocuSign account.")
 
 
-class NotAnEmbeddedSigner(errors.DocuSignError):
-    default_message = "This recipient signs by email from DocuSign, not here in the portal."
+class NotTheSigner(LookupError):
+    """The person asking is not the one bound to this embedded signer, or there is no such signer: a 404."""
 
 
 @dataclass(frozen=True)
@@ -58,12 +63,52 @@ class UploadedDocument:
 
 
 @dataclass(frozen=True)
+class SignerIdentity:
+    """Who an embedded signer is: a portal user (by pk), or an end user of the ISV's product (the ISV's opaque id)."""
+
+    kind: str  # a SignerIdentityKind
+    portal_user_id: int | None = None
+    end_user_id: str = ""
+
+    @classmethod
+    def portal_user(cls, user: AbstractBaseUser) -> SignerIdentity:
+        if user.pk is None:
+            raise ValueError("An embedded signer's portal user must be a saved, signed-in user.")
+        return cls(kind=SignerIdentityKind.PORTAL_USER, portal_user_id=user.pk)
+
+    @classmethod
+    def end_user(cls, end_user_id: str) -> SignerIdentity:
+        value = end_user_id.strip()
+        if not value or len(value) > MAX_END_USER_ID:
+            raise ValueError(f"An end user id is 1 to {MAX_END_USER_ID} characters.")
+        return cls(kind=SignerIdentityKind.END_USER, end_user_id=value)
+
+    def is_bound_to(self, binding: EmbeddedSigner) -> bool:
+        """Whether `binding` is this identity's (an unset value never matches: a deleted user binds nobody).
+
+        A binding holds only the value of its own kind (the table's check constraint), so the values decide.
+        """
+        if self.kind == SignerIdentityKind.PORTAL_USER:
+            return binding.portal_user_id is not None and binding.portal_user_id == self.portal_user_id
+        return bool(binding.end_user_id) and binding.end_user_id == self.end_user_id
+
+    def audit_value(self) -> dict[str, object]:
+        if self.kind == SignerIdentityKind.PORTAL_USER:
+            return {"kind": self.kind, "portal_user": self.portal_user_id}
+        return {"kind": self.kind, "end_user_id": self.end_user_id}
+
+
+@dataclass(frozen=True)
 class RecipientRequest:
-    """A signer as the sending form names them; `embedded` signers sign in the portal (clientUserId)."""
+    """A signer as the sending form names them; one `embedded_as` someone signs in the portal (clientUserId)."""
 
     name: str
     email: str
-    embedded: bool = False
+    embedded_as: SignerIdentity | None = None
+
+    @property
+    def embedded(self) -> bool:
+        return self.embedded_as is not None
 
 
 @dataclass(frozen=True)
@@ -138,6 +183,28 @@ def sending_identity(user: AbstractBaseUser, organization: ClientOrganization) -
     return system_user_identity(organization)
 
 
+def portal_user_name(user: AbstractBaseUser) -> str:
+    """How a portal user is named to DocuSign and on the pages: their full name, else their username."""
+    return (getattr(user, "get_full_name", lambda: "")() or "").strip() or user.get_username()
+
+
+def embedded_signer_candidates(organization: ClientOrganization) -> list[AbstractBaseUser]:
+    """The portal users who can be an embedded signer of `organization`'s envelopes: its active members (one query)."""
+    memberships = (ClientMembership.objects.filter(organization=organization, user__is_active=True)
+                   .select_related("user").order_by("user__first_name", "user__last_name", "user__username"))
+    return [membership.user for membership in memberships]
+
+
+def _check_portal_signers(organization: ClientOrganization, recipients: Sequence[RecipientRequest]) -> None:
+    """Only active members of the organization sign its envelopes in the portal (the form offers only them too)."""
+    wanted = {r.embedded_as.portal_user_id for r in recipients
+              if r.embedded_as is not None and r.embedded_as.kind == SignerIdentityKind.PORTAL_USER}
+    members = set(ClientMembership.objects.filter(organization=organization, user_id__in=wanted, user__is_active=True)
+                  .values_list("user_id", flat=True)) if wanted else set()
+    if wanted - members:
+        raise ValidationError(f"Only active members of {organization.name} sign here in the portal.")
+
+
 def _definition(subject: str, documents: Sequence[UploadedDocument],
                 signers: Sequence[tuple[RecipientRequest, str]]) -> dict:
     return {
@@ -163,8 +230,10 @@ def envelope_create_draft(*, acting_user: AbstractBaseUser, organization: Client
         raise ValidationError("An envelope needs at least one document and one recipient.")
     if len(recipients) > MAX_RECIPIENTS:
         raise ValidationError(f"An envelope sent from the portal has at most {MAX_RECIPIENTS} recipients.")
+    _check_portal_signers(organization, recipients)
     identity = sending_identity(acting_user, organization)
-    # A clientUserId makes the signer embedded (protocol §6.1); it is the portal's own handle for the person.
+    # A clientUserId makes the signer embedded (protocol §6.1): a random handle, so it says nothing of who the person
+    # is; the EmbeddedSigner row written below does.
     signers = [(r, uuid.uuid4().hex if r.embedded else "") for r in recipients]
     definition = _definition(subject, documents, signers)
     created = identity.call(lambda bearer: esign_envelopes.create_envelope(identity.ref, bearer=bearer, definition=definition))
@@ -178,10 +247,18 @@ def envelope_create_draft(*, acting_user: AbstractBaseUser, organization: Client
                               changed_at=parse_docusign_datetime(created.get("statusDateTime"), "statusDateTime"),
                               source=CreatedVia.PORTAL, summary=summary)
         envelope = Envelope.objects.get(organization=organization, envelope_id=envelope_id)
+        bindings = [(str(number), signer.embedded_as, client_user_id)
+                    for number, (signer, client_user_id) in enumerate(signers, start=1) if signer.embedded_as]
+        EmbeddedSigner.objects.bulk_create([
+            EmbeddedSigner(envelope=envelope, recipient_id=recipient_id, client_user_id=client_user_id,
+                           identity_kind=who.kind, portal_user_id=who.portal_user_id, end_user_id=who.end_user_id)
+            for recipient_id, who, client_user_id in bindings])
         audit.record(actor=acting_user, action="envelope.create_draft", organization=organization,
                      target=f"envelope {envelope_id}",
                      after={"subject": subject, "documents": len(documents), "recipients": len(recipients),
-                            "embedded_signers": sum(1 for r in recipients if r.embedded), "sent_as": identity.via})
+                            "embedded_signers": [{"recipient_id": recipient_id, **who.audit_value()}
+                                                 for recipient_id, who, _ in bindings],
+                            "sent_as": identity.via})
     return envelope
 
 
@@ -193,18 +270,29 @@ def sender_view_url(*, acting_user: AbstractBaseUser, envelope: Envelope, return
         identity.ref, envelope.envelope_id, bearer=bearer, return_url=return_url, starting_screen=screen))
 
 
-def embedded_signer(envelope: Envelope, recipient_id: str) -> dict[str, str]:
-    """The envelope's recipient `recipient_id` if it signs in the portal (has a clientUserId); else NotAnEmbeddedSigner."""
-    for recipient in envelope.recipients:
-        if recipient.get("recipient_id") == recipient_id and recipient.get("client_user_id"):
-            return recipient
-    raise NotAnEmbeddedSigner()
+def bound_signer(envelope: Envelope, recipient_id: str, identity: SignerIdentity) -> tuple[EmbeddedSigner, dict[str, str]]:
+    """The envelope's embedded signer `recipient_id` and DocuSign's latest record of it, if it is bound to `identity`.
+
+    NotTheSigner otherwise: no such recipient, a remote signer, a signer nobody was bound to, or somebody else's.
+    """
+    binding = EmbeddedSigner.objects.filter(envelope=envelope, recipient_id=recipient_id).first()
+    recipient = next((r for r in envelope.recipients if r.get("recipient_id") == recipient_id), None)
+    if binding is None or recipient is None or not identity.is_bound_to(binding):
+        raise NotTheSigner()
+    return binding, recipient
 
 
 def signing_view_url(*, acting_user: AbstractBaseUser, envelope: Envelope, recipient_id: str, return_url: str) -> str:
-    """DocuSign's 5-minute signing URL for an embedded signer of `envelope`."""
-    signer = embedded_signer(envelope, recipient_id)
+    """DocuSign's 5-minute signing URL for the embedded signer of `envelope` that `acting_user` is; else NotTheSigner."""
+    try:
+        binding, recipient = bound_signer(envelope, recipient_id, SignerIdentity.portal_user(acting_user))
+    except NotTheSigner:
+        logger.warning("signing_view_refused reason=not_the_signer user=%s envelope=%s recipient=%r",
+                       acting_user.pk, envelope.envelope_id, recipient_id[:100])
+        raise
     identity = sending_identity(acting_user, envelope.organization)
+    # The clientUserId comes from the binding; name and email are DocuSign's latest (they must match its recipient).
     return identity.call(lambda bearer: esign_envelopes.create_recipient_view(
-        identity.ref, envelope.envelope_id, bearer=bearer, return_url=return_url, client_user_id=signer["client_user_id"],
-        email=signer["email"], user_name=signer["name"], recipient_id=signer["recipient_id"]))
+        identity.ref, envelope.envelope_id, bearer=bearer, return_url=return_url,
+        client_user_id=binding.client_user_id, email=recipient["email"], user_name=recipient["name"],
+        recipient_id=binding.recipient_id))

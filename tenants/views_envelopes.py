@@ -9,9 +9,12 @@ query string anyone could type.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -25,7 +28,7 @@ from docusign_integration import documents, sending
 from docusign_integration.errors import DocuSignError
 from docusign_integration.ids import is_guid
 from docusign_integration.models.documents import DocumentKind, DocumentState
-from docusign_integration.models.envelopes import Envelope, EnvelopeStatus
+from docusign_integration.models.envelopes import EmbeddedSigner, Envelope, EnvelopeStatus, SignerIdentityKind
 from docusign_integration.tasks_envelopes import sync_organization_soon
 from tenants import onboarding
 from tenants.models import ClientOrganization, MembershipRole
@@ -67,9 +70,40 @@ class EnvelopeForm(forms.Form):
 
 
 class RecipientForm(forms.Form):
-    name = forms.CharField(max_length=100)
-    email = forms.EmailField()
-    embedded = forms.BooleanField(required=False, label="Signs here in the portal (embedded signer)")
+    """A signer: by email from DocuSign (name and email), or a member who signs here (named and emailed as in the portal)."""
+
+    name = forms.CharField(max_length=100, required=False)
+    email = forms.EmailField(required=False)
+    embedded = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Signs here in the portal as")
+
+    def __init__(self, *args, organization: ClientOrganization, members: Sequence[AbstractBaseUser], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.members = {member.pk: member for member in members}
+        field = self.fields["embedded"]
+        field.choices = [("", "Nobody: DocuSign emails this signer")] + [
+            (member.pk, f"{sending.portal_user_name(member)} ({member.email or 'no email address'})") for member in members]
+        field.error_messages["invalid_choice"] = (f"Choose a member of {organization.name}, or nobody: only the "
+                                                  "organization's members sign here in the portal.")
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        member = self.members.get(cleaned.get("embedded"))
+        if member is None:
+            if "embedded" in cleaned:  # a valid choice of nobody: a signer by email
+                if not cleaned.get("name"):
+                    self.add_error("name", "Enter the signer's name.")
+                if not cleaned.get("email") and "email" not in self.errors:
+                    self.add_error("email", "Enter the signer's email address.")
+            return cleaned
+        name = sending.portal_user_name(member)
+        if not member.email:
+            self.add_error("embedded", f"{name} has no email address in the portal, which DocuSign needs.")
+        elif cleaned.get("email") and cleaned["email"].lower() != member.email.lower():
+            self.add_error("email", f"{name} signs here as themself: leave Email empty or enter {member.email}.")
+        cleaned["name"] = cleaned.get("name") or name
+        cleaned["email"] = member.email
+        cleaned["embedded_as"] = sending.SignerIdentity.portal_user(member)
+        return cleaned
 
 
 RecipientFormSet = forms.formset_factory(RecipientForm, extra=2, min_num=1, validate_min=True,
@@ -109,9 +143,10 @@ def envelope_new(request: HttpRequest, slug: str) -> HttpResponse:
     """Upload a document and name the signers; DocuSign's sender view then places the fields and sends it."""
     organization = _organization(request, slug)
     form = EnvelopeForm(request.POST or None, request.FILES or None)
-    recipients = RecipientFormSet(request.POST or None, prefix="recipient")
+    recipients = RecipientFormSet(request.POST or None, prefix="recipient", form_kwargs={
+        "organization": organization, "members": sending.embedded_signer_candidates(organization)})
     if request.method == "POST" and form.is_valid() and recipients.is_valid():
-        people = [sending.RecipientRequest(name=r["name"], email=r["email"], embedded=r["embedded"])
+        people = [sending.RecipientRequest(name=r["name"], email=r["email"], embedded_as=r.get("embedded_as"))
                   for r in recipients.cleaned_data if r]
         try:
             envelope = sending.envelope_create_draft(acting_user=request.user, organization=organization,
@@ -170,8 +205,17 @@ def envelope_detail(request: HttpRequest, slug: str, envelope_id: str) -> HttpRe
     organization = _organization(request, slug)
     envelope = _envelope(organization, envelope_id)
     signable = envelope.status in SIGNABLE
-    recipients = [{**r, "can_sign": signable and bool(r.get("client_user_id")) and r.get("status") in ("sent", "delivered")}
-                  for r in envelope.recipients]
+    me = sending.SignerIdentity.portal_user(request.user)
+    bindings = {b.recipient_id: b for b in envelope.embedded_signers.select_related("portal_user")}
+    recipients = []
+    for recipient in envelope.recipients:
+        binding = bindings.get(recipient.get("recipient_id"))
+        recipients.append({
+            **recipient, "binding": binding, "signs_here_as": _signs_here_as(binding),
+            # Only the person bound to the signer when the envelope was created (the product's rules).
+            "can_sign": (signable and binding is not None and me.is_bound_to(binding)
+                         and recipient.get("status") in ("sent", "delivered")),
+        })
     stored = {d.kind: d for d in envelope.signed_documents.filter(state=DocumentState.STORED)}
     downloads = [(kind, label, stored.get(kind)) for kind, label in DocumentKind.choices]
     return render(request, "onboarding/envelopes/detail.html", {
@@ -179,15 +223,28 @@ def envelope_detail(request: HttpRequest, slug: str, envelope_id: str) -> HttpRe
     })
 
 
+def _signs_here_as(binding: EmbeddedSigner | None) -> str:
+    if binding is None:
+        return ""
+    if binding.identity_kind == SignerIdentityKind.END_USER:
+        return "a user of the ISV's product"
+    return sending.portal_user_name(binding.portal_user) if binding.portal_user else "a former member"
+
+
 @login_required
 @require_POST
 def envelope_sign(request: HttpRequest, slug: str, envelope_id: str, recipient_id: str) -> HttpResponse:
-    """Open DocuSign's signing page for an embedded signer (the portal is how the signer is authenticated)."""
+    """Open DocuSign's signing page for the embedded signer the signed-in user is (the portal authenticated them).
+
+    Anyone else gets 404, the same as for an unknown recipient, and DocuSign is not called.
+    """
     envelope = _envelope(_organization(request, slug), envelope_id)
     return_url = _absolute(reverse("onboarding:envelope_signing_return", args=[slug, envelope.envelope_id]))
     try:
         url = sending.signing_view_url(acting_user=request.user, envelope=envelope, recipient_id=recipient_id,
                                        return_url=return_url)
+    except sending.NotTheSigner:
+        raise Http404 from None
     except DocuSignError as exc:
         messages.error(request, exc.user_message)
         return redirect("onboarding:envelope_detail", slug, envelope.envelope_id)

@@ -2,7 +2,7 @@
 
 from .credentials import DocuSignCredential
 from .documents import SignedDocument
-from .envelopes import ConnectEvent, Envelope
+from .envelopes import ConnectEvent, EmbeddedSigner, Envelope, SignerIdentityKind
 from .hmac import ConnectHMACKey
 from .limits import AccountRateLimit
 from .setup import AccountSetupState, SetupProfile
@@ -12,5 +12,5 @@ from .tokens import CachedAccessToken
 
 __all__ = [
     "AccountRateLimit", "AccountSetupState", "AccountSyncState", "CachedAccessToken", "ConnectEvent", "ConnectHMACKey",
-    "DocuSignCredential", "Envelope", "OAuthState", "SetupProfile", "SignedDocument",
+    "DocuSignCredential", "EmbeddedSigner", "Envelope", "OAuthState", "SetupProfile", "SignedDocument", "SignerIdentityKind",
 ]

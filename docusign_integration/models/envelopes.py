@@ -8,6 +8,7 @@ redelivery (any `retryCount`) is recognised (security checklist WH-4).
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -65,6 +66,45 @@ class Envelope(models.Model):
 
     def __str__(self) -> str:
         return f"Envelope {self.envelope_id} ({self.status})"
+
+
+class SignerIdentityKind(models.TextChoices):
+    PORTAL_USER = "portal_user", "Portal user"
+    END_USER = "end_user", "End user of the ISV's product"
+
+
+class EmbeddedSigner(models.Model):
+    """Who an embedded signer (a recipient with a clientUserId) of an envelope created by the portal is.
+
+    Written once, by `sending.envelope_create_draft`, in the transaction that records the envelope; never from what
+    DocuSign reports (Connect, polling), so no message can bind, rebind or unbind a signer. An envelope's signer with
+    no row here (created before this record existed, or outside the portal) cannot be signed through the portal.
+    """
+
+    envelope = models.ForeignKey(Envelope, on_delete=models.CASCADE, related_name="embedded_signers")
+    recipient_id = models.CharField("DocuSign recipient id", max_length=100)
+    client_user_id = models.CharField("DocuSign clientUserId", max_length=100,
+                                      help_text="The portal's random handle for the signer, as sent to DocuSign.")
+    identity_kind = models.CharField(max_length=20, choices=SignerIdentityKind.choices)
+    # Null for an end user, or once the portal user is deleted: then nobody can sign as this signer.
+    portal_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    end_user_id = models.CharField(max_length=200, blank=True, help_text="The ISV's own opaque id of its end user.")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["envelope", "recipient_id"], name="docusign_embedded_signer_once"),
+            models.UniqueConstraint(fields=["envelope", "client_user_id"], name="docusign_embedded_client_user_once"),
+            models.CheckConstraint(
+                condition=(models.Q(identity_kind=SignerIdentityKind.PORTAL_USER, end_user_id="")
+                           | (models.Q(identity_kind=SignerIdentityKind.END_USER, portal_user__isnull=True)
+                              & ~models.Q(end_user_id=""))),
+                name="docusign_embedded_signer_identity"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Embedded signer {self.recipient_id} of {self.envelope_id} ({self.get_identity_kind_display()})"
 
 
 class ConnectEventState(models.TextChoices):
