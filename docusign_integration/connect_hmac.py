@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -85,23 +85,26 @@ def allowed_keys(organization: ClientOrganization | None) -> list[ConnectHMACKey
 
     For an account no organization has, only partner keys (of any served environment) can vouch for it.
     """
+    return list(_allowed(organization).order_by("created", "pk"))
+
+
+def _allowed(organization: ClientOrganization | None) -> QuerySet[ConnectHMACKey]:
     keys = ConnectHMACKey.objects.filter(active=True)
     if organization is None:
-        keys = keys.filter(scope=HMACKeyScope.PARTNER, environment__in=served_environments())
-    else:
-        keys = keys.filter(Q(scope=HMACKeyScope.PARTNER, environment=organization.environment)
-                           | Q(scope=HMACKeyScope.ACCOUNT, organization=organization))
-    return list(keys.order_by("created", "pk"))
+        return keys.filter(scope=HMACKeyScope.PARTNER, environment__in=served_environments())
+    return keys.filter(Q(scope=HMACKeyScope.PARTNER, environment=organization.environment)
+                       | Q(scope=HMACKeyScope.ACCOUNT, organization=organization))
 
 
 @sensitive_variables("keys", "cached")
-def _account_keys(account_id: str) -> tuple[ClientOrganization | None, list[tuple[ConnectHMACKey, str]]]:
-    """The account's organization, and its allowed keys with their secrets remembered for a few seconds per process.
+def _account_keys(account_id: str) -> tuple[ClientOrganization | None, list[tuple[ConnectHMACKey, str]], bool]:
+    """The account's organization, its allowed keys with their secrets, and whether those were remembered.
 
-    Decrypting every key for every delivery would be most of the listener's cost, so the keys are remembered; the
-    organization is read fresh each time (one indexed query), so a message is never filed under an organization that
-    no longer has the account. A key added or retired here takes effect at once in this process and within
-    DOCUSIGN_CONNECT_KEY_CACHE_SECONDS in the others.
+    Decrypting every key for every delivery would be most of the listener's cost, so the keys are remembered for a
+    few seconds per process; the organization is read fresh each time (one indexed query), so a message is never
+    filed under an organization that no longer has the account. A key added here takes effect at once in this
+    process and within DOCUSIGN_CONNECT_KEY_CACHE_SECONDS in the others; a retired key stops verifying at once
+    everywhere, since `verify` re-checks a remembered key that matched.
     """
     ttl = float(getattr(settings, "DOCUSIGN_CONNECT_KEY_CACHE_SECONDS", DEFAULT_KEY_CACHE_SECONDS))
     now = time.monotonic()
@@ -109,7 +112,7 @@ def _account_keys(account_id: str) -> tuple[ClientOrganization | None, list[tupl
     organization_pk = organization.pk if organization is not None else None
     cached = _key_cache.get(account_id.lower())
     if cached is not None and cached[0] > now and cached[1] == organization_pk:
-        return organization, cached[2]
+        return organization, cached[2], True
     keys = []
     for key in allowed_keys(organization):
         try:
@@ -120,7 +123,7 @@ def _account_keys(account_id: str) -> tuple[ClientOrganization | None, list[tupl
         if len(_key_cache) >= KEY_CACHE_ENTRIES:
             _key_cache.clear()  # unknown accounts cannot grow it without bound
         _key_cache[account_id.lower()] = (now + ttl, organization_pk, keys)
-    return organization, keys
+    return organization, keys, False
 
 
 def forget_cached_keys() -> None:
@@ -133,14 +136,19 @@ def verify(account_id: str, body: bytes, signatures: list[str]) -> Verified | No
     """The key (and organization) that vouches for `body` from `account_id`, or None: refuse the message."""
     if not signatures:
         return None
-    organization, keys = _account_keys(account_id)
+    organization, keys, remembered = _account_keys(account_id)
     # Header values are compared as bytes: compare_digest refuses non-ASCII str, and a forger controls the header.
     presented = [value.encode("utf-8", "surrogateescape") for value in signatures]
     for key, secret in keys:
         expected = signature(secret, body).encode("ascii")
         # Every header is compared, so timing does not reveal which one (or whether an earlier one) matched.
-        if sum(hmac.compare_digest(expected, value) for value in presented):
-            return Verified(key=key, organization=organization)
+        if not sum(hmac.compare_digest(expected, value) for value in presented):
+            continue
+        # Another process may have retired a remembered key since: one indexed query, for the key that matched only.
+        if remembered and not _allowed(organization).filter(pk=key.pk).exists():
+            _key_cache.pop(account_id.lower(), None)
+            continue
+        return Verified(key=key, organization=organization)
     return None
 
 
