@@ -11,7 +11,8 @@ import re
 
 import pytest
 import requests
-from hypothesis import HealthCheck, example, given, settings as hypothesis_settings
+from hypothesis import HealthCheck, example, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from urllib3.util import parse_url
 
