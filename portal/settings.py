@@ -100,7 +100,7 @@ else:
     # Nor behind a caller that wrote the same row on its own connection: two connections of one thread waiting
     # on each other are a deadlock PostgreSQL cannot see.
     options = DATABASES["docusign_rate_limits"]["OPTIONS"]
-    options["options"] = f"{options.get('options', '')} -c lock_timeout=2000".strip()
+    options["options"] = f"{options.get('options', '')} -c lock_timeout=1000".strip()
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

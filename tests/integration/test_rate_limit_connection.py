@@ -139,3 +139,38 @@ def test_a_call_for_an_account_does_not_wait_for_another_callers_open_transactio
     assert _acme_requests(sandbox) == 2  # both calls reached DocuSign: B was not refused or skipped
     limit = AccountRateLimit.objects.get(environment="sandbox", account_id=ACME.account_id)
     assert limit.remaining == limit.limit - 2  # and both recorded the headers DocuSign sent
+
+
+@BOTH_CONNECTIONS
+def test_a_rate_limit_write_that_cannot_be_made_leaves_docusigns_answer_intact(fake_docusign, caplog, settings):
+    """The caller itself holds the account's row (PostgreSQL: lock_timeout) or SQLite's write lock: the write is
+    skipped and logged, and the envelope DocuSign created is still reported as created."""
+    settings.DOCUSIGN_HTTP_TIMEOUT = (2.0, 2.0)  # room for PostgreSQL's 1 s lock_timeout before the body is read
+    ref = rest.AccountRef("sandbox", ACCOUNT, fake_docusign.url)
+    fake_docusign.answer(201, '{"envelopeId": "e", "status": "sent"}', {"Content-Type": "application/json",
+                                                                         "X-RateLimit-Remaining": "2999"})
+
+    with transaction.atomic():
+        AccountRateLimit.objects.create(environment="sandbox", account_id=ACCOUNT, remaining=5)
+        response = rest.rest_call(ref, "POST", "/envelopes", bearer="token", json={})
+
+    assert response.status_code == 201 and response.json()["envelopeId"] == "e"
+    assert "rate_limit_state_not_recorded" in caplog.text
+    assert AccountRateLimit.objects.get(environment="sandbox", account_id=ACCOUNT).remaining == 5
+
+
+@pytest.mark.django_db
+def test_with_recording_switched_off_nothing_is_written(fake_docusign, settings):
+    settings.DOCUSIGN_RATE_LIMIT_RECORDING = False
+    ref = rest.AccountRef("sandbox", ACCOUNT, fake_docusign.url)
+    fake_docusign.answer(200, "{}", {"Content-Type": "application/json", "X-RateLimit-Remaining": "2999"})
+    fake_docusign.answer(400, json.dumps({"errorCode": "HOURLY_APIINVOCATION_LIMIT_EXCEEDED", "message": "m"}))
+    fake_docusign.answer(200, "{}")
+
+    rest.rest_call(ref, "GET", "/users", bearer="token")
+    with pytest.raises(errors.RateLimited):
+        rest.rest_call(ref, "GET", "/users", bearer="token")
+    rest.rest_call(ref, "GET", "/users", bearer="token")
+
+    assert not AccountRateLimit.objects.exists()
+    assert len(fake_docusign.received) == 3
