@@ -155,6 +155,9 @@ DOCUSIGN_ENVIRONMENTS = env.list("DOCUSIGN_ENVIRONMENTS", default=["sandbox"])
 # The project's own DocuSign sandbox (see docusign_sandbox/). Another host name than the portal's so
 # the browser keeps the two sites' cookies apart.
 DOCUSIGN_SANDBOX_URL = env.str("DOCUSIGN_SANDBOX_URL", default="http://localhost:8001")
+# The sandbox's control API and console (/_sandbox/: sign envelopes, move its clock) exist only when this is on:
+# `runsandbox --control` (make run) and the tests turn it on; any other sandbox answers 404 there.
+DOCUSIGN_SANDBOX_CONTROL = env.bool("DOCUSIGN_SANDBOX_CONTROL", default=False)
 DOCUSIGN_INTEGRATION_KEY = env.str(
     "DOCUSIGN_INTEGRATION_KEY",
     # The sandbox's seeded integration key: used only when the deployment serves `sandbox`.

@@ -42,6 +42,7 @@ def test_without_control_enabled_docusigns_own_paths_still_answer(bare_sandbox, 
     ("application/x-www-form-urlencoded", "path_pattern=%5E%2Foauth%2Ftoken%24&kind=503&count=1"),
     ("multipart/form-data; boundary=x", '--x\r\nContent-Disposition: form-data; name="kind"\r\n\r\n503\r\n--x--\r\n'),
     ("text/plain", '{"path_pattern": "^/oauth/token$", "kind": "503", "count": 1}'),
+    ("application/x-www-form-urlencoded", ""),  # a form without fields: the sign and flush actions need no fields
 ])
 def test_a_body_a_cross_origin_form_could_send_is_refused_with_415(bare_sandbox, content_type, body):
     response = requests.post(f"{bare_sandbox.url}/_sandbox/faults", data=body, headers={"Content-Type": content_type},
@@ -78,7 +79,7 @@ def test_a_same_origin_or_scripted_json_request_is_served(bare_sandbox):
     scripted = requests.post(f"{bare_sandbox.url}/_sandbox/faults", json={**FAULT, "kind": "500"}, timeout=10)
     charset = requests.post(f"{bare_sandbox.url}/_sandbox/clock", data=b'{"advance_seconds": 60}', timeout=10,
                             headers={"Content-Type": "application/json; charset=utf-8"})
-    empty = requests.post(f"{bare_sandbox.url}/_sandbox/connect/flush", timeout=10)  # no body at all: nothing to parse
+    empty = requests.post(f"{bare_sandbox.url}/_sandbox/connect/flush", json={}, timeout=10)
     page = requests.get(f"{bare_sandbox.url}/_sandbox/", headers={"Origin": bare_sandbox.url}, timeout=10)
 
     assert [r.status_code for r in (same_origin, scripted, charset, empty, page)] == [201, 201, 200, 200, 200]
