@@ -51,6 +51,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.request_size.RequestSizeLimitMiddleware",  # first: before anything reads request.POST or the body
     "django.middleware.security.SecurityMiddleware",
     "portal.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -144,7 +145,11 @@ SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
 if env.bool("USE_X_FORWARDED_PROTO", default=False):
     # Only behind a proxy that overwrites the header; a direct client could forge it otherwise.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Request bodies: 1 MB unless the view declares its own cap (portal.request_size: the Connect listener's, the envelope
+# upload's), refused from Content-Length before anything reads them; the proxy holds the same (docs/operations.md).
+REQUEST_MAX_BODY = env.int("REQUEST_MAX_BODY", default=1_048_576)
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BODY  # form fields other than files, on routes with a larger cap too
+FILE_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BODY  # a larger file (the envelope upload's) goes to a temporary file
 
 # --- Secrets at rest ------------------------------------------------------------------------------
 # Base64url-encoded 32-byte AES-256-GCM keys; the first encrypts, all decrypt (rotation).
