@@ -40,7 +40,8 @@ def multipart_headers(declared: int) -> dict[str, str]:
 
 
 @pytest.fixture
-def portal():
+def portal(transactional_db):
+    # Database access allowed: the server thread's request_started handlers check the (shared) connection.
     with serving_portal() as server:
         yield server
 
