@@ -220,10 +220,17 @@ AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    # On the loggers that name request URLs, so that every handler gets the record without codes, states or tokens.
+    "filters": {"redact_secrets": {"()": "portal.log_redaction.RedactSecretsFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.server": {"level": "WARNING"}},
+    "loggers": {
+        # runserver's access log (make run): 4xx and 5xx only. Django's defaults do not propagate it to the root.
+        "django.server": {"level": "WARNING", "handlers": ["console"], "propagate": False, "filters": ["redact_secrets"]},
+        "django.request": {"filters": ["redact_secrets"]},
+        "django.security.csrf": {"filters": ["redact_secrets"]},
+    },
 }
 DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.errors.SecretScrubbingFilter"
 

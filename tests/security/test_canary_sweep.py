@@ -143,11 +143,12 @@ def _invitation_token() -> str:
 
 
 def test_no_code_state_or_invitation_token_reaches_an_access_log(transactional_db, log_lines):
-    code, state, error_description, unknown_token = (canary() for _ in range(4))
+    code, state, error_description, error_uri, unknown_token = (canary() for _ in range(5))
     # (The password reset link itself, /accounts/reset/<uidb64>/<token>/, is left out: at DEBUG, django.template
     # logs the page's request, path included, in a VariableDoesNotExist traceback; the gunicorn test below has it.)
     live_token = _invitation_token()
-    needles = {"code": code, "state": state, "error_description": error_description, "unknown invitation token":
+    needles = {"code": code, "state": state, "error_description": error_description, "error_uri": error_uri,
+               "unknown invitation token":
                unknown_token, "invitation token": live_token}
 
     with serving_portal() as portal:
@@ -155,7 +156,8 @@ def test_no_code_state_or_invitation_token_reaches_an_access_log(transactional_d
             requests.get(f"{portal.url}/docusign/callback/", params={"code": code, "state": state},
                          allow_redirects=False, timeout=10),
             requests.get(f"{portal.url}/docusign/callback/", allow_redirects=False, timeout=10,
-                         params={"error": "access_denied", "error_description": error_description, "state": state}),
+                         params={"error": "access_denied", "error_description": error_description, "state": state,
+                                 "error_uri": f"https://account-d.docusign.com/?{error_uri}"}),  # any parameter
             requests.get(f"{portal.url}/onboarding/invitations/{unknown_token}/", timeout=10),
             requests.get(f"{portal.url}/onboarding/invitations/{live_token}/", timeout=10),
             requests.post(f"{portal.url}/onboarding/invitations/{live_token}/", timeout=10),  # no CSRF token: 403
