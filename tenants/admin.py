@@ -100,10 +100,15 @@ class ClientOrganizationAdmin(admin.ModelAdmin):
         services.organization_rename(acting_user=request.user, organization=obj, name=obj.name)
 
     def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
+        # The system user changes through its service, never `formset.save()`; the admin's change message reads
+        # the three lists `formset.save()` would have set, so they are set here from what the service changed.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for inline_form in formset.forms:
             if inline_form.has_changed():
-                services.system_user_update(acting_user=request.user, organization=form.instance,
-                                            user_id=inline_form.cleaned_data["user_id"], email=inline_form.cleaned_data["email"])
+                system_user = services.system_user_update(
+                    acting_user=request.user, organization=form.instance,
+                    user_id=inline_form.cleaned_data["user_id"], email=inline_form.cleaned_data["email"])
+                formset.changed_objects.append((system_user, inline_form.changed_data))
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None):
         extra = {**(extra_context or {})}

@@ -169,3 +169,47 @@ def test_the_add_form_as_rendered_provisions_an_organization_with_an_audit_row()
     assert AuditEvent.objects.filter(organization=organization, action="organization.provision").count() == 1
     # The page it redirects to, the change form, renders and saves as is.
     assert client.post(change_url(organization), form_data(client.get(change_url(organization)))).status_code == 302
+
+
+@pytest.mark.django_db
+def test_a_second_system_user_form_added_to_the_post_changes_nothing(organization):
+    """The management form says how many inline forms there are; a tampered count must not make a second edit."""
+    client = signed_in_staff()
+    data = form_data(client.get(change_url(organization)))
+    prefix = inline_name(data, "email").rsplit("-", 1)[0].rsplit("-", 1)[0]  # "system_user"
+    data[f"{prefix}-TOTAL_FORMS"] = "2"
+    data.update({f"{prefix}-1-user_id": str(uuid.uuid4()), f"{prefix}-1-email": "attacker@evil.example",
+                 f"{prefix}-1-organization": str(organization.pk)})
+
+    response = client.post(change_url(organization), data)
+
+    assert response.status_code in (200, 302)
+    assert list(SystemUser.objects.values_list("email", flat=True)) == ["system@acme.example"]
+    assert not AuditEvent.objects.filter(action="system_user.update").exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("count", ["abc", "99999999999999999999", "", "1e3"])
+def test_a_garbled_management_form_is_a_form_error_not_a_500(organization, count):
+    client = signed_in_staff()
+    data = form_data(client.get(change_url(organization)))
+    data["system_user-TOTAL_FORMS"] = count
+    data["name"] = "Renamed"
+
+    response = client.post(change_url(organization), data)
+
+    assert response.status_code == 200
+    assert ClientOrganization.objects.get(pk=organization.pk).name == "Acme"
+
+
+@pytest.mark.django_db
+def test_a_negative_form_count_sends_no_inline_form_so_only_the_rename_is_saved(organization):
+    client = signed_in_staff()
+    data = form_data(client.get(change_url(organization)))
+    data["system_user-TOTAL_FORMS"] = "-1"
+    data["name"] = "Renamed"
+    data[inline_name(data, "email")] = "esign@acme.example"
+
+    assert client.post(change_url(organization), data).status_code == 302
+    assert ClientOrganization.objects.get(pk=organization.pk).name == "Renamed"
+    assert SystemUser.objects.get(organization=organization).email == "system@acme.example"
