@@ -15,6 +15,7 @@ from django.urls import URLPattern, path, reverse
 
 from docusign_integration import admin_setup
 from docusign_integration.tasks import enqueue_consent_checks
+from portal.admin_input import CheckedInputMixin
 from portal.badges import BADGE_MEDIA, badge
 from tenants import admin_dashboard, admin_views, services
 from tenants.health import Level, with_health
@@ -53,7 +54,7 @@ class OffboardedFilter(admin.SimpleListFilter):
 
 
 @admin.register(ClientOrganization)
-class ClientOrganizationAdmin(admin.ModelAdmin):
+class ClientOrganizationAdmin(CheckedInputMixin, admin.ModelAdmin):
     list_display = ("name", "environment", "consent", "account_id", "base_uri_host", "health", admin_setup.setup_status,
                     "created", admin_dashboard.health_link)
     list_filter = (OffboardedFilter, "environment", "onboarding_status", "system_user__consent_status")
@@ -170,7 +171,7 @@ class ClientOrganizationAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(CheckedInputMixin, admin.ModelAdmin):
     """Read-only: the audit trail is written by services alone."""
 
     list_display = ("created", "action", "organization", "actor", "target")
