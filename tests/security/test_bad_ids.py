@@ -113,6 +113,45 @@ def test_every_url_pattern_with_a_hostile_id_answers_without_a_server_error(worl
     print(f"{count} hostile-id probes over {len({u for _, u in urls})} URLs: 0 answered 5xx")
 
 
+@pytest.mark.parametrize("view", ["change", "delete", "history"])
+def test_the_admins_own_object_pages_with_a_hostile_id_redirect_or_answer_404(world, view):
+    """For an id that names no row the admin redirects to its index with a message ("... doesn't exist"); staff
+    without the permission get 403 before any lookup; a NUL character is refused with 400. Never a 500, never a page."""
+    superuser = world.client("superuser", raise_request_exception=False)
+    answers = {}
+    for model in admin.site._registry:
+        for label, value in HOSTILE.items():
+            url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/{quote(value, safe='/')}/{view}/"
+            answers[(model._meta.label, label)] = request(superuser, "get", url).status_code
+
+    allowed = {302, 403, 404}
+    unexpected = {key: status for key, status in answers.items()
+                  if status not in allowed and not (key[1] == "NUL" and status == 400)}
+    assert not unexpected, unexpected
+    assert 302 in answers.values()
+
+
+# The query parameters the portal's own pages read (onboarding, the OAuth callback, DocuSign's return URLs).
+QUERY_PARAMETERS = ("page", "event", "envelope", "state", "code", "error", "next", "ids")
+
+
+def test_every_portal_page_with_hostile_query_parameters_answers_without_a_server_error(world):
+    routes = [r for r in portal_routes() if not r.is_admin and r.name]
+    probes = []
+    for route in routes:
+        params = {m["route"] or m["regex"] for m in PARAMETER.finditer(route.route)}
+        url = fill(route, {p: (world.value(route, p) or PLACEHOLDER) for p in params})
+        for name in QUERY_PARAMETERS:
+            for label, value in HOSTILE.items():
+                probes.extend((role, "get", f"{url}?{urlencode({name: value})}", f"{name}={label}")
+                              for role in ("admin_a", "anonymous"))
+
+    count, failures = failures_of(world, iter(probes))
+
+    assert len(routes) > 15, len(routes)
+    assert not failures, f"{len(failures)} of {count} probes answered 5xx:\n" + "\n".join(failures[:60])
+
+
 def changelist_params(model_admin: admin.ModelAdmin, client: Client, url: str) -> list[dict[str, str]]:
     """Hostile query strings for one changelist: ordering, page, search, lookups it does not allow, every filter."""
     garbage = ["abc", "-1", str(10**30), "a\x00b", "ünï", "1" * 5000]
