@@ -42,9 +42,8 @@ def valid_pks(model: type[models.Model], values: Iterable[str]) -> list:
 def _integer_target(model: type[models.Model], key: str) -> models.IntegerField | None:
     """The integer column a changelist lookup such as `organization__in` compares with, if it compares values."""
     parts = key.split(LOOKUP_SEP)
-    lookup = parts[-1] if parts[-1] in VALUE_LOOKUPS else "exact"
-    path = parts[:-1] if parts[-1] in VALUE_LOOKUPS else parts
-    if lookup not in VALUE_LOOKUPS or not path:
+    path = parts[:-1] if parts[-1] in VALUE_LOOKUPS else parts  # no lookup named: "exact"
+    if not path:
         return None
     try:
         field = get_fields_from_path(model, LOOKUP_SEP.join(path))[-1]
