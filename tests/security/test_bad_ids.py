@@ -4,11 +4,11 @@ The routes come from `get_resolver()` (tests/security/routes.py), so a pattern a
 listing it. Each parameter in turn gets each hostile value while the others keep organization A's real objects (so
 the request reaches the code behind the first lookup), as a superuser, a client admin and anonymously, GET and POST.
 The URL is built from the pattern's text rather than `reverse()`, which refuses values its converter does not
-match: the resolver must see them too. Then the admin's changelists with hostile query parameters, and the query
-parameters the admin's own pages read (`?ids=`, `?page=`).
+match: the resolver must see them too. Then every changelist with hostile query parameters, every admin action with
+hostile selected ids, the admin's own object pages, and the query parameters the portal's pages read.
 
-Run on PostgreSQL as well (DATABASE_URL=postgres://...): it refuses out-of-range integers and NUL characters where
-SQLite says nothing, so a value SQLite answers with 404 can be a DataError there.
+The two databases fail on different values: SQLite cannot bind an integer beyond 64 bits (OverflowError), PostgreSQL
+cannot compare text holding a NUL character (DataError). Run it on both (DATABASE_URL=postgres://...).
 """
 
 from __future__ import annotations
