@@ -9,12 +9,14 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
+from portal.admin_input import CheckedInputMixin
+
 from .encryption import masked
 from .models.credentials import DocuSignCredential
 
 
 @admin.register(DocuSignCredential)
-class DocuSignCredentialAdmin(admin.ModelAdmin):
+class DocuSignCredentialAdmin(CheckedInputMixin, admin.ModelAdmin):
     list_display = ("organization", "user", "docusign_email", "environment", "status", "expires_at", "refresh_expires_at")
     list_filter = ("status", "environment")
     list_select_related = ("organization", "user")

@@ -12,6 +12,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from portal.admin_input import CheckedInputMixin
+
 from .connect_hmac import connect_hmac_key_add, connect_hmac_key_retire
 from .encryption import masked
 from .models.envelopes import ConnectEvent, ConnectEventState
@@ -25,7 +27,7 @@ STATE_TONES = {
 
 
 @admin.register(ConnectEvent)
-class ConnectEventAdmin(admin.ModelAdmin):
+class ConnectEventAdmin(CheckedInputMixin, admin.ModelAdmin):
     list_display = ("event", "envelope_id", "organization", "account_id", "state_badge", "generated_at", "received_at",
                     "retry_count")
     list_filter = ("state", "event", "environment")
@@ -73,7 +75,7 @@ class ConnectHMACKeyAddForm(forms.ModelForm):
 
 
 @admin.register(ConnectHMACKey)
-class ConnectHMACKeyAdmin(admin.ModelAdmin):
+class ConnectHMACKeyAdmin(CheckedInputMixin, admin.ModelAdmin):
     list_display = ("label", "scope", "environment", "organization", "secret_hint", "active", "created", "retired_at")
     list_filter = ("active", "scope", "environment")
     list_select_related = ("organization",)

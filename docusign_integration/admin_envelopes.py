@@ -13,6 +13,7 @@ from django.http import FileResponse, Http404, HttpRequest
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from portal.admin_input import CheckedInputMixin
 from portal.badges import BADGE_MEDIA, badge
 
 from . import documents
@@ -30,7 +31,7 @@ DOCUMENT_TONES = {DocumentState.PENDING: "neutral", DocumentState.DOWNLOADING: "
                   DocumentState.STORED: "ok", DocumentState.FAILED: "error"}
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(CheckedInputMixin, admin.ModelAdmin):
     class Media:
         css = BADGE_MEDIA
 

@@ -18,6 +18,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.http import urlencode
 
+from portal.admin_input import CheckedInputMixin, valid_pks
 from portal.badges import badge
 from tenants.active import active_only
 from tenants.models import ClientOrganization
@@ -39,7 +40,7 @@ BADGE_TONES = {
 
 
 @admin.register(SetupProfile)
-class SetupProfileAdmin(admin.ModelAdmin):
+class SetupProfileAdmin(CheckedInputMixin, admin.ModelAdmin):
     """The one setup profile; the list page goes straight to it."""
 
     fields = ("connect_name", "listener", "connect_configuration", "account_settings", "updated")
@@ -101,7 +102,8 @@ def setup_urls(model_admin: ModelAdmin) -> list[URLPattern]:
 
 
 def _selected_ids(raw: str) -> list[int]:
-    return [int(part) for part in raw.split(",")[:MAX_SELECTION] if part.strip().isdigit()]
+    """The organization ids in "3,7,9"; a part that cannot be one (not a number, beyond the id column) is dropped."""
+    return valid_pks(ClientOrganization, (part.strip() for part in raw.split(",")[:MAX_SELECTION]))
 
 
 def setup_confirm(model_admin: ModelAdmin, request: HttpRequest) -> HttpResponse:

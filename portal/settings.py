@@ -56,6 +56,7 @@ MIDDLEWARE = [
     "portal.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "portal.nul_bytes.RefuseNulBytesMiddleware",  # before any view queries with a path or query-string value
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -15,6 +15,7 @@ from django.urls import URLPattern, path, reverse
 
 from docusign_integration import admin_setup
 from docusign_integration.tasks import enqueue_consent_checks
+from portal.admin_input import CheckedInputMixin
 from portal.badges import BADGE_MEDIA, badge
 from tenants import admin_dashboard, admin_views, services
 from tenants.health import Level, with_health
@@ -53,7 +54,7 @@ class OffboardedFilter(admin.SimpleListFilter):
 
 
 @admin.register(ClientOrganization)
-class ClientOrganizationAdmin(admin.ModelAdmin):
+class ClientOrganizationAdmin(CheckedInputMixin, admin.ModelAdmin):
     list_display = ("name", "environment", "consent", "account_id", "base_uri_host", "health", admin_setup.setup_status,
                     "created", admin_dashboard.health_link)
     list_filter = (OffboardedFilter, "environment", "onboarding_status", "system_user__consent_status")
@@ -100,10 +101,15 @@ class ClientOrganizationAdmin(admin.ModelAdmin):
         services.organization_rename(acting_user=request.user, organization=obj, name=obj.name)
 
     def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
+        # The system user changes through its service, never `formset.save()`; the admin's change message reads
+        # the three lists `formset.save()` would have set, so they are set here from what the service changed.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for inline_form in formset.forms:
             if inline_form.has_changed():
-                services.system_user_update(acting_user=request.user, organization=form.instance,
-                                            user_id=inline_form.cleaned_data["user_id"], email=inline_form.cleaned_data["email"])
+                system_user = services.system_user_update(
+                    acting_user=request.user, organization=form.instance,
+                    user_id=inline_form.cleaned_data["user_id"], email=inline_form.cleaned_data["email"])
+                formset.changed_objects.append((system_user, inline_form.changed_data))
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None):
         extra = {**(extra_context or {})}
@@ -165,7 +171,7 @@ class ClientOrganizationAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(CheckedInputMixin, admin.ModelAdmin):
     """Read-only: the audit trail is written by services alone."""
 
     list_display = ("created", "action", "organization", "actor", "target")
