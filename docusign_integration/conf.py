@@ -2,7 +2,7 @@
 
 The portal's DocuSign client code is the same for `sandbox`, `demo` and `production`; only the hosts
 below and the credentials differ. `base_uri` values that DocuSign's userinfo returns are accepted only on
-the hosts listed here (security checklist BI-2): a bearer token never goes anywhere else.
+the hosts listed here (docs/security.md BI-2): a bearer token never goes anywhere else.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ class Environment:
 
     @property
     def oauth_host(self) -> str:
-        """The JWT `aud`: the account server's host, no scheme, no slash (docusign-protocol.md §2.1)."""
+        """The JWT `aud`: the account server's host, no scheme, no slash (docs/docusign.md §2.1)."""
         return urlsplit(self.oauth_base_url).netloc
 
     def is_allowed_base_uri(self, base_uri: str) -> bool:
