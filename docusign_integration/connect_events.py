@@ -164,6 +164,20 @@ def connect_event_process(event_id: int) -> str | None:
     return event.state
 
 
+def connect_event_replay(event_id: int, *, organization: ClientOrganization, quarantined: bool = False) -> str | None:
+    """Process a stored event again for a replay: only if it is still `received` (or `quarantined`, when allowed).
+
+    The replay lists events first and reaches each one later: a worker may have applied it, or the sweeper parked
+    it, in between. The move back to `received` is conditional on the state it was listed in, so an applied or
+    ignored event is never applied again and a quarantined one only when the replay says so. Returns the state
+    afterwards, or None when the event was left alone (gone, or no longer in a state the replay may take it from).
+    """
+    states = [ConnectEventState.RECEIVED, *([ConnectEventState.QUARANTINED] if quarantined else [])]
+    requeued = ConnectEvent.objects.filter(pk=event_id, state__in=states).update(
+        organization=organization, reason="", state=ConnectEventState.RECEIVED)
+    return connect_event_process(event_id) if requeued else None
+
+
 def _apply(event: ConnectEvent) -> str:
     if event.organization is None:
         raise PoisonMessage("The message names no client organization.")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
@@ -95,13 +95,14 @@ def allowed_keys(organization: ClientOrganization | None) -> list[ConnectHMACKey
 
 
 @sensitive_variables("keys", "cached")
-def _account_keys(account_id: str) -> tuple[ClientOrganization | None, list[tuple[ConnectHMACKey, str]]]:
-    """The account's organization, and its allowed keys with their secrets remembered for a few seconds per process.
+def _account_keys(account_id: str) -> tuple[ClientOrganization | None, list[tuple[ConnectHMACKey, str]], bool]:
+    """The account's organization, its allowed keys with their secrets, and whether those were remembered.
 
-    Decrypting every key for every delivery would be most of the listener's cost, so the keys are remembered; the
-    organization is read fresh each time (one indexed query), so a message is never filed under an organization that
-    no longer has the account. A key added or retired here takes effect at once in this process and within
-    DOCUSIGN_CONNECT_KEY_CACHE_SECONDS in the others.
+    Decrypting every key for every delivery would be most of the listener's cost, so the keys are remembered for a
+    few seconds per process; the organization is read fresh each time (one indexed query), so a message is never
+    filed under an organization that no longer has the account. A key added here takes effect at once in this
+    process and within DOCUSIGN_CONNECT_KEY_CACHE_SECONDS in the others; a retired key stops verifying at once
+    everywhere, since `verify` re-checks a remembered key that matched.
     """
     ttl = float(getattr(settings, "DOCUSIGN_CONNECT_KEY_CACHE_SECONDS", DEFAULT_KEY_CACHE_SECONDS))
     now = time.monotonic()
@@ -109,7 +110,7 @@ def _account_keys(account_id: str) -> tuple[ClientOrganization | None, list[tupl
     organization_pk = organization.pk if organization is not None else None
     cached = _key_cache.get(account_id.lower())
     if cached is not None and cached[0] > now and cached[1] == organization_pk:
-        return organization, cached[2]
+        return organization, cached[2], True
     keys = []
     for key in allowed_keys(organization):
         try:
@@ -120,7 +121,18 @@ def _account_keys(account_id: str) -> tuple[ClientOrganization | None, list[tupl
         if len(_key_cache) >= KEY_CACHE_ENTRIES:
             _key_cache.clear()  # unknown accounts cannot grow it without bound
         _key_cache[account_id.lower()] = (now + ttl, organization_pk, keys)
-    return organization, keys
+    return organization, keys, False
+
+
+def _still_active(key: ConnectHMACKey) -> bool:
+    """Whether `key` is still active: the only thing about a key that changes (its scope, environment and
+    organization are fixed once stored), so a remembered key needs no other check. Raw SQL on the primary key, like
+    `organization_for_account`: the ORM's query building would cost more than the query (bench/webhooks.py)."""
+    table = ConnectHMACKey._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s AND active",  # noqa: S608 - only placeholders are variable
+                       [ConnectHMACKey._meta.pk.get_db_prep_value(key.pk, connection)])
+        return cursor.fetchone() is not None
 
 
 def forget_cached_keys() -> None:
@@ -133,14 +145,19 @@ def verify(account_id: str, body: bytes, signatures: list[str]) -> Verified | No
     """The key (and organization) that vouches for `body` from `account_id`, or None: refuse the message."""
     if not signatures:
         return None
-    organization, keys = _account_keys(account_id)
+    organization, keys, remembered = _account_keys(account_id)
     # Header values are compared as bytes: compare_digest refuses non-ASCII str, and a forger controls the header.
     presented = [value.encode("utf-8", "surrogateescape") for value in signatures]
     for key, secret in keys:
         expected = signature(secret, body).encode("ascii")
         # Every header is compared, so timing does not reveal which one (or whether an earlier one) matched.
-        if sum(hmac.compare_digest(expected, value) for value in presented):
-            return Verified(key=key, organization=organization)
+        if not sum(hmac.compare_digest(expected, value) for value in presented):
+            continue
+        # Another process may have retired a remembered key since: one look at the key that matched, nothing else.
+        if remembered and not _still_active(key):
+            _key_cache.pop(account_id.lower(), None)
+            continue
+        return Verified(key=key, organization=organization)
     return None
 
 

@@ -3,7 +3,8 @@
 Every call here: has settings.DOCUSIGN_HTTP_TIMEOUT; never follows a redirect (a bearer token must not be
 forwarded to whatever host a 302 names); reads at most `max_bytes`; records the account's rate-limit headers
 and refuses to call while the account is blocked; maps every failure to one class of `errors`; retries only
-TransientError, only for idempotent requests, with capped exponential back-off and full jitter; and logs
+TransientError, only for idempotent requests, with capped exponential back-off and full jitter (the rate-limit
+state is kept outside the caller's transaction: `rate_limits`); and logs
 method, host, path, status and elapsed time, never a query string, header, body or token.
 """
 
@@ -23,8 +24,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from . import errors
-from .models import AccountRateLimit
+from . import errors, rate_limits
 
 logger = logging.getLogger(__name__)
 
@@ -251,8 +251,7 @@ def _rate_limited(response: requests.Response, environment: str, account_id: str
     # A reset far in the future would be a lie or a clock problem: never block longer than DocuSign's hour.
     reset_at = min(max(reset_at, now), now + timedelta(hours=1))
     if account_id:
-        AccountRateLimit.objects.update_or_create(environment=environment, account_id=account_id,
-                                                  defaults={"blocked_until": reset_at})
+        rate_limits.record(environment, account_id, blocked_until=reset_at)
     return errors.RateLimited(status=response.status_code, error_code=error_code or "RATE_LIMITED",
                               description=message, reset_at=reset_at)
 
@@ -272,14 +271,11 @@ def _record_limits(environment: str, account_id: str, response: requests.Respons
     reset = _int_header(response, "X-RateLimit-Reset")
     if reset is not None:
         values["reset_at"] = datetime.fromtimestamp(reset, tz=UTC)
-    values = {key: value for key, value in values.items() if value is not None}
-    if values:
-        AccountRateLimit.objects.update_or_create(environment=environment, account_id=account_id, defaults=values)
+    rate_limits.record(environment, account_id, **{key: value for key, value in values.items() if value is not None})
 
 
 def _refuse_if_blocked(environment: str, account_id: str) -> None:
-    blocked_until = (AccountRateLimit.objects.filter(environment=environment, account_id=account_id)
-                     .values_list("blocked_until", flat=True).first())
-    if blocked_until and blocked_until > timezone.now():
+    blocked_until = rate_limits.blocked_until(environment, account_id)
+    if blocked_until:
         raise errors.RateLimited("DocuSign's API rate limit for this account was reached; no call is made until it resets.",
                                  error_code="BLOCKED_LOCALLY", reset_at=blocked_until)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from django.views.decorators.debug import sensitive_variables
 
 from . import conf, http
-from .errors import BadResponse, NotAMember, UntrustedHost
+from .errors import BadResponse, NotAMember
 from .ids import is_guid, require_guid
 from .jwt_assertion import DEFAULT_SCOPES, build_assertion
 
@@ -59,7 +59,7 @@ def _expires_in(value: object) -> int:
 
 @dataclass(frozen=True)
 class UserAccount:
-    """One account from userinfo; `base_uri` has been checked against the environment's allowlist."""
+    """One account from userinfo; `base_uri` is the normalised origin the environment's allowlist accepted."""
 
     account_id: str
     account_name: str
@@ -114,9 +114,7 @@ def _str(value: object) -> str:
 def _account(item: object, environment: conf.Environment) -> UserAccount:
     if not isinstance(item, dict) or not is_guid(item.get("account_id")):
         raise BadResponse("DocuSign's userinfo lists an account without a valid account id.", error_code="UNEXPECTED_SHAPE")
-    base_uri = item.get("base_uri")
-    if not isinstance(base_uri, str) or not environment.is_allowed_base_uri(base_uri):
-        raise UntrustedHost(error_code="UNTRUSTED_BASE_URI")
+    base_uri = environment.allowed_base_uri(item.get("base_uri"))  # UntrustedHost before anything else is read
     is_default = item.get("is_default")
     if isinstance(is_default, str):  # the SDK models it as a string; DocuSign sends a JSON boolean
         is_default = is_default.lower() == "true"
@@ -125,7 +123,7 @@ def _account(item: object, environment: conf.Environment) -> UserAccount:
     return UserAccount(
         account_id=item["account_id"],
         account_name=_str(item.get("account_name")),
-        base_uri=base_uri.rstrip("/"),
+        base_uri=base_uri,
         is_default=is_default is True,
         organization_id=organization_id if is_guid(organization_id) else None,
     )

@@ -87,6 +87,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The same database, one more connection, used only for DocuSign's rate-limit state (AccountRateLimit), in
+# autocommit: a DocuSign call inside a caller's transaction then holds no row lock until that transaction ends,
+# and a rollback cannot undo a block (docusign_integration/rate_limits.py). Tests share the default's database.
+DATABASES["docusign_rate_limits"] = {**DATABASES["default"], "ATOMIC_REQUESTS": False, "AUTOCOMMIT": True,
+                                     "OPTIONS": dict(DATABASES["default"].get("OPTIONS", {})),
+                                     "TEST": {"MIRROR": "default"}}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite has one writer: never wait long behind a caller that holds the write lock (the write is then skipped).
+    DATABASES["docusign_rate_limits"]["OPTIONS"]["timeout"] = 5
+else:
+    # Nor behind a caller that wrote the same row on its own connection: two connections of one thread waiting
+    # on each other are a deadlock PostgreSQL cannot see.
+    options = DATABASES["docusign_rate_limits"]["OPTIONS"]
+    options["options"] = f"{options.get('options', '')} -c lock_timeout=1000".strip()
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -175,6 +189,10 @@ else:
     DOCUSIGN_PRIVATE_KEY_FILE = env.str("DOCUSIGN_PRIVATE_KEY_FILE", default="")
 DOCUSIGN_REDIRECT_URI = env.str("DOCUSIGN_REDIRECT_URI", default="http://127.0.0.1:8000/docusign/callback/")
 # (connect, read) seconds for every DocuSign call.
+# Where http.call keeps rate-limit state; DOCUSIGN_RATE_LIMIT_RECORDING=false stops it writing any (tests that
+# must see no other lock than their own switch it off).
+DOCUSIGN_RATE_LIMIT_DATABASE = "docusign_rate_limits"
+DOCUSIGN_RATE_LIMIT_RECORDING = env.bool("DOCUSIGN_RATE_LIMIT_RECORDING", default=True)
 DOCUSIGN_HTTP_TIMEOUT = (env.float("DOCUSIGN_CONNECT_TIMEOUT", default=5.0), env.float("DOCUSIGN_READ_TIMEOUT", default=30.0))
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 

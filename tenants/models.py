@@ -12,15 +12,45 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from docusign_integration import conf
 from docusign_integration.conf import ENVIRONMENT_CHOICES, SANDBOX
+from docusign_integration.errors import UntrustedHost
 
 GUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 guid_validator = RegexValidator(GUID_PATTERN, "Enter a DocuSign id: a GUID such as 0a1b2c3d-4e5f-6789-abcd-ef0123456789.")
+
+
+def _base_uri_message(rule: str) -> str:
+    return (f"Enter the account's base_uri as DocuSign's userinfo gives it: {rule}. Only the origin: no path, other port, "
+            f"user name, query or unusual characters.")
+
+
+def validate_base_uri(value: str) -> None:
+    """A staff edit of a base_uri passes the same strict check as userinfo's answers (docs/security.md BI-2).
+
+    A field validator cannot see the row's environment, so it allows any environment's hosts;
+    `ClientOrganization.clean` then checks the organization's own.
+    """
+    environments = []
+    for name, _ in ENVIRONMENT_CHOICES:
+        try:
+            environments.append(conf.get_environment(name))
+        except ImproperlyConfigured:
+            continue  # a broken DOCUSIGN_SANDBOX_URL (system checks say so) allows no sandbox host
+    for environment in environments:
+        try:
+            environment.allowed_base_uri(value)
+        except UntrustedHost:
+            continue
+        return
+    rules = "; ".join(f"{environment.base_uri_rule} for {environment.name}" for environment in environments)
+    raise ValidationError(_base_uri_message(rules), code="untrusted_base_uri")
 
 
 class GUIDField(models.CharField):
@@ -62,7 +92,8 @@ class ClientOrganization(models.Model):
     # Set by staff for a dedicated account, or recorded from userinfo's default account on the first verification.
     account_id = GUIDField("DocuSign account id", max_length=36, null=True, blank=True, validators=[guid_validator])
     account_name = models.CharField(max_length=200, blank=True)
-    base_uri = models.CharField(max_length=200, blank=True, help_text="The account's eSignature host, from userinfo.")
+    base_uri = models.CharField(max_length=200, blank=True, validators=[validate_base_uri],
+                                help_text="The account's eSignature host, from userinfo.")
     organization_id = GUIDField("DocuSign organization id", max_length=36, null=True, blank=True,
                                 validators=[guid_validator])
     # Set by `organization_offboard` when the client leaves: nothing acts for it any more (docs/security.md TS-6).
@@ -92,6 +123,21 @@ class ClientOrganization(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """The base_uri must be on this organization's environment's allowlist; it is stored normalised."""
+        super().clean()
+        if not self.base_uri or self.environment not in dict(ENVIRONMENT_CHOICES):
+            return
+        try:
+            validate_base_uri(self.base_uri)
+        except ValidationError:
+            return  # clean_fields has reported it already
+        environment = conf.get_environment(self.environment)
+        try:
+            self.base_uri = environment.allowed_base_uri(self.base_uri)
+        except UntrustedHost:
+            raise ValidationError({"base_uri": _base_uri_message(environment.base_uri_rule)}) from None
 
 
 class ConsentStatus(models.TextChoices):

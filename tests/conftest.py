@@ -94,6 +94,22 @@ def _forget_process_caches():
     forget_cached_keys()
 
 
+@pytest.fixture(autouse=True)
+def _rate_limits_on_the_tests_own_connection(request):
+    """Rate-limit state has its own connection (DATABASES["docusign_rate_limits"]). A test that does not ask for
+    that alias in `databases` records on the default connection instead: pytest-django refuses an alias a test
+    did not ask for, and another connection cannot see the rows of a test that runs inside a transaction."""
+    from django.test import override_settings
+
+    marker = request.node.get_closest_marker("django_db")
+    databases = marker.kwargs.get("databases") if marker else None
+    if databases == "__all__" or "docusign_rate_limits" in (databases or ()):
+        yield
+        return
+    with override_settings(DOCUSIGN_RATE_LIMIT_DATABASE="default"):
+        yield
+
+
 @pytest.fixture
 def eager_celery():
     """Run queued tasks in-process (retries included), so a test sees at once what the worker would do.

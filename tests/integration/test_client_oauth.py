@@ -32,7 +32,7 @@ def test_an_untrusted_base_uri_is_rejected_before_use(base_uri):
         UserInfo.from_json(userinfo_json(account(base_uri=base_uri)), conf.get_environment(conf.DEMO))
 
 
-@pytest.mark.parametrize("base_uri", ["https://na3.docusign.net", "https://eu.docusign.net/", "https://docusign.net"])
+@pytest.mark.parametrize("base_uri", ["https://na3.docusign.net", "https://eu.docusign.net/", "https://www.docusign.net"])
 def test_production_accepts_regional_hosts(base_uri):
     info = UserInfo.from_json(userinfo_json(account(base_uri=base_uri)), conf.get_environment(conf.PRODUCTION))
     assert info.accounts[0].base_uri == base_uri.rstrip("/")

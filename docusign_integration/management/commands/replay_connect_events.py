@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Q
 
-from docusign_integration.connect_events import connect_event_process
+from docusign_integration.connect_events import connect_event_replay
 from docusign_integration.connect_hmac import organization_for_account
 from docusign_integration.models import ConnectEvent
 from docusign_integration.models.envelopes import ConnectEventState
@@ -50,9 +50,8 @@ class Command(BaseCommand):
             if owner_now is None:
                 state = "still without an organization"
             else:
-                ConnectEvent.objects.filter(pk=event.pk).update(organization=owner_now, reason="",
-                                                                state=ConnectEventState.RECEIVED)
-                state = connect_event_process(event.pk) or "gone"
+                state = (connect_event_replay(event.pk, organization=owner_now, quarantined=quarantined)
+                         or "left alone (processed or parked meanwhile)")
             outcome[state] = outcome.get(state, 0) + 1
             if done % 500 == 0:
                 self.stdout.write(f"  {done}/{total}")
