@@ -115,7 +115,7 @@ class Stack:
         """The sandbox processes on one database. Each sends Connect messages from one thread, as DocuSign runs several
         senders: the changes a process makes are published by that process."""
         for number, port in enumerate(self.sandbox_ports, start=1):
-            self._start(f"sandbox{number}", [PYTHON, "manage.py", "runsandbox", f"127.0.0.1:{port}"])
+            self._start(f"sandbox{number}", [PYTHON, "manage.py", "runsandbox", f"127.0.0.1:{port}", "--control"])
         for url in self.sandbox_urls:
             wait_until(lambda url=url: _http_ok(f"{url}/_sandbox/clock"), f"the sandbox at {url}", 60)
 

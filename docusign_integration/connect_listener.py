@@ -16,6 +16,8 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from portal.request_size import max_request_body
+
 from . import connect_hmac
 from .connect_events import connect_event_store
 from .ids import is_guid
@@ -36,6 +38,7 @@ def _refuse(status: int, why: str, account_id: str) -> HttpResponse:
     return HttpResponse(status=status)
 
 
+@max_request_body(_max_body)  # refused by portal.request_size before a byte is read; checked again below
 @csrf_exempt  # DocuSign cannot send a CSRF token; the HMAC is this view's proof of origin
 @require_POST
 def connect_listener(request: HttpRequest) -> HttpResponse:

@@ -1,7 +1,8 @@
 """The sandbox console under `/_sandbox/`: what the offline DocuSign holds, for a developer at this machine.
 
-Read-only pages (loopback clients only): accounts and users with their consent, envelopes, Connect
-configurations and deliveries, and the tail of the request log.
+Read-only pages without scripts, behind the control API's own gate (control enabled, loopback clients, same
+origin): accounts and users with their consent, envelopes, Connect configurations and deliveries, and the tail
+of the request log.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from .control_views import loopback_only
+from .control_views import control_only
 from .models import (
     Account,
     ConnectConfiguration,
@@ -36,7 +37,7 @@ def _consents(user: User, org_consents: list[OrganizationConsent]) -> list[str]:
     return granted
 
 
-@loopback_only
+@control_only
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
     accounts = Account.objects.select_related("organization").order_by("name")
@@ -51,7 +52,7 @@ def overview(request: HttpRequest) -> HttpResponse:
                   {"accounts": accounts, "users": rows, "control": SandboxControl.get()})
 
 
-@loopback_only
+@control_only
 @require_GET
 def envelopes(request: HttpRequest) -> HttpResponse:
     rows = (Envelope.objects.select_related("account", "sender").prefetch_related("recipients")
@@ -59,7 +60,7 @@ def envelopes(request: HttpRequest) -> HttpResponse:
     return render(request, "docusign_sandbox/console_envelopes.html", {"envelopes": rows})
 
 
-@loopback_only
+@control_only
 @require_GET
 def connect(request: HttpRequest) -> HttpResponse:
     configurations = ConnectConfiguration.objects.select_related("account").order_by("account__name", "pk")
@@ -68,7 +69,7 @@ def connect(request: HttpRequest) -> HttpResponse:
                   {"configurations": configurations, "deliveries": deliveries, "control": SandboxControl.get()})
 
 
-@loopback_only
+@control_only
 @require_GET
 def requests_tail(request: HttpRequest) -> HttpResponse:
     return render(request, "docusign_sandbox/console_requests.html",

@@ -1,7 +1,10 @@
 """The sandbox's control API under `/_sandbox/`: how tests and the console steer the offline DocuSign.
 
-JSON in and out (snake_case: this is the sandbox's own API, not DocuSign's), CSRF-exempt because callers
-are scripts, and answered only to loopback clients: it can sign envelopes and move the clock.
+JSON in and out (snake_case: this is the sandbox's own API, not DocuSign's). It can sign envelopes and move
+the clock, so it exists only in a sandbox started with control on (`DOCUSIGN_SANDBOX_CONTROL`, `runsandbox
+--control`: `make run` and the tests), answers loopback clients only, and refuses what a web page elsewhere
+could make a developer's browser send: a cross-origin `Origin` (403) and a body that is not JSON (415; a form
+or a `fetch` without a CORS preflight cannot send `application/json`). CSRF-exempt because callers are scripts.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
@@ -36,17 +40,34 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def loopback_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Refuse every client not on this machine with 403."""
+def control_enabled() -> bool:
+    return bool(getattr(settings, "DOCUSIGN_SANDBOX_CONTROL", False))
+
+
+def is_same_origin(request: HttpRequest) -> bool:
+    """True without an `Origin` (scripts send none; browsers always do on a POST) or with this sandbox's own."""
+    origin = request.headers.get("Origin")
+    # get_host() checks ALLOWED_HOSTS, so a rebound DNS name cannot pass as "same origin" either.
+    return origin is None or origin == f"{request.scheme}://{request.get_host()}"
+
+
+def control_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """404 unless control is enabled; 403 to a client not on this machine or a page of another origin."""
 
     @csrf_exempt
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not control_enabled():
+            raise Http404("The sandbox runs without its control API.")
         if not is_loopback(request.META.get("REMOTE_ADDR", "")):
             return JsonResponse({"error": "The sandbox control API answers loopback clients only."}, status=403)
+        if not is_same_origin(request):
+            return JsonResponse({"error": "The sandbox control API answers its own origin only."}, status=403)
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
 
 
 class BadRequest(Exception):
@@ -64,17 +85,21 @@ def _body(request: HttpRequest) -> dict[str, Any]:
 
 
 def control_endpoint(methods: list[str]) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
-    """Loopback only, the given methods, and BadRequest answered as 400 `{"error": ...}`."""
+    """control_only, the given methods, JSON bodies only (415), and BadRequest answered as 400 `{"error": ...}`."""
 
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @functools.wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            # POST is the one method a cross-origin page may send without a preflight; its simple content types are
+            # forms and text/plain. Even an empty POST must say JSON: a form with no fields would otherwise pass.
+            if request.method == "POST" and request.content_type != "application/json":
+                return JsonResponse({"error": "Send the body as application/json."}, status=415)
             try:
                 return view(request, *args, **kwargs)
             except BadRequest as exc:
                 return JsonResponse({"error": str(exc)}, status=400)
 
-        return loopback_only(require_http_methods(methods)(wrapper))
+        return control_only(require_http_methods(methods)(wrapper))
 
     return decorate
 

@@ -17,6 +17,8 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from portal.request_size import max_request_body
+
 from . import clock, envelope_state, events
 from .api import ApiError, Caller, json_response, read_json, rest_endpoint
 from .models import Document, Envelope, Recipient
@@ -270,6 +272,7 @@ def create_envelope(request: HttpRequest, caller: Caller) -> HttpResponse:
     return json_response(envelope_summary(envelope), status=201)
 
 
+@max_request_body(MAX_REQUEST_BYTES)  # DocuSign's cap, not the portal's (portal.request_size serves both origins)
 @rest_endpoint
 @require_http_methods(["GET", "POST"])
 def envelopes(request: HttpRequest, caller: Caller) -> HttpResponse:

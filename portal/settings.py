@@ -51,6 +51,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.request_size.RequestSizeLimitMiddleware",  # first: before anything reads request.POST or the body
     "django.middleware.security.SecurityMiddleware",
     "portal.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -158,7 +159,11 @@ SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
 if env.bool("USE_X_FORWARDED_PROTO", default=False):
     # Only behind a proxy that overwrites the header; a direct client could forge it otherwise.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Request bodies: 1 MB unless the view declares its own cap (portal.request_size: the Connect listener's, the envelope
+# upload's), refused from Content-Length before anything reads them; the proxy holds the same (docs/operations.md).
+REQUEST_MAX_BODY = env.int("REQUEST_MAX_BODY", default=1_048_576)
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BODY  # form fields other than files, on routes with a larger cap too
+FILE_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BODY  # a larger file (the envelope upload's) goes to a temporary file
 
 # --- Secrets at rest ------------------------------------------------------------------------------
 # Base64url-encoded 32-byte AES-256-GCM keys; the first encrypts, all decrypt (rotation).
@@ -169,6 +174,9 @@ DOCUSIGN_ENVIRONMENTS = env.list("DOCUSIGN_ENVIRONMENTS", default=["sandbox"])
 # The project's own DocuSign sandbox (see docusign_sandbox/). Another host name than the portal's so
 # the browser keeps the two sites' cookies apart.
 DOCUSIGN_SANDBOX_URL = env.str("DOCUSIGN_SANDBOX_URL", default="http://localhost:8001")
+# The sandbox's control API and console (/_sandbox/: sign envelopes, move its clock) exist only when this is on:
+# `runsandbox --control` (make run) and the tests turn it on; any other sandbox answers 404 there.
+DOCUSIGN_SANDBOX_CONTROL = env.bool("DOCUSIGN_SANDBOX_CONTROL", default=False)
 DOCUSIGN_INTEGRATION_KEY = env.str(
     "DOCUSIGN_INTEGRATION_KEY",
     # The sandbox's seeded integration key: used only when the deployment serves `sandbox`.
@@ -230,10 +238,17 @@ AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    # On the loggers that name request URLs, so that every handler gets the record without codes, states or tokens.
+    "filters": {"redact_secrets": {"()": "portal.log_redaction.RedactSecretsFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.server": {"level": "WARNING"}},
+    "loggers": {
+        # runserver's access log (make run): 4xx and 5xx only. Django's defaults do not propagate it to the root.
+        "django.server": {"level": "WARNING", "handlers": ["console"], "propagate": False, "filters": ["redact_secrets"]},
+        "django.request": {"filters": ["redact_secrets"]},
+        "django.security.csrf": {"filters": ["redact_secrets"]},
+    },
 }
 DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.errors.SecretScrubbingFilter"
 

@@ -50,7 +50,7 @@ def main() -> int:
     manage("seed_demo")
     commands = {
         "portal": [PY, "manage.py", "runserver", PORTAL, "--noreload"],
-        "sandbox": [PY, "manage.py", "runsandbox", SANDBOX],
+        "sandbox": [PY, "manage.py", "runsandbox", SANDBOX, "--control"],
         "worker": [PY, "-m", "celery", "-A", "portal", "worker", "-l", "INFO", "-c", "2"],
         "beat": [PY, "-m", "celery", "-A", "portal", "beat", "-l", "INFO"],
     }

@@ -30,6 +30,7 @@ from docusign_integration.ids import is_guid
 from docusign_integration.models.documents import DocumentKind, DocumentState
 from docusign_integration.models.envelopes import EmbeddedSigner, Envelope, EnvelopeStatus, SignerIdentityKind
 from docusign_integration.tasks_envelopes import sync_organization_soon
+from portal.request_size import max_request_body
 from tenants import onboarding
 from tenants.models import ClientOrganization, MembershipRole
 
@@ -137,6 +138,7 @@ def envelope_list(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "onboarding/envelopes/list.html", {"organization": organization, "page": page})
 
 
+@max_request_body(sending.upload_max_bytes, form_overhead=64 * 1024)  # the document, the subject and the signers
 @login_required
 @require_http_methods(["GET", "POST"])
 def envelope_new(request: HttpRequest, slug: str) -> HttpResponse:

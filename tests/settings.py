@@ -11,4 +11,5 @@ from portal.settings import *  # noqa: E402,F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+DOCUSIGN_SANDBOX_CONTROL = True  # the tests steer the sandbox through /_sandbox/
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405

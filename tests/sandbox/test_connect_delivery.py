@@ -124,7 +124,7 @@ def test_only_the_configured_events_are_published(bare_sandbox, sandbox_member, 
     envelope = _draft(admin)
 
     envelope_state.send(envelope)
-    signed = requests.post(f"{bare_sandbox.url}/_sandbox/recipients/{envelope.envelope_id}/1/sign", timeout=10)
+    signed = requests.post(f"{bare_sandbox.url}/_sandbox/recipients/{envelope.envelope_id}/1/sign", json={}, timeout=10)
     _flush(bare_sandbox)
 
     assert signed.json() == {"envelope_status": "completed", "recipient_status": "completed"}
@@ -200,7 +200,7 @@ def test_with_acknowledgement_a_later_success_redelivers_the_queued_failure(bare
     _flush(bare_sandbox)
 
     connect_listener.status = 200
-    requests.post(f"{bare_sandbox.url}/_sandbox/recipients/{envelope.envelope_id}/1/sign", timeout=10)
+    requests.post(f"{bare_sandbox.url}/_sandbox/recipients/{envelope.envelope_id}/1/sign", json={}, timeout=10)
     _flush(bare_sandbox)
 
     events = [(json.loads(m.body)["event"], json.loads(m.body)["retryCount"]) for m in connect_listener.received]

@@ -3,7 +3,9 @@
 The world (tests/security/conftest.py) seeds canaries as the client secret, an access and refresh token pair, a Connect
 HMAC key, and uses the RSA private key the sandbox registered; the real token pair of a connected admin counts as secret
 too. With every log record at DEBUG and every Celery message captured from the start, it sends those secrets to the
-sandbox, crawls every GET route of the portal as each role, and dumps every portal table. Encryption details (AEAD,
+sandbox, crawls every GET route of the portal as each role, and dumps every portal table. The access logs
+(runserver's `django.server`, `django.request`'s 4xx/5xx lines, gunicorn's access log in the documented format) are
+swept for a DocuSign callback's code and state and for invitation and password-reset tokens. Encryption details (AEAD,
 row binding, tampering) are docs/security.md TS-1's own tests in tests/integration/test_encryption.py; error e-mails are TS-8's in
 test_error_reports.py.
 """
@@ -12,15 +14,27 @@ from __future__ import annotations
 
 import logging
 import re
+import shlex
 from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+import requests
 from celery.signals import before_task_publish
+from django.core import mail
 from django.db import connection
 
 from docusign_integration.models import ConnectHMACKey, DocuSignCredential
-from tests.security.conftest import ROLES, World, build_world
+from tenants import services
+from tenants.models import MembershipRole
+from tests import factories
+from tests.security.conftest import ROLES, World, build_world, canary
 from tests.security.crawl import crawl, get_routes
+from tests.security.portal_server import serving_portal
+
+OPERATIONS_DOC = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
 
 TOKEN_IN_URL = re.compile(r"[?&;](code|access_token|refresh_token|id_token)=", re.IGNORECASE)
 # Patterns no persona can fill: unnamed admin redirects and catch-alls, and OpenID tables the portal never writes.
@@ -45,11 +59,15 @@ def log_lines() -> Iterator[list[str]]:
     handler = Everything()
     loggers = [logging.getLogger(), *(logging.getLogger(name) for name in list(logging.root.manager.loggerDict))]
     levels = {logger: logger.level for logger in loggers}
+    # The root's handler, and each logger that does not propagate to it (django.server: runserver's access log).
+    holders = [logging.getLogger(), *(logger for logger in loggers if not logger.propagate)]
     for logger in loggers:
         logger.setLevel(logging.DEBUG)
-    logging.getLogger().addHandler(handler)
+    for logger in holders:
+        logger.addHandler(handler)
     yield handler.lines
-    logging.getLogger().removeHandler(handler)
+    for logger in holders:
+        logger.removeHandler(handler)
     for logger, level in levels.items():
         logger.setLevel(level)
 
@@ -114,3 +132,80 @@ def test_no_secret_reaches_a_log_a_task_message_a_response_or_the_database(swept
     print(f"F5: {len(secrets.needles)} secrets, {len(visits)} responses, {len(log_lines)} log records, "
           f"{len(task_messages)} task messages, {dump.count(chr(10)) + 1} database rows: 0 occurrences")
 
+
+
+def _invitation_token() -> str:
+    """A live invitation's token, taken from its e-mail as the invitee would."""
+    services.invitation_send(acting_user=factories.isv_staff("staff"), organization=factories.organization("Acme"),
+                             email="invitee@acme.example", role=MembershipRole.MEMBER)
+    link = mail.outbox[-1].body
+    return link[link.index("/onboarding/invitations/"):].split()[0].split("/")[3]
+
+
+def test_no_code_state_or_invitation_token_reaches_an_access_log(transactional_db, log_lines):
+    code, state, error_description, error_uri, unknown_token = (canary() for _ in range(5))
+    # (The password reset link itself, /accounts/reset/<uidb64>/<token>/, is left out: at DEBUG, django.template
+    # logs the page's request, path included, in a VariableDoesNotExist traceback; the gunicorn test below has it.)
+    live_token = _invitation_token()
+    needles = {"code": code, "state": state, "error_description": error_description, "error_uri": error_uri,
+               "unknown invitation token":
+               unknown_token, "invitation token": live_token}
+
+    with serving_portal() as portal:
+        answers = [
+            requests.get(f"{portal.url}/docusign/callback/", params={"code": code, "state": state},
+                         allow_redirects=False, timeout=10),
+            requests.get(f"{portal.url}/docusign/callback/", allow_redirects=False, timeout=10,
+                         params={"error": "access_denied", "error_description": error_description, "state": state,
+                                 "error_uri": f"https://account-d.docusign.com/?{error_uri}"}),  # any parameter
+            requests.get(f"{portal.url}/onboarding/invitations/{unknown_token}/", timeout=10),
+            requests.get(f"{portal.url}/onboarding/invitations/{live_token}/", timeout=10),
+            requests.post(f"{portal.url}/onboarding/invitations/{live_token}/", timeout=10),  # no CSRF token: 403
+            requests.get(f"{portal.url}/docusign/callback/?code={code}&state={state}", timeout=10,
+                         headers={"Transfer-Encoding": "chunked"}),  # refused before routing: 411
+        ]
+
+    assert [a.status_code for a in answers] == [400, 400, 404, 200, 403, 411], [a.status_code for a in answers]
+    ours = f"DEBUG urllib3.connectionpool {portal.url} "  # this test's own HTTP client, not the portal
+    log_lines = [line for line in log_lines if not line.startswith(ours)]
+    access_lines = [line for line in log_lines if " django.server " in line]
+    warnings = [line for line in log_lines if " django.request " in line or " django.security.csrf " in line]
+    assert len(access_lines) == len(answers) and len(warnings) >= 4, (access_lines, warnings)
+    leaks = [f"{name}: {line}" for line in log_lines for name, needle in needles.items() if needle in line]
+    assert not leaks, "\n".join(leaks)
+    assert any("/docusign/callback/?code=[redacted]&state=[redacted]" in line for line in access_lines), access_lines
+    assert any("/onboarding/invitations/[redacted]/" in line for line in warnings), warnings
+
+
+def _documented_gunicorn_options() -> list[str]:
+    """The web process's command in docs/operations.md, section 1, as a shell would split it."""
+    line = next(line for line in OPERATIONS_DOC.read_text().splitlines() if line.startswith("| web |"))
+    return shlex.split(line.split("`")[1])[2:]
+
+
+def test_gunicorns_access_log_in_the_documented_format_holds_no_code_state_or_token(tmp_path):
+    from gunicorn.config import Config
+
+    code, state, token = canary(), canary(), canary()
+    config = Config()
+    options = _documented_gunicorn_options()
+    for name in ("--access-logformat", "--logger-class"):
+        assert name in options, f"docs/operations.md's web command lacks {name}"
+        config.set(name.lstrip("-").replace("-", "_").replace("access_logformat", "access_log_format"),
+                   options[options.index(name) + 1])
+    config.set("accesslog", str(tmp_path / "access.log"))
+    log = config.logger_class(config)
+    for path, query in (("/docusign/callback/", f"code={code}&state={state}"),
+                        (f"/onboarding/invitations/{token}/", ""), (f"/accounts/reset/MQ/{token}/", "")):
+        environ = {"REQUEST_METHOD": "GET", "RAW_URI": f"{path}?{query}" if query else path, "PATH_INFO": path,
+                   "QUERY_STRING": query, "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
+                   "HTTP_REFERER": f"https://portal.example{path}?{query}", "HTTP_USER_AGENT": "Mozilla/5.0"}
+        response = SimpleNamespace(status="400 Bad Request", sent=100, headers=[("Location", f"/next/?state={state}")])
+        log.access(response, SimpleNamespace(headers=[("REFERER", environ["HTTP_REFERER"])]), environ,
+                   timedelta(milliseconds=12))
+    for handler in log.access_log.handlers:
+        handler.flush()
+
+    lines = (tmp_path / "access.log").read_text().splitlines()
+    assert len(lines) == 3 and "/docusign/callback/" in lines[0] and "/onboarding/invitations/" in lines[1], lines
+    assert not [line for line in lines if code in line or state in line or token in line], lines
