@@ -19,7 +19,7 @@ RULES_DOC = "docs/security.md"
 SCANNED_SUFFIXES = (".py", ".html", ".md")
 
 SECTION = re.compile(r"§(\d+(?:\.\d+)*)")
-STANDARD_SECTION = re.compile(r"(?:RFC \d+|PDF [\d.]+) §[\d.]+")
+STANDARD_SECTION = re.compile(r"(?:RFC \d+|PDF [\d.]+) §[\d.]+(?:, §[\d.]+)*")
 RULE_ID = re.compile(r"(?<![\w-])((?:OA|TS|TI|WH|BG|BI|DP|AP|EV)-\d+)(?:\.\.((?:OA|TS|TI|WH|BG|BI|DP|AP|EV)-\d+))?(?![\w-])")
 FIGURE = re.compile(r"(?<![\w/])(F\d{1,2})(?![\w])")
 # Names of the documents outside the repository that code must not point at.
@@ -113,6 +113,7 @@ def test_every_reference_in_the_repository_resolves_to_a_heading():
     ("# DocuSign caps tokens at an hour (docs/docusign.md §2.1).", []),
     ("# Connect (docs/docusign.md §7.3-§7.5; docs/security.md WH-1..WH-3, BI-4).", []),
     ("# RFC 6749 §4.1 and PDF 1.4 §3.4.1 are public standards.", []),
+    ("# Secret parameters (RFC 6749 §4.1.2, §5.1; PKCE).", []),
     ("# The listener must answer within 100 s (protocol §7.5).", ["§7.5 without docs/docusign.md before it"]),
     ("# Offboarding removes the secrets (TS-6).", ["TS-6 without docs/security.md before it"]),
     ("# (docs/docusign.md §99)", ["docs/docusign.md has no heading §99"]),
