@@ -30,7 +30,7 @@ test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Known vulnerabilities in the installed packages (checklist DP-4). Needs PyPI's vulnerability data over the network,
+# Known vulnerabilities in the installed packages (docs/security.md DP-4). Needs PyPI's vulnerability data over the network,
 # so it is not part of `make test`. --strict: a package that could not be looked up fails the run instead of passing
 # silently; --skip-editable: the portal itself is not on PyPI.
 audit: $(VENV)/.installed-dev

@@ -107,7 +107,7 @@ class Relay:
         started = time.monotonic()
         try:
             status = session.post(self.listener_url, data=body, headers={**headers, "User-Agent": USER_AGENT},
-                                  timeout=100).status_code  # DocuSign's own deadline (protocol §7.5)
+                                  timeout=100).status_code  # DocuSign's own deadline (docs/docusign.md §7.5)
         except requests.RequestException:
             status = 0
         with self._lock:

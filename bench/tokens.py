@@ -1,4 +1,4 @@
-"""Benchmark: JWT grants with the portal's token cache versus one grant per call (security checklist TS-5).
+"""Benchmark: JWT grants with the portal's token cache versus one grant per call (docs/security.md TS-5).
 
 Runs the DocuSign sandbox in-process on a loopback port with a throwaway SQLite file, then makes the same
 number of DocuSign calls (GET /oauth/userinfo) twice: through `tokens.get_impersonation_token` + `http.call`,

@@ -6,7 +6,7 @@
 - `account_setup_diff` is the same comparison, read-only (the command's --dry-run); `account_setup_status` records
   it on the organization's `AccountSetupState` (the daily drift check, the checklist and the admin read that row).
 
-Connect CRUD needs an account administrator, and Connect enabled on the account (protocol §7.1).
+Connect CRUD needs an account administrator, and Connect enabled on the account (docs/docusign.md §7.1).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ CONNECT_DISABLED = ("Connect is not enabled on the DocuSign account {account}. A
                     "Connect for the account (or ask DocuSign to), then run Setup again.")
 NO_ACCOUNT = ("This organization has no DocuSign account yet: grant consent for the system user or connect to DocuSign "
               "and choose the account first.")
-# UNVERIFIED (protocol §7.1): DocuSign's errorCode for an account without Connect is undocumented; the sandbox's.
+# UNVERIFIED (docs/docusign.md §7.1): DocuSign's errorCode for an account without Connect is undocumented; the sandbox's.
 CONNECT_NOT_ENABLED_CODES = frozenset({"CONNECT_NOT_ENABLED"})
 
 

@@ -1,6 +1,6 @@
 """Read-only admin for "Connect to DocuSign" connections: status and expiry, tokens masked to their last 4 characters.
 
-Tokens cannot be added or edited here and are never searchable (security checklist TI-4); a connection is removed
+Tokens cannot be added or edited here and are never searchable (docs/security.md TI-4); a connection is removed
 by its admin's Disconnect button, which goes through `credentials.credential_disconnect`.
 """
 

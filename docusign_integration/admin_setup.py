@@ -112,7 +112,7 @@ def setup_confirm(model_admin: ModelAdmin, request: HttpRequest) -> HttpResponse
         raise PermissionDenied
     ids = _selected_ids(request.POST.get("ids", "") if request.method == "POST" else request.GET.get("ids", ""))
     selected = model_admin.get_queryset(request).filter(pk__in=ids)
-    ready = active_only(selected.filter(account_id__isnull=False))  # offboarded clients get nothing pushed (TS-6)
+    ready = active_only(selected.filter(account_id__isnull=False))  # offboarded: nothing pushed (docs/security.md TS-6)
     if request.method == "POST":
         count = enqueue_setup_pushes(ready.values_list("pk", flat=True), acting_user_id=request.user.pk)
         LogEntry.objects.log_actions(user_id=request.user.pk, queryset=ready, action_flag=CHANGE,

@@ -2,7 +2,7 @@
 
 The portal's DocuSign client code is the same for `sandbox`, `demo` and `production`; only the hosts
 below and the credentials differ. A `base_uri` (from userinfo, a stored row or a staff edit) is parsed
-strictly, then its scheme, host and port are compared with the environment's (security checklist BI-2): a
+strictly, then its scheme, host and port are compared with the environment's (docs/security.md BI-2): a
 bearer token never goes anywhere else.
 """
 
@@ -78,7 +78,7 @@ class Environment:
 
     @property
     def oauth_host(self) -> str:
-        """The JWT `aud`: the account server's host, no scheme, no slash (docusign-protocol.md §2.1)."""
+        """The JWT `aud`: the account server's host, no scheme, no slash (docs/docusign.md §2.1)."""
         return urlsplit(self.oauth_base_url).netloc
 
     def allowed_base_uri(self, base_uri: object) -> str:
@@ -109,7 +109,7 @@ def get_environment(name: str) -> Environment:
                            "https://demo.docusign.net")
     if name == PRODUCTION:
         # Production accounts live on regional hosts (na1..na4, eu, au, ca ...): one label under docusign.net
-        # (docusign-protocol.md §5).
+        # (docs/docusign.md §5).
         return Environment(PRODUCTION, "https://account.docusign.com", "https", re.compile(_LABEL + r"\.docusign\.net"),
                            443, "https://<server>.docusign.net, such as https://na3.docusign.net")
     raise ImproperlyConfigured(f"Unknown DocuSign environment {name!r}")

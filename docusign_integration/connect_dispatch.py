@@ -8,7 +8,7 @@ A lone delivery is therefore published at once, by its own request; under load o
 that arrived while the previous publish was on the wire. Nothing waits on a timer, and no thread of our own runs.
 
 Events that never reach the broker (broker down, or the process killed with ids pending) stay `received` in the
-database, where `sweep_connect_events` finds them within a few minutes (security checklist WH-6): an acknowledged
+database, where `sweep_connect_events` finds them within a few minutes (docs/security.md WH-6): an acknowledged
 delivery is never lost, only later.
 """
 

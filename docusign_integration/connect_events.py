@@ -2,8 +2,8 @@
 
 `connect_event_store` runs in the listener (no DocuSign call, no processing); `connect_event_process` runs in a task
 and applies an envelope-* or recipient-* message through `envelope_status_apply`. A message that cannot be read is
-quarantined with a reason, never retried in a loop (security checklist BI-4), and processing the same event twice
-changes nothing the second time (WH-4).
+quarantined with a reason, never retried in a loop (docs/security.md BI-4), and processing the same event twice
+changes nothing the second time (docs/security.md WH-4).
 """
 
 from __future__ import annotations
@@ -31,13 +31,13 @@ from .models.envelopes import ConnectEvent, ConnectEventState, CreatedVia
 
 logger = logging.getLogger(__name__)
 
-# The envelope status each envelope-* event announces, used when the message carries no envelopeSummary (§7.3).
+# The envelope status each envelope-* event announces, used when the message carries no envelopeSummary (docs/docusign.md §7.3).
 ENVELOPE_EVENT_STATUS = {
     "envelope-created": "created", "envelope-sent": "sent", "envelope-resent": "sent", "envelope-delivered": "delivered",
     "envelope-completed": "completed", "envelope-declined": "declined", "envelope-voided": "voided",
     "envelope-corrected": None,
 }
-# recipient-* events change a recipient; their envelopeSummary also carries the envelope's status (protocol §7.2).
+# recipient-* events change a recipient; their envelopeSummary also carries the envelope's status (docs/docusign.md §7.2).
 RECIPIENT_EVENTS = frozenset({
     "recipient-sent", "recipient-resent", "recipient-delivered", "recipient-completed", "recipient-declined",
     "recipient-autoresponded", "recipient-authenticationfailed", "recipient-reassign", "recipient-delegate",
@@ -66,7 +66,7 @@ class MessageIdentity:
 
 
 def message_identity(payload: Mapping[str, Any]) -> MessageIdentity:
-    """Read the dedup key of a JSON SIM message (§7.3); raise PoisonMessage naming what is missing or wrong."""
+    """Read the dedup key of a JSON SIM message (docs/docusign.md §7.3); raise PoisonMessage naming what is missing or wrong."""
     data = payload.get("data")
     if not isinstance(data, Mapping):
         raise PoisonMessage("data is missing or not an object")

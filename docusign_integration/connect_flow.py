@@ -40,7 +40,7 @@ def connect_start(request: HttpRequest, organization: ClientOrganization) -> Htt
     return backend.start()
 
 
-# social-core's frames below hold DocuSign's token answer: error reports show none of their variables (TS-8).
+# social-core's frames below hold DocuSign's token answer: error reports show none of their variables (docs/security.md TS-8).
 @sensitive_variables()
 def connect_callback(request: HttpRequest) -> HttpResponse:
     """DocuSign's redirect for the "connect" flow: 400 for a bad state, else back to the portal's pages."""

@@ -1,4 +1,4 @@
-"""Verifying a Connect message's HMAC signatures (protocol §7.4; security checklist WH-1..WH-3).
+"""Verifying a Connect message's HMAC signatures (docs/docusign.md §7.4; docs/security.md WH-1..WH-3).
 
 Each `X-DocuSign-Signature-N` header is base64(HMAC-SHA256(secret, raw body)). A message is genuine when any
 header matches any active key allowed for the account it claims to come from: the ISV's partner keys

@@ -1,4 +1,4 @@
-"""`POST /docusign/connect/`: the Connect listener (protocol §7.3-§7.5; security checklist WH-1..WH-7, BI-4).
+"""`POST /docusign/connect/`: the Connect listener (docs/docusign.md §7.3-§7.5; docs/security.md WH-1..WH-7, BI-4).
 
 In order: size cap (413, never reading past it), HMAC over the raw bytes before anything parses them (401), JSON
 (400), the body's account equal to the signed header's (401: cross-tenant forgery), then store once and answer 200.
@@ -25,7 +25,7 @@ from .ids import is_guid
 logger = logging.getLogger(__name__)
 
 # Sized from a SIM message with recipients and document names but without documents (includeDocuments off),
-# far below DocuSign's 35 MB request cap, which applies to calls made *to* DocuSign (WH-7).
+# far below DocuSign's 35 MB request cap, which applies to calls made *to* DocuSign (docs/security.md WH-7).
 DEFAULT_MAX_BODY = 1_048_576
 
 
@@ -61,7 +61,7 @@ def connect_listener(request: HttpRequest) -> HttpResponse:
         return _refuse(401, "no signature matches a key allowed for the account", account_id)
     try:
         payload = json.loads(body)
-    except (ValueError, RecursionError):  # RecursionError: JSON nested thousands of levels deep (BI-4)
+    except (ValueError, RecursionError):  # RecursionError: JSON nested thousands of levels deep (docs/security.md BI-4)
         return _refuse(400, "the body is not JSON", account_id)
     data = payload.get("data") if isinstance(payload, dict) else None
     body_account = data.get("accountId") if isinstance(data, dict) else None

@@ -1,8 +1,8 @@
 """Consent for a client organization's system user: the two consent links, and asking DocuSign whether consent holds.
 
 There is no "has consent?" endpoint: a JWT grant for the system user either succeeds or answers
-`consent_required` (docusign-protocol.md §3.4). `consent_verify` does exactly that, then reads userinfo to
-settle the account and its `base_uri` (§5, §10).
+`consent_required` (docs/docusign.md §3.4). `consent_verify` does exactly that, then reads userinfo to
+settle the account and its `base_uri` (docs/docusign.md §5, §10).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ FLOW_ADMIN = "consent_admin"
 
 
 def individual_consent_url(environment: str, state: str) -> str:
-    """The system user approves `signature impersonation` for the ISV's integration key (protocol §3.1)."""
+    """The system user approves `signature impersonation` for the ISV's integration key (docs/docusign.md §3.1)."""
     return _authorization_url(environment, {
         "response_type": "code",
         "scope": IMPERSONATION_SCOPES,
@@ -34,7 +34,7 @@ def individual_consent_url(environment: str, state: str) -> str:
 
 
 def admin_consent_url(environment: str, state: str) -> str:
-    """An organization admin approves the scopes for every user of the organization's claimed domains (protocol §3.3)."""
+    """An organization admin approves the scopes for every user of the organization's claimed domains (docs/docusign.md §3.3)."""
     return _authorization_url(environment, {
         "response_type": "code",
         "scope": "openid",
@@ -55,7 +55,7 @@ def consent_verify(
     """
     system_user = SystemUser.objects.get(organization=organization)
     environment = organization.environment
-    # A cached token outlives a revocation (protocol §3.4): a consent check must ask for a fresh grant.
+    # A cached token outlives a revocation (docs/docusign.md §3.4): a consent check must ask for a fresh grant.
     tokens.forget_impersonation_token(environment, system_user.user_id)
     try:
         access_token = tokens.get_impersonation_token(environment, system_user.user_id, IMPERSONATION_SCOPES)

@@ -2,9 +2,9 @@
 
 - `credential_store`: after "Connect to DocuSign", keep the token pair encrypted, one row per organization and user.
 - `get_valid_access_token`: the access token, refreshed 5 minutes before expiry; one refresh at a time across
-  processes (row lock, re-read after acquiring it), always keeping the newest refresh token (checklist TS-3, TS-4).
+  processes (row lock, re-read after acquiring it), always keeping the newest refresh token (docs/security.md TS-3, TS-4).
 - `invalid_grant` on refresh marks the connection "needs reconnecting" and stops all further attempts.
-- `credential_disconnect`: deletes the row and the social-auth association (checklist TS-6).
+- `credential_disconnect`: deletes the row and the social-auth association (docs/security.md TS-6).
 - `credential_discard_lost_key`: the encryption key under the tokens is lost; "needs reconnecting", tokens dropped.
 """
 

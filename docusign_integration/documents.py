@@ -3,9 +3,9 @@
 Each file is streamed from DocuSign (`http.iter_capped`, so never more than DOCUSIGN_DOCUMENT_MAX_BYTES, default
 200 MB, DocuSign's envelope limit) straight into storage under a deterministic, organization-prefixed key while its
 SHA-256 is computed. A `SignedDocument` row per envelope and kind is claimed with a conditional update before the
-download and holds a lease until it ends, so duplicate or concurrent tasks download nothing twice (checklist BG-4);
-a worker killed mid-download loses its lease and a redelivered task takes over (BG-3). A failed download leaves no
-partial object behind (BI-5). Files are served only through scoped views; storage never gets a public URL.
+download and holds a lease until it ends, so duplicate or concurrent tasks download nothing twice (docs/security.md BG-4);
+a worker killed mid-download loses its lease; a redelivered task takes over (docs/security.md BG-3). A failed download leaves no
+partial object behind (docs/security.md BI-5). Files are served only through scoped views; storage never gets a public URL.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Secrets at rest: AES-256-GCM with the keys in settings.PORTAL_ENCRYPTION_KEYS (security checklist TS-1, TS-2).
+"""Secrets at rest: AES-256-GCM with the keys in settings.PORTAL_ENCRYPTION_KEYS (docs/security.md TS-1, TS-2).
 
 Each value is encrypted with a fresh 96-bit nonce and authenticated with an *associated data* string that
 names the row and the field (`model_context`), so a ciphertext copied to another row or column fails to

@@ -1,6 +1,6 @@
 """The envelope status state machine: every source of news (portal send, Connect, polling) applies it here.
 
-DocuSign gives no ordering guarantee for Connect messages (security checklist WH-5) and polling can overlap them,
+DocuSign gives no ordering guarantee for Connect messages (docs/security.md WH-5) and polling can overlap them,
 so a status only moves forward: created < sent < delivered < signed < completed, and completed, declined and
 voided are final. A late, older message therefore never regresses an envelope, and two messages with the same
 `changed_at` are settled by that order, never by arrival. Applying the same news twice changes nothing. The subject
@@ -45,10 +45,10 @@ STATUS_DATE_FIELD = {
 RECIPIENT_RANK = {"created": 0, "sent": 1, "autoresponded": 1, "authenticationfailed": 1, "delivered": 2,
                   "signed": 3, "completed": 4, "declined": 4}
 RECIPIENT_FINAL = frozenset({"completed", "declined"})
-# DocuSign's `recipients` collections that hold people (protocol §6.1).
+# DocuSign's `recipients` collections that hold people (docs/docusign.md §6.1).
 RECIPIENT_COLLECTIONS = ("signers", "carbonCopies", "certifiedDeliveries", "agents", "editors", "intermediaries",
                          "inPersonSigners", "witnesses", "seals")
-MAX_RECIPIENTS = 100  # more than any real envelope routes to; bounds a hostile summary (security checklist BI-4)
+MAX_RECIPIENTS = 100  # more than any real envelope routes to; bounds a hostile summary (docs/security.md BI-4)
 
 EnvelopeCompletedCallback = Callable[[Envelope], None]
 _completed_callbacks: list[EnvelopeCompletedCallback] = []
@@ -70,7 +70,7 @@ class EnvelopeSummary:
 
     @classmethod
     def from_docusign(cls, data: Mapping[str, Any]) -> EnvelopeSummary:
-        """Read DocuSign's envelope JSON (camelCase, protocol §7.3 / §6.4); raise SummaryError on bad types."""
+        """Read DocuSign's envelope JSON (camelCase, docs/docusign.md §7.3, §6.4); raise SummaryError on bad types."""
         dates = {}
         for key, name in (("sentDateTime", "sent_at"), ("deliveredDateTime", "delivered_at"),
                           ("completedDateTime", "completed_at"), ("declinedDateTime", "declined_at"),
@@ -123,8 +123,8 @@ def envelope_status_apply(*, organization: ClientOrganization, envelope_id: str,
             defaults={"environment": organization.environment, "created_via": source},
         )
         before = envelope.status
-        # Subject and recipients' details come only from news at least as new as what was applied (WH-5): DocuSign
-        # delivers Connect messages in no particular order, and an older one must not undo a newer one's details.
+        # Subject and recipients' details come only from news at least as new as what was applied (docs/security.md WH-5):
+        # DocuSign delivers Connect messages in no particular order, and an older one must not undo a newer one's details.
         current = envelope.status_changed_at is None or changed_at >= envelope.status_changed_at
         status_changed = _advances(before, status)
         if status_changed:

@@ -3,7 +3,7 @@
 A sweep asks DocuSign "which envelopes changed since the watermark (minus an overlap)?" with
 `GET /envelopes?from_date=...&to_date=...`, page by page, and applies each status through `envelope_status_apply`
 (monotonic, so re-reading the overlap changes nothing). It never GETs a single envelope, so no envelope's status is
-ever asked more than once per 15 minutes however often sweeps run (protocol §9 polling rule; checklist BG-5).
+ever asked more than once per 15 minutes however often sweeps run (docs/docusign.md §9 polling rule; docs/security.md BG-5).
 
 The window is closed at the sweep's start (`to_date`), so pages cannot grow while they are read; if it shrinks
 (an envelope changed again meanwhile and left the window) positions shift and one envelope could be skipped, so the

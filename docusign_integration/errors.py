@@ -1,4 +1,4 @@
-"""One exception family for everything DocuSign answers (style.md "One HTTP choke point").
+"""One exception family for everything DocuSign answers (the one HTTP choke point, README.md "Architecture").
 
 `http.call` maps each response to one of these; callers branch on the class (retry, defer, ask for consent,
 give up) and show `user_message`, a sentence a person can act on. No message ever carries a token, an
@@ -40,7 +40,7 @@ class InvalidGrant(DocuSignError):
 
     default_message = "DocuSign refused the token request."
 
-    # Protocol §2.3: `error_description` is the field to branch on.
+    # docs/docusign.md §2.3: `error_description` is the field to branch on.
     MESSAGES = {
         "no_valid_keys_or_signatures": "The configured RSA key is not registered on the integration key, "
                                        "or belongs to the other environment.",

@@ -1,4 +1,4 @@
-"""eSignature REST calls for an account's Connect configurations, settings and users (protocol §7.1, §8).
+"""eSignature REST calls for an account's Connect configurations, settings and users (docs/docusign.md §7.1, §8).
 
 All go through `rest.rest_call`. Bodies and answers are in DocuSign's shapes: camelCase, every scalar a string.
 """

@@ -1,4 +1,4 @@
-"""Connect failures of one account and their republishing (protocol §7.1, §7.5): the two calls the portal makes.
+"""Connect failures of one account and their republishing (docs/docusign.md §7.1, §7.5): the two calls the portal makes.
 
 DocuSign keeps a failed Connect message queued for the account; when the listener was down (or refused a message),
 `GET /connect/failures` lists them and `PUT /connect/envelopes/retry_queue` asks DocuSign to send them again. Both

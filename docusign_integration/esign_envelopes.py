@@ -1,7 +1,7 @@
 """eSignature REST v2.1 envelope calls: create a draft, the sender and recipient views, status changes, documents.
 
 Small functions, one DocuSign operation each, through `rest.rest_call` (so `http.call`'s timeouts, retries and
-rate-limit bookkeeping apply). Every id is checked before it becomes part of a URL (security checklist BI-3).
+rate-limit bookkeeping apply). Every id is checked before it becomes part of a URL (docs/security.md BI-3).
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def create_recipient_view(ref: AccountRef, envelope_id: str, *, bearer: str, ret
 
 
 def docusign_datetime(value: datetime) -> str:
-    """A DateTime query value in UTC with an explicit offset, as protocol §6.3 recommends."""
+    """A DateTime query value in UTC with an explicit offset, as docs/docusign.md §6.3 recommends."""
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 

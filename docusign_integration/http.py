@@ -1,4 +1,4 @@
-"""THE one choke point for every request the portal sends to DocuSign (style.md; checklist BG-1, BG-2, BI-1, BI-2).
+"""THE one choke point for every request the portal sends to DocuSign (docs/security.md BG-1, BG-2, BI-1, BI-2).
 
 Every call here: has settings.DOCUSIGN_HTTP_TIMEOUT; never follows a redirect (a bearer token must not be
 forwarded to whatever host a 302 names); reads at most `max_bytes`; records the account's rate-limit headers
@@ -43,7 +43,7 @@ RATE_LIMIT_CODES = frozenset({
 NOT_FOUND_CODES = frozenset({"ENVELOPE_DOES_NOT_EXIST", "DOCUMENT_DOES_NOT_EXIST", "USER_DOES_NOT_EXIST_IN_SYSTEM"})
 PERMISSION_CODES = frozenset({"USER_LACKS_PERMISSIONS", "ACCOUNT_LACKS_PERMISSIONS", "ACCOUNT_NOT_AUTHORIZED_FOR_ENVELOPE"})
 UNAUTHORIZED_CODES = frozenset({"AUTHORIZATION_INVALID_TOKEN", "USER_AUTHENTICATION_FAILED"})
-BURST_WINDOW = timedelta(seconds=30)  # DocuSign's burst window (protocol §9)
+BURST_WINDOW = timedelta(seconds=30)  # DocuSign's burst window (docs/docusign.md §9)
 
 
 def _setting(name: str, default: float) -> float:
@@ -51,7 +51,7 @@ def _setting(name: str, default: float) -> float:
 
 
 # Every local here and in requests/urllib3 below holds a bearer token, Basic credentials or a token request body:
-# error reports (checklist TS-8) show none of them.
+# error reports (docs/security.md TS-8) show none of them.
 @sensitive_variables()
 def call(method: str, url: str, *, environment: str, account_id: str | None = None, bearer: str | None = None,
          basic: tuple[str, str] | None = None, json: Any = None, data: Any = None, params: dict | None = None,
@@ -203,7 +203,7 @@ def _text(value: object) -> str:
 
 
 def _error_for(response: requests.Response, *, environment: str, account_id: str | None) -> errors.DocuSignError:
-    """The exception for a non-2xx answer (protocol §2.3 token errors, §9 REST errors)."""
+    """The exception for a non-2xx answer (docs/docusign.md §2.3 token errors, §9 REST errors)."""
     status = response.status_code
     if 300 <= status < 400:
         return errors.BadResponse("DocuSign answered with a redirect, which the portal does not follow.",

@@ -1,4 +1,4 @@
-"""Identifier checks before an id goes into a URL (security checklist BI-3).
+"""Identifier checks before an id goes into a URL (docs/security.md BI-3).
 
 Only ASCII GUIDs (and DocuSign's documented document ids) pass: no path separators, percent-escapes,
 query characters or Unicode look-alikes ever reach a DocuSign URL.

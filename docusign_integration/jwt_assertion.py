@@ -1,4 +1,4 @@
-"""The JWT Grant's assertion (docusign-protocol.md §2.1, security checklist OA-9): a pure function, no ORM.
+"""The JWT Grant's assertion (docs/docusign.md §2.1; docs/security.md OA-9): a pure function, no ORM.
 
 Reference: https://developers.docusign.com/platform/auth/jwt-get-token/
 """
@@ -12,7 +12,7 @@ import jwt
 from django.views.decorators.debug import sensitive_variables
 
 DEFAULT_SCOPES = "signature impersonation"
-MAX_LIFETIME = 3600  # DocuSign caps tokens at one hour whatever `exp` says (protocol §2.1).
+MAX_LIFETIME = 3600  # DocuSign caps tokens at one hour whatever `exp` says (docs/docusign.md §2.1).
 
 
 @sensitive_variables("private_key_pem")

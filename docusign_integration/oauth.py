@@ -1,7 +1,7 @@
-"""DocuSign's account server: the token endpoint's three grants and userinfo (docusign-protocol.md §2, §4, §5).
+"""DocuSign's account server: the token endpoint's three grants and userinfo (docs/docusign.md §2, §4, §5).
 
-Every request goes through `http.call`; every answer is validated before anything is stored (checklist BI-1)
-and every `base_uri` is checked against the environment's allowlist before a token could be sent there (BI-2).
+Every request goes through `http.call`; every answer is validated before anything is stored (docs/security.md BI-1)
+and every `base_uri` is checked against the environment's allowlist before a token could be sent there (docs/security.md BI-2).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from .jwt_assertion import DEFAULT_SCOPES, build_assertion
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 MAX_EXPIRES_IN = 86400  # DocuSign issues 1 h (JWT) or 8 h (code grant) tokens; a day is already generous.
-TOKEN_MAX_BYTES = 65536  # a token answer is a few hundred bytes (checklist BI-1: cap at about 64 KB)
+TOKEN_MAX_BYTES = 65536  # a token answer is a few hundred bytes (docs/security.md BI-1: cap at about 64 KB)
 USERINFO_MAX_BYTES = 262144  # room for users with many accounts
 
 
@@ -96,7 +96,7 @@ class UserInfo:
 
     @classmethod
     def from_json(cls, body: dict, environment: conf.Environment) -> UserInfo:
-        """Parse userinfo (snake_case, protocol §5); UntrustedHost for any base_uri off the allowlist."""
+        """Parse userinfo (snake_case, docs/docusign.md §5); UntrustedHost for any base_uri off the allowlist."""
         sub = body.get("sub")
         if not is_guid(sub):
             raise BadResponse("DocuSign's userinfo has no valid user id.", error_code="UNEXPECTED_SHAPE")

@@ -31,7 +31,7 @@ def require_connecting_admin(backend: DocuSignOAuth2, user=None, *args, **kwargs
     organization = onboarding.membership_organization(user, organization_id=record.organization_id,
                                                       role=MembershipRole.ADMIN)
     if organization.environment != record.environment:
-        raise PermissionDenied  # checklist OA-5: a code is redeemed only for the environment it was issued in
+        raise PermissionDenied  # docs/security.md OA-5: a code is redeemed only for the environment it was issued in
     return {"organization": organization}
 
 

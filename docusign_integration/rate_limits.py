@@ -1,4 +1,4 @@
-"""What `http.call` remembers of DocuSign's answers about an account's API budget (docusign-protocol.md §9).
+"""What `http.call` remembers of DocuSign's answers about an account's API budget (docs/docusign.md §9).
 
 The state lives in AccountRateLimit, read and written on its own connection to the same database
 (`settings.DOCUSIGN_RATE_LIMIT_DATABASE`, in autocommit), never on the caller's: a DocuSign call made inside a

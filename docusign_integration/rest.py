@@ -1,4 +1,4 @@
-"""eSignature REST v2.1 calls for one account (docusign-protocol.md §6): `{base_uri}/restapi/v2.1/accounts/{id}`.
+"""eSignature REST v2.1 calls for one account (docs/docusign.md §6): `{base_uri}/restapi/v2.1/accounts/{id}`.
 
 Reference: https://developers.docusign.com/docs/esign-rest-api/reference/
 """

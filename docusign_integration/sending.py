@@ -37,7 +37,7 @@ T = TypeVar("T")
 
 # What DocuSign converts and the portal accepts, told apart by the file's first bytes, never by its name.
 FILE_SIGNATURES = {"pdf": b"%PDF-", "docx": b"PK\x03\x04"}
-DEFAULT_UPLOAD_MAX_BYTES = 25 * 1_048_576  # DocuSign's per-document limit (protocol §6.1)
+DEFAULT_UPLOAD_MAX_BYTES = 25 * 1_048_576  # DocuSign's per-document limit (docs/docusign.md §6.1)
 MAX_RECIPIENTS = 20  # well inside DocuSign's 100; a portal form with more is a mistake
 MAX_END_USER_ID = 200  # EmbeddedSigner.end_user_id
 
@@ -121,7 +121,7 @@ class SendingIdentity:
     via: str  # "connection" or "system_user"
 
     def call(self, operation: Callable[[str], T]) -> T:
-        """`operation(bearer)`; a system user's token that DocuSign no longer accepts is replaced once (checklist BG-1)."""
+        """`operation(bearer)`; a system user's token that DocuSign no longer accepts is replaced once (docs/security.md BG-1)."""
         try:
             return operation(self.bearer)
         except errors.Unauthorized:
@@ -232,7 +232,7 @@ def envelope_create_draft(*, acting_user: AbstractBaseUser, organization: Client
         raise ValidationError(f"An envelope sent from the portal has at most {MAX_RECIPIENTS} recipients.")
     _check_portal_signers(organization, recipients)
     identity = sending_identity(acting_user, organization)
-    # A clientUserId makes the signer embedded (protocol §6.1): a random handle, so it says nothing of who the person
+    # A clientUserId makes the signer embedded (docs/docusign.md §6.1): a random handle, so it says nothing of who the person
     # is; the EmbeddedSigner row written below does.
     signers = [(r, uuid.uuid4().hex if r.embedded else "") for r in recipients]
     definition = _definition(subject, documents, signers)

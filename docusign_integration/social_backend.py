@@ -1,4 +1,4 @@
-"""social-core backend "docusign": "Connect to DocuSign" with the Authorization Code grant and PKCE (protocol §4).
+"""social-core backend "docusign": "Connect to DocuSign" with the Authorization Code grant and PKCE (docs/docusign.md §4).
 
 social-core drives the flow (start, callback, pipeline); the DocuSign- and portal-specific parts are overridden:
 
@@ -26,7 +26,7 @@ from . import conf, oauth, state
 from .oauth import TokenResponse, UserInfo
 
 CONNECT_FLOW = "connect"
-# Exactly these (security checklist OA-8): eSignature calls, and refresh tokens whose lifetime slides.
+# Exactly these (docs/security.md OA-8): eSignature calls, and refresh tokens whose lifetime slides.
 CONNECT_SCOPES = ("signature", "extended")
 # Fields of the token response that must never be copied into extra_data.
 TOKEN_FIELDS = ("access_token", "refresh_token", "id_token", "code", "code_verifier")
@@ -74,7 +74,7 @@ class DocuSignOAuth2(BaseOAuth2PKCE):
         return settings.DOCUSIGN_REDIRECT_URI
 
     def get_scope(self) -> list[str]:
-        # Not configurable on purpose: the scope is part of the security contract (OA-8).
+        # Not configurable on purpose: the scope is part of the security contract (docs/security.md OA-8).
         return list(CONNECT_SCOPES)
 
     def get_key_and_secret(self) -> tuple[str, str]:
@@ -125,7 +125,7 @@ class DocuSignOAuth2(BaseOAuth2PKCE):
         }
 
     def user_data(self, access_token: str, *args, **kwargs) -> dict[str, Any]:
-        """Userinfo (protocol §5): `sub` is the uid; accounts stay on `self.userinfo` for the pipeline."""
+        """Userinfo (docs/docusign.md §5): `sub` is the uid; accounts stay on `self.userinfo` for the pipeline."""
         self.userinfo = oauth.userinfo(self.environment_name(), access_token)
         return {"sub": self.userinfo.sub, "name": self.userinfo.name, "email": self.userinfo.email}
 

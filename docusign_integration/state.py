@@ -1,4 +1,4 @@
-"""OAuth `state` and PKCE for every browser redirect to DocuSign (security checklist OA-1, OA-2, OA-5).
+"""OAuth `state` and PKCE for every browser redirect to DocuSign (docs/security.md OA-1, OA-2, OA-5).
 
 A state value is 32 random bytes, stored only as its sha256, bound to the browser session and the portal
 user that started the flow, valid for 10 minutes and usable once. The PKCE verifier lives in the state

@@ -1,4 +1,4 @@
-"""Which encryption keys the stored secrets need, and refusing to start without them (security checklist TS-2 (c)).
+"""Which encryption keys the stored secrets need, and refusing to start without them (docs/security.md TS-2 (c)).
 
 Every ciphertext names its key id (`v1.<key id>.<blob>`, see `encryption`). A web or worker process whose
 PORTAL_ENCRYPTION_KEYS lacks a key id that stored rows record would start and then fail on every read of those

@@ -1,4 +1,4 @@
-"""How a Celery task answers a DocuSign failure (security checklist BG-1): retry, defer, or fail for good.
+"""How a Celery task answers a DocuSign failure (docs/security.md BG-1): retry, defer, or fail for good.
 
 One decision for every task, from the exception class `http.call` chose:
 - a rate limit (429, or the hourly limit DocuSign sends as 400) defers until DocuSign's reset (`reset_at`, which
@@ -10,7 +10,7 @@ One decision for every task, from the exception class `http.call` chose:
   answer, any non-DocuSign exception) is permanent: retrying cannot help, a person must look (the dead letter).
 
 Every countdown stays below the broker's visibility timeout (settings: 3600 s), so a waiting task is never
-redelivered while it waits (checklist BG-3).
+redelivered while it waits (docs/security.md BG-3).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from django.utils import timezone
 from . import errors
 
 BACKOFF_BASE = 30  # seconds for the first retry; doubles with each retry
-BACKOFF_MAX = 600  # checklist BG-1: retry_backoff_max <= 600 s
+BACKOFF_MAX = 600  # docs/security.md BG-1: retry_backoff_max <= 600 s
 # The longest a rate-limited task waits in one go. DocuSign's hourly window resets within 3,600 s, so a task defers
 # at most twice and keeps its other retries for real failures. It must stay below the Redis broker's visibility
 # timeout (a message waiting longer is delivered again): system check docusign.E010 enforces that.

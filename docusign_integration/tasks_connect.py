@@ -2,7 +2,7 @@
 
 Tasks take ids only. The listener queues `process_connect_events` after its commit, one message for the events
 that arrived together (`connect_dispatch`); if the broker was down then, `sweep_connect_events` (beat, every minute)
-queues what is still waiting, so an acknowledged message is never lost (security checklist WH-6).
+queues what is still waiting, so an acknowledged message is never lost (docs/security.md WH-6).
 `republish_failures` asks DocuSign to resend what it failed to deliver to us.
 """
 

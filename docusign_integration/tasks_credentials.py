@@ -1,6 +1,6 @@
 """Keeping "Connect to DocuSign" connections alive: a beat task fans out one refresh task per connection.
 
-A DocuSign refresh token lives about 30 days; refreshing with `extended` restarts that (protocol §4). Connections
+A DocuSign refresh token lives about 30 days; refreshing with `extended` restarts that (docs/docusign.md §4). Connections
 whose refresh token expires within 10 days are refreshed, so an admin who is away for weeks keeps a working
 connection. Tasks take ids only; a refused refresh marks the connection "needs reconnecting" and is not retried.
 """

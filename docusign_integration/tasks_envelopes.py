@@ -32,7 +32,7 @@ MAX_COUNTDOWN = task_retry.DEFER_MAX  # seconds; well below the broker's visibil
 # A person coming back from DocuSign asks for a sweep; the same kind of return within this many seconds shares one,
 # so reloading a return page cannot spend the account's hourly API budget.
 SWEEP_SOON_SECONDS = 15
-backoff = task_retry.backoff  # the back-off both tasks use (checklist BG-1), named here for the envelope tests
+backoff = task_retry.backoff  # the back-off both tasks use (docs/security.md BG-1), named here for the envelope tests
 
 
 def syncable_organizations():
@@ -79,7 +79,7 @@ def sync_organization_soon(organization: ClientOrganization, reason: str) -> boo
 
 @shared_task(bind=True, max_retries=8, acks_late=True)
 def download_envelope_documents(self, organization_id: int, envelope_id: str) -> None:
-    """Download a completed envelope's signed documents; refuses an envelope of another organization (checklist TI-2)."""
+    """Download a completed envelope's signed documents; refuses an envelope of another organization (docs/security.md TI-2)."""
     envelope = (Envelope.objects.select_related("organization")
                 .filter(organization_id=organization_id, envelope_id=envelope_id).first())
     if envelope is None:

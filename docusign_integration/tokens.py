@@ -1,4 +1,4 @@
-"""Impersonation tokens for system users: one JWT grant per user per hour, shared by every process (TS-3, TS-5).
+"""Impersonation tokens for system users: one JWT grant per user per hour, shared by every process (docs/security.md TS-3, TS-5).
 
 The fast path reads the cached row without a lock. When the token is missing or within RENEW_BEFORE of
 expiry, the caller takes the row's lock (`select_for_update`), re-reads it, and only then asks DocuSign:

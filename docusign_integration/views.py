@@ -84,11 +84,11 @@ def _consent_return(request: HttpRequest, flow: str) -> HttpResponse:
         record = state.consume_state(request, request.GET.get("state", ""), flow=flow)
     except state.StateRejected:
         return _rejected(request)
-    # Offboarded since the flow started: 404 before the code is redeemed, so no DocuSign call is made (TS-6).
+    # Offboarded since the flow started: 404 before the code is redeemed, so no DocuSign call is made (docs/security.md TS-6).
     organization = get_object_or_404(active_only(ClientOrganization.objects.select_related("system_user")),
                                      pk=record.organization_id)
     if record.environment != organization.environment:
-        return _rejected(request)  # OA-5: a code is redeemed only in the environment the flow started in
+        return _rejected(request)  # docs/security.md OA-5: a code is redeemed only in the environment the flow started in
     back = HttpResponseRedirect((record.payload or {}).get("next") or _default_return(request, organization))
 
     error = request.GET.get("error", "")
@@ -147,7 +147,7 @@ def _consenter_problem(flow: str, organization: ClientOrganization, person: oaut
 
 def _organization_for_consent(request: HttpRequest, slug: str) -> ClientOrganization:
     """The organization if the user may start consent for it: staff with change permission, or its client admins."""
-    # A client that left (offboarded) gets no new consent: the portal no longer acts for it (TS-6).
+    # A client that left (offboarded) gets no new consent: the portal no longer acts for it (docs/security.md TS-6).
     organization = get_object_or_404(active_only(ClientOrganization.objects.all()), slug=slug)
     if request.user.is_staff and request.user.has_perm("tenants.change_clientorganization"):
         return organization

@@ -1,4 +1,4 @@
-"""Account settings, users and permission profiles. Protocol §8.
+"""Account settings, users and permission profiles: docs/docusign.md §8.
 
 Reference: https://developers.docusign.com/docs/esign-rest-api/reference/accounts/
 """
@@ -26,13 +26,13 @@ DEFAULT_SETTINGS = {
     "usesAPI": "true", "allowConnectEnvelopeRemovedEvent": "false", "enableAccessCodeGenerator": "false",
     "enablePowerForm": "true", "enableReservedDomain": "false", "allowAccountManagementGranular": "false",
 }
-# Properties whose SPEC21 description says only (Sys)Admin users can change them.
+# Properties whose description in DocuSign's OpenAPI spec says only (Sys)Admin users can change them.
 ADMIN_ONLY_SETTINGS = frozenset({
     "envelopeIntegrationAllowed", "envelopeIntegrationEnabled", "enableSequentialSigningAPI", "allowInPerson",
     "usesAPI", "allowConnectEnvelopeRemovedEvent", "enableAccessCodeGenerator", "enablePowerForm",
     "enableReservedDomain", "allowAccountManagementGranular", "enableSMSAuthentication",
 })
-# DocuSign's three default profiles (protocol §8); the ids are the sandbox's own.
+# DocuSign's three default profiles (docs/docusign.md §8); the ids are the sandbox's own.
 PERMISSION_PROFILES = {
     "DocuSign Viewer": ("10000001", {"allowApiAccess": "false", "allowApiAccessToAccount": "false",
                                      "allowSendingEnvelopes": "false"}),

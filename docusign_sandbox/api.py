@@ -1,6 +1,6 @@
 """Conventions shared by every eSignature REST endpoint of the sandbox.
 
-DocuSign's rules (docusign-protocol.md §6, §9, §11): JSON in camelCase, every scalar a string, errors as
+DocuSign's rules (docs/docusign.md §6, §9, §11): JSON in camelCase, every scalar a string, errors as
 `{"errorCode", "message"}` with 400 (401 for a bad or expired token), and the account in the path must be
 one the token's user belongs to.
 """

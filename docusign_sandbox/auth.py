@@ -14,8 +14,8 @@ from django.http import HttpRequest
 from . import clock
 from .models import AccessToken, IntegrationKey, User
 
-JWT_TOKEN_LIFETIME = 3600  # protocol §2.2
-CODE_GRANT_TOKEN_LIFETIME = 28800  # protocol §4
+JWT_TOKEN_LIFETIME = 3600  # docs/docusign.md §2.2
+CODE_GRANT_TOKEN_LIFETIME = 28800  # docs/docusign.md §4
 
 
 def hash_token(token: str) -> str:

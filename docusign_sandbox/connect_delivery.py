@@ -1,10 +1,10 @@
 """Connect delivery: the JSON SIM message, its HMAC signatures, and the background sender.
 
-Protocol §7.3-§7.5. The sandbox is its own service, so delivery runs in a daemon thread of the sandbox
+See docs/docusign.md §7.3-§7.5. The sandbox is its own service, so delivery runs in a daemon thread of the sandbox
 process fed by a small queue (no Celery). A delivery is queued only after the transaction that recorded it
 commits, then POSTed with the exact bytes that were signed.
 
-Retry policy (simplified from §7.5, where DocuSign's text is vague):
+Retry policy (simplified from docs/docusign.md §7.5, where DocuSign's text is vague):
 - A failed delivery stays `failed` and appears in `GET /connect/failures`; `retry_queue` republishes it.
 - With `requiresAcknowledgement` "true", a later successful message to the same configuration republishes
   that configuration's failed deliveries at once, oldest first, up to MAX_AUTOMATIC_RETRIES each. DocuSign's
@@ -33,7 +33,7 @@ from .models import AccessToken, Account, ConnectConfiguration, ConnectDelivery,
 
 logger = logging.getLogger(__name__)
 
-# The listener must answer 2xx within 100 seconds (§7.5); tests set DOCUSIGN_SANDBOX_CONNECT_TIMEOUT lower.
+# The listener must answer 2xx within 100 seconds (docs/docusign.md §7.5); tests set DOCUSIGN_SANDBOX_CONNECT_TIMEOUT lower.
 DEFAULT_TIMEOUT_SECONDS = 100.0
 MAX_AUTOMATIC_RETRIES = 10
 ERROR_TEXT_LIMIT = 500
@@ -46,7 +46,7 @@ RECIPIENT_COLLECTIONS = {
 }
 
 
-# --- The JSON SIM message (§7.3) -------------------------------------------------------------------------
+# --- The JSON SIM message (docs/docusign.md §7.3) -------------------------------------------------------------------------
 
 
 def sim_message(configuration: ConnectConfiguration, envelope: Envelope, event: str,
@@ -125,7 +125,7 @@ def recipients_summary(envelope: Envelope) -> dict[str, Any]:
     return {**collections, "recipientCount": str(len(recipients))}
 
 
-# --- HMAC (§7.4) -----------------------------------------------------------------------------------------
+# --- HMAC (docs/docusign.md §7.4) -----------------------------------------------------------------------------------------
 
 
 def hmac_signature(secret: str, body: bytes) -> str:
@@ -136,7 +136,7 @@ def hmac_signature(secret: str, body: bytes) -> str:
 def signing_account(configuration: ConnectConfiguration, envelope_sender_id: int) -> Account | None:
     """Whose HMAC keys sign this configuration's messages: the account's own, or the partner's.
 
-    For `integratorManaged` "true" the keys are those of the integration key's partner account (§7.4). The
+    For `integratorManaged` "true" the keys are those of the integration key's partner account (docs/docusign.md §7.4). The
     sandbox does not record which integration key created a configuration, so it takes the integration key
     the envelope's sender last used (how the envelope reached DocuSign); failing that, the only integration
     key that has a partner account. No partner account: unsigned, and the listener must refuse it.
@@ -262,7 +262,7 @@ def _record_failure(delivery: ConnectDelivery, status_code: int | None, error: s
 
 
 def _retry_after_success(delivery: ConnectDelivery) -> None:
-    """A message got through: republish the configuration's queued failures, oldest first (§7.5)."""
+    """A message got through: republish the configuration's queued failures, oldest first (docs/docusign.md §7.5)."""
     configuration = delivery.configuration
     if configuration is None or configuration.body.get("requiresAcknowledgement") != "true":
         return

@@ -1,4 +1,4 @@
-"""Connect configuration REST, mounted at `restapi/v2.1/accounts/<account_id>/connect` (protocol §7.1).
+"""Connect configuration REST, mounted at `restapi/v2.1/accounts/<account_id>/connect` (docs/docusign.md §7.1).
 
 The fixed paths come before `/<connectId>` so that `failures` and `envelopes` are never read as an id.
 """

@@ -1,4 +1,4 @@
-"""Connect REST endpoints: account-level configurations, the failure log and republishing (protocol §7.1, §11.7).
+"""Connect REST endpoints: account-level configurations, the failure log and republishing (docs/docusign.md §7.1, §11.7).
 
 Every endpoint needs an account administrator on an account with Connect enabled. Configurations are stored
 as DocuSign returns them: every scalar a string, `connectId` the primary key.
@@ -18,7 +18,7 @@ from .api import ApiError, Caller, json_response, read_json, require_admin, rest
 from .control_views import is_loopback
 from .models import Account, ConnectConfiguration, ConnectDelivery
 
-MAX_CONFIGURATIONS = 20  # protocol §7.1 [LIMITS]
+MAX_CONFIGURATIONS = 20  # docs/docusign.md §7.1
 REQUIRED_FIELDS = ("configurationType", "name")
 
 
@@ -80,7 +80,7 @@ def _configuration_json(configuration: ConnectConfiguration) -> dict[str, Any]:
 
 
 def _results(configurations: list[ConnectConfiguration]) -> dict[str, Any]:
-    """connectConfigResults: the wrapper of both the list and the get-by-id response (§11.7)."""
+    """connectConfigResults: the wrapper of both the list and the get-by-id response (docs/docusign.md §11.7)."""
     return {"configurations": [_configuration_json(c) for c in configurations], "totalRecords": str(len(configurations))}
 
 
@@ -135,7 +135,7 @@ def configuration(request: HttpRequest, caller: Caller, connect_id: str) -> Http
 
 
 def _failure_json(delivery: ConnectDelivery) -> dict[str, str]:
-    """connectLog as DocuSign lists it under `failures` (SPEC21 connectLog; string-typed)."""
+    """connectLog as DocuSign lists it under `failures` (connectLog in DocuSign's OpenAPI spec; string-typed)."""
     return {
         "failureId": str(delivery.pk),
         "accountId": delivery.account.account_id,

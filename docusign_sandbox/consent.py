@@ -1,8 +1,8 @@
-"""Who has consented to what: individual consent and organization (admin) consent (protocol §3).
+"""Who has consented to what: individual consent and organization (admin) consent (docs/docusign.md §3).
 
 A user's consented scopes for an integration key are the union of their own Consent and every
 OrganizationConsent of an organization that claims their email domain. Revoking either kills the refresh
-tokens it no longer covers at once; live access tokens keep working until they expire (§3.4).
+tokens it no longer covers at once; live access tokens keep working until they expire (docs/docusign.md §3.4).
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from django.db.models import Q, QuerySet
 from . import clock
 from .models import Consent, IntegrationKey, Organization, OrganizationConsent, RefreshToken, User
 
-# DocuSign's scopes (protocol §4, D:platform/auth/reference/scopes); anything else is invalid_scope.
+# DocuSign's scopes (docs/docusign.md §4); anything else is invalid_scope.
 KNOWN_SCOPES = frozenset({
     "signature", "impersonation", "extended", "openid", "cors", "click.manage", "click.send",
     "organization_read", "group_read", "permission_read", "user_read", "user_write", "account_read",
     "domain_read", "identity_provider_read", "user_data_redact",
 })
-# What a JWT grant must ask for (protocol §2.1).
+# What a JWT grant must ask for (docs/docusign.md §2.1).
 JWT_REQUIRED_SCOPES = frozenset({"signature", "impersonation"})
 
 
@@ -58,7 +58,7 @@ def consented_scopes(user: User, integration_key: IntegrationKey) -> set[str]:
 
 
 def has_consent(user: User, integration_key: IntegrationKey, scopes: set[str]) -> bool:
-    """True when consent covers every requested scope (asking for more gives consent_required, §3.1)."""
+    """True when consent covers every requested scope (asking for more gives consent_required, docs/docusign.md §3.1)."""
     return scopes <= consented_scopes(user, integration_key)
 
 

@@ -1,4 +1,4 @@
-"""Envelope documents: the list, one document's bytes, and `combined`, `certificate`, `archive`. Protocol §6.5.
+"""Envelope documents: the list, one document's bytes, and `combined`, `certificate`, `archive`: docs/docusign.md §6.5.
 
 Uploaded PDFs come back as the bytes uploaded. DocuSign converts other formats to PDF; the sandbox cannot,
 so a DOCX comes back as a generated one-page PDF that names it. `combined` and the Certificate of
@@ -24,7 +24,7 @@ def _pdf_name(name: str) -> str:
 
 def _file_response(content: bytes, filename: str, document_id: str, content_type: str = "application/pdf") -> HttpResponse:
     response = HttpResponse(content, content_type=content_type)
-    # DocuSign's own header form (SPEC21): `file; filename="NDA.pdf"; documentid="1"`. Quotes in a
+    # DocuSign's own header form (its OpenAPI spec): `file; filename="NDA.pdf"; documentid="1"`. Quotes in a
     # sender-chosen name would break out of the quoted string, so they are replaced.
     safe_name = filename.replace('"', "'").replace("\r", " ").replace("\n", " ")
     response["Content-Disposition"] = f'file; filename="{safe_name}"; documentid="{document_id}"'

@@ -3,7 +3,7 @@
 created -> sent -> delivered -> completed, or -> declined (a signer declines) or -> voided (the sender voids).
 Recipients are reached in routing order: every recipient of the lowest order whose signers have not all
 signed is "sent"; when they have all signed, the next order is reached. Every change stamps the sandbox
-clock, and calls `events.envelope_event` with the JSON SIM event name (protocol §7.2) inside the same
+clock, and calls `events.envelope_event` with the JSON SIM event name (docs/docusign.md §7.2) inside the same
 transaction, so Connect never publishes a change that was rolled back.
 """
 
@@ -52,7 +52,7 @@ def send(envelope: Envelope) -> None:
     """Send a draft: it needs a subject, a document and a recipient, as DocuSign requires."""
     with transaction.atomic():
         if _lock_status(envelope) != "created":
-            raise ApiError("ENVELOPE_CANNOT_SEND_NOT_DRAFT",  # UNVERIFIED code: protocol §6.4 leaves it open
+            raise ApiError("ENVELOPE_CANNOT_SEND_NOT_DRAFT",  # UNVERIFIED code: docs/docusign.md §6.4 leaves it open
                            f"Only a draft envelope can be sent; this envelope is '{envelope.status}'.")
         if not envelope.email_subject or not envelope.documents.exists() or not envelope.recipients.exists():
             raise ApiError("ENVELOPE_IS_INCOMPLETE", INCOMPLETE_MESSAGE)

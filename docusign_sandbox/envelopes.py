@@ -1,4 +1,4 @@
-"""Envelopes: create, get, list status changes, recipients, and update (send a draft, void). Protocol §6.1, §6.3, §6.4.
+"""Envelopes: create, get, list status changes, recipients, and update (send a draft, void): docs/docusign.md §6.1, §6.3, §6.4.
 
 Reference: https://developers.docusign.com/docs/esign-rest-api/reference/envelopes/envelopes/
 """
@@ -28,7 +28,7 @@ from .serializers import envelope_json, envelope_summary, recipients_json
 # is sized for the portal's own forms, so this view reads the body itself under this cap.
 MAX_REQUEST_BYTES = 35_651_584
 MAX_DOCUMENT_BYTES = 25 * 1024 * 1024
-MAX_RECIPIENTS = 100  # protocol §6.1 (LIMITS)
+MAX_RECIPIENTS = 100  # docs/docusign.md §6.1
 # The first bytes of each accepted file type: a PDF header, and DOCX's ZIP container.
 ACCEPTED_FILE_TYPES = {"pdf": b"%PDF-", "docx": b"PK\x03\x04"}
 BODY_ERROR = "The request body is missing or improperly formatted."
@@ -151,7 +151,7 @@ STATUSES = ("created", "sent", "delivered", "signed", "completed", "declined", "
 STATUS_DATE_FIELDS = {"created": "created_at", "sent": "sent_at", "delivered": "delivered_at",
                       "signed": "completed_at", "completed": "completed_at", "declined": "declined_at",
                       "voided": "voided_at"}
-DEFAULT_COUNT, MAX_COUNT = 100, 1000  # the default is UNVERIFIED (protocol §12)
+DEFAULT_COUNT, MAX_COUNT = 100, 1000  # the default is UNVERIFIED (docs/docusign.md §12)
 
 
 def _invalid_parameter(name: str) -> ApiError:
@@ -191,7 +191,7 @@ def _page_uri(request: HttpRequest, start: int) -> str:
 
 
 def list_status_changes(request: HttpRequest, caller: Caller) -> HttpResponse:
-    """GET /envelopes: the envelopes whose status changed in a window, or named by id (protocol §6.3)."""
+    """GET /envelopes: the envelopes whose status changed in a window, or named by id (docs/docusign.md §6.3)."""
     from_date, to_date = _date_param(request, "from_date"), _date_param(request, "to_date")
     envelope_ids, transaction_ids = _list_param(request, "envelope_ids"), _list_param(request, "transaction_ids")
     if from_date is None and not envelope_ids and not transaction_ids:

@@ -1,7 +1,7 @@
 """Publishing envelope and recipient status changes to Connect.
 
 `envelope_event(envelope, event, recipient=None)` is called by envelope_state after every change; it
-records one ConnectDelivery (a JSON SIM message, protocol §7.3) per matching Connect configuration of the
+records one ConnectDelivery (a JSON SIM message, docs/docusign.md §7.3) per matching Connect configuration of the
 envelope's account and sends them in the background once the change commits (see connect_delivery).
 """
 

@@ -1,4 +1,4 @@
-"""The JWT bearer grant's checks, with DocuSign's error codes (protocol §2.1, §2.3, §11 item 1).
+"""The JWT bearer grant's checks, with DocuSign's error codes (docs/docusign.md §2.1, §2.3, §11.1).
 
 PyJWT verifies only the RS256 signature here; every claim is checked by hand against the sandbox clock so
 that each refusal carries the `error_description` DocuSign gives for it.
@@ -25,7 +25,7 @@ _SIGNATURE_ONLY = {
 
 
 class JwtGrantError(Exception):
-    """A refusal: `error` and, except for consent_required, `error_description` (§2.3)."""
+    """A refusal: `error` and, except for consent_required, `error_description` (docs/docusign.md §2.3)."""
 
     def __init__(self, error: str, description: str | None = None) -> None:
         super().__init__(description or error)
@@ -55,7 +55,7 @@ def check_assertion(assertion: str, host: str) -> JwtGrant:
                        if isinstance(issuer, str) else None)
     if integration_key is None:
         raise _invalid_grant("issuer_not_found")
-    # An aud naming another host than the one called is reported as issuer_not_found (FAQ, §2.3).
+    # An aud naming another host than the one called is reported as issuer_not_found (docs/docusign.md §2.3).
     if claims.get("aud") != host:
         raise _invalid_grant("issuer_not_found")
     if not _signed_by_registered_key(assertion, integration_key):
@@ -70,7 +70,7 @@ def check_assertion(assertion: str, host: str) -> JwtGrant:
     not_before = claims.get("nbf")
     if not_before is not None and (not _is_number(not_before) or not_before > now):
         raise _invalid_grant("no_valid_keys_or_signatures")
-    # exp - iat beyond an hour is not refused: DocuSign ignores it and caps the token at 3600 s (§2.1).
+    # exp - iat beyond an hour is not refused: DocuSign ignores it and caps the token at 3600 s (docs/docusign.md §2.1).
 
     user = _active_user(claims.get("sub"))
     if user is None:
@@ -97,7 +97,7 @@ def _is_number(value: object) -> bool:
 
 
 def _active_user(subject: object) -> User | None:
-    """The active user whose GUID is `subject`; an email or any non-GUID finds nobody (FAQ)."""
+    """The active user whose GUID is `subject`; an email or any non-GUID finds nobody (docs/docusign.md §2.1)."""
     if not isinstance(subject, str):
         return None
     try:

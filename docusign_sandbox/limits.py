@@ -1,4 +1,4 @@
-"""DocuSign's API rate limits, counted from the request log (protocol §9).
+"""DocuSign's API rate limits, counted from the request log (docs/docusign.md §9).
 
 Per account: an hourly limit that resets on the hour of the sandbox clock, and a 30-second burst limit,
 both from the Account row (set through `/_sandbox/rate-limit`). Per envelope: GET polling and PUT update
@@ -83,7 +83,7 @@ def usage(account: Account | None, now: datetime) -> Usage:
 
 def refusal(request: HttpRequest, used: Usage, now: datetime) -> HttpResponse | None:
     """DocuSign's limit error for this request, or None to let it through."""
-    # DocuSign answers 400 today and is said to be moving to 429 (protocol §9): the switch covers every throttle.
+    # DocuSign answers 400 today and is said to be moving to 429 (docs/docusign.md §9): the switch covers every throttle.
     status = SandboxControl.get().rate_limit_status
     if used.hourly_used >= used.hourly_limit:
         return error_response(
@@ -103,7 +103,7 @@ def refusal(request: HttpRequest, used: Usage, now: datetime) -> HttpResponse | 
 
 
 def _envelope_refusal(envelope_id: str, method: str, now: datetime, status: int) -> HttpResponse | None:
-    # UNVERIFIED: the messages; the four errorCodes are DocuSign's (protocol §9).
+    # UNVERIFIED: the messages; the four errorCodes are DocuSign's (docs/docusign.md §9).
     calls = RequestLog.objects.filter(envelope_id=envelope_id, method=method)
     if method == "GET":
         limits = (("Hourly_Envelope_Polling_Limit_Exceeded", HOUR, ENVELOPE_GETS_PER_HOUR, "hourly polling"),

@@ -22,7 +22,7 @@ class SandboxControl(models.Model):
 
     clock_offset_seconds = models.FloatField(default=0)
     connect_drop_percent = models.PositiveSmallIntegerField(default=0)
-    # DocuSign reports the hourly limit as 400 today and is said to be moving to 429 (protocol §9).
+    # DocuSign reports the hourly limit as 400 today and is said to be moving to 429 (docs/docusign.md §9).
     rate_limit_status = models.PositiveSmallIntegerField(default=400)
 
     @classmethod

@@ -22,7 +22,7 @@ from .auth import hash_token, new_token
 from .models import AuthorizationCode, Consent, IntegrationKey, Organization, OrganizationConsent, User
 
 SESSION_USER = "sandbox_user_id"
-CODE_LIFETIME = timedelta(minutes=5)  # "a few minutes", single use (protocol §4, UNVERIFIED)
+CODE_LIFETIME = timedelta(minutes=5)  # "a few minutes", single use (docs/docusign.md §4, UNVERIFIED)
 # RFC 7636 §4.2: BASE64URL(SHA256(verifier)) is always 43 characters.
 S256_CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 NOTICES = {"revoked": "Access was revoked.", "granted": "Consent was granted for the organization."}
@@ -42,7 +42,7 @@ class AuthorizationRedirectError(Exception):
 
 @dataclass(frozen=True)
 class AuthorizationRequest:
-    """The validated parameters of `GET /oauth/auth` (protocol §3.1, §3.3, §4)."""
+    """The validated parameters of `GET /oauth/auth` (docs/docusign.md §3.1, §3.3, §4)."""
 
     integration_key: IntegrationKey
     redirect_uri: str
@@ -166,7 +166,7 @@ def authorize(request: HttpRequest) -> HttpResponse:
 
 
 def _admin_consent(request: HttpRequest, auth: AuthorizationRequest, user: User, *, approved: bool) -> HttpResponse:
-    """Organization-wide consent: only an organization admin may grant it (protocol §3.3)."""
+    """Organization-wide consent: only an organization admin may grant it (docs/docusign.md §3.3)."""
     organizations = list(user.administered_organizations.prefetch_related("claimed_domains").order_by("name"))
     if not organizations:
         return _page(request, "admin_consent_refused.html", {"auth": auth, "user": user}, status=403)
@@ -181,7 +181,7 @@ def _admin_consent(request: HttpRequest, auth: AuthorizationRequest, user: User,
 
 def _grant(auth: AuthorizationRequest, user: User) -> HttpResponseRedirect:
     if auth.response_type == "token":
-        # Accepted so that consent can be recorded (§3.1); the sandbox issues no implicit-grant tokens.
+        # Accepted so that consent can be recorded (docs/docusign.md §3.1); the sandbox issues no implicit-grant tokens.
         return auth.redirect()
     code = new_token("sbx.code.")
     AuthorizationCode.objects.create(
@@ -212,7 +212,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET"])
 def logout(request: HttpRequest) -> HttpResponse:
-    """DocuSign's `/logout`: back to `redirect_uri` only when it is registered for `client_id` (protocol §1)."""
+    """DocuSign's `/logout`: back to `redirect_uri` only when it is registered for `client_id` (docs/docusign.md §1)."""
     _sign_out(request)
     redirect_uri = request.GET.get("redirect_uri", "")
     integration_key = IntegrationKey.objects.filter(client_id__iexact=request.GET.get("client_id", "")).first()
@@ -233,7 +233,7 @@ def _require_user(request: HttpRequest) -> User | HttpResponse:
 
 @require_http_methods(["GET"])
 def connected_apps(request: HttpRequest) -> HttpResponse:
-    """Manage Profile → Connected Apps: the user's own consents (revocable) and their organizations' (§3.4)."""
+    """Manage Profile → Connected Apps: the user's own consents (revocable) and their organizations' (docs/docusign.md §3.4)."""
     user = _require_user(request)
     if isinstance(user, HttpResponse):
         return user
@@ -271,7 +271,7 @@ def _administered(request: HttpRequest, organization_id: str) -> tuple[User, Org
 
 @require_http_methods(["GET", "POST"])
 def organization_connected_apps(request: HttpRequest, organization_id: str) -> HttpResponse:
-    """Admin → Connected Apps: the organization-wide consents; an admin grants or revokes them (§3.2)."""
+    """Admin → Connected Apps: the organization-wide consents; an admin grants or revokes them (docs/docusign.md §3.2)."""
     checked = _administered(request, organization_id)
     if isinstance(checked, HttpResponse):
         return checked

@@ -1,4 +1,4 @@
-"""The account server's paths (DocuSign's own: protocol §1) and its pages, plus the pages' stylesheet.
+"""The account server's paths (DocuSign's own: docs/docusign.md §1) and its pages, plus the pages' stylesheet.
 
 The sandbox's origin has no staticfiles handler, so its one stylesheet is served here.
 """

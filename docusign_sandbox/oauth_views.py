@@ -1,6 +1,6 @@
-"""The account server's API: `POST /oauth/token` (three grants) and `GET /oauth/userinfo` (protocol §2, §4, §5).
+"""The account server's API: `POST /oauth/token` (three grants) and `GET /oauth/userinfo` (docs/docusign.md §2, §4, §5).
 
-Token errors are HTTP 400 `{"error", "error_description"}` (§1, §2.3). Refresh tokens and codes are stored
+Token errors are HTTP 400 `{"error", "error_description"}` (docs/docusign.md §1, §2.3). Refresh tokens and codes are stored
 as SHA-256 hashes only.
 """
 
@@ -25,7 +25,7 @@ from .jwt_grant import GRANT_TYPE as JWT_GRANT_TYPE
 from .jwt_grant import JwtGrantError, check_assertion
 from .models import AuthorizationCode, IntegrationKey, Membership, RefreshToken, User
 
-REFRESH_TOKEN_LIFETIME = timedelta(days=30)  # protocol §4
+REFRESH_TOKEN_LIFETIME = timedelta(days=30)  # docs/docusign.md §4
 
 
 class TokenError(Exception):
@@ -63,14 +63,14 @@ def token(request: HttpRequest) -> JsonResponse:
             return _refresh_token(request)
     except (JwtGrantError, TokenError) as exc:
         return _error_json(exc.error, exc.description)
-    # Reported as invalid_grant/unsupported_grant_type (protocol §2.3, UNVERIFIED community reports).
+    # Reported as invalid_grant/unsupported_grant_type (docs/docusign.md §2.3, UNVERIFIED community reports).
     return _error_json("invalid_grant", "unsupported_grant_type")
 
 
 def _jwt_bearer(request: HttpRequest) -> JsonResponse:
     grant = check_assertion(request.POST.get("assertion", ""), request.get_host())
     access_token = issue_access_token(grant.user, grant.integration_key, grant.scopes, "jwt", JWT_TOKEN_LIFETIME)
-    # No refresh_token for the JWT grant (§2.2).
+    # No refresh_token for the JWT grant (docs/docusign.md §2.2).
     return _token_json({"access_token": access_token, "token_type": "Bearer", "expires_in": JWT_TOKEN_LIFETIME})
 
 
@@ -142,10 +142,10 @@ def _refresh_token(request: HttpRequest) -> JsonResponse:
                            integration_key=integration_key).first())
         if refresh is None or refresh.revoked or refresh.expires_at <= clock.now() or not refresh.user.is_active:
             raise TokenError("invalid_grant", "The refresh token is invalid, expired or revoked.")
-        # Whether DocuSign invalidates a used refresh token is UNVERIFIED (protocol §4); the sandbox takes the
+        # Whether DocuSign invalidates a used refresh token is UNVERIFIED (docs/docusign.md §4); the sandbox takes the
         # strict choice and revokes it, so a client that keeps an old one finds out here, not in production.
         RefreshToken.objects.filter(pk=refresh.pk).update(revoked=True)
-        # With `extended` the new token gets a full lifetime; without, it keeps the original expiry (§4).
+        # With `extended` the new token gets a full lifetime; without, it keeps the original expiry (docs/docusign.md §4).
         extended = "extended" in scope_set(refresh.scopes)
         expires = clock.now() + REFRESH_TOKEN_LIFETIME if extended else refresh.expires_at
         return _code_grant_tokens(refresh.user, integration_key, refresh.scopes, "refresh_token", expires)
@@ -163,7 +163,7 @@ def _code_grant_tokens(user: User, integration_key: IntegrationKey, scopes: str,
 
 @require_GET
 def userinfo(request: HttpRequest) -> JsonResponse:
-    """`GET /oauth/userinfo`: the user and their accounts, snake_case, `base_uri` without /restapi (§5)."""
+    """`GET /oauth/userinfo`: the user and their accounts, snake_case, `base_uri` without /restapi (docs/docusign.md §5)."""
     access_token = bearer_token(request)
     if access_token is None:
         response = JsonResponse({"error": "invalid_token", "error_description": "The access token is invalid or expired."},

@@ -2,7 +2,7 @@
 
 Opening the URL spends its token. The page then carries a signed page value naming the view, which every
 button posts back together with the URL's token, so only the person who opened the page can act on it.
-Each action ends at the view's returnUrl with DocuSign's `?event=` value (protocol §6.2):
+Each action ends at the view's returnUrl with DocuSign's `?event=` value (docs/docusign.md §6.2):
 sender: Send, Save, Cancel, Error; recipient: signing_complete, decline, cancel, ttl_expired,
 viewing_complete, session_timeout, exception.
 """

@@ -38,7 +38,7 @@ JWT_SCOPES = {"signature", "impersonation"}
 ISV_NAME = "ISV Partner Portal"
 ACME_ORG_ID = "f5d4a6e8-1b7c-4ecf-9a5b-000000000101"
 
-# accountSettingsInformation as DocuSign returns it: every value a string (protocol §6).
+# accountSettingsInformation as DocuSign returns it: every value a string (docs/docusign.md §6).
 DEFAULT_ACCOUNT_SETTINGS = {
     "envelopeIntegrationEnabled": "true",
     "allowEnvelopeCorrect": "true",
@@ -121,7 +121,7 @@ def seed(*, integration_key: str, private_key_path: Path, client_secret_path: Pa
         "accounts": [{"account_id": a.account_id, "account_name": a.name, "base_uri": base_url}
                      for a in accounts.values()],
         "users": [_user_summary(user, key) for user in users],
-        # The partner account's Connect HMAC keys, as its admin would copy them into the portal (protocol §7.4).
+        # The partner account's Connect HMAC keys, as its admin would copy them into the portal (docs/docusign.md §7.4).
         "hmac_keys": partner_hmac_keys(key.partner_account),
     }
 

@@ -1,4 +1,4 @@
-"""The sandbox's models as DocuSign's eSignature v2.1 JSON (protocol §6): camelCase, every scalar a string.
+"""The sandbox's models as DocuSign's eSignature v2.1 JSON (docs/docusign.md §6): camelCase, every scalar a string.
 
 DocuSign leaves unset properties out of its responses rather than sending null, so do these. URIs are
 relative to the account's REST base, as DocuSign writes them (`/envelopes/<id>/documents`).
@@ -160,7 +160,7 @@ def documents_json(envelope: Envelope) -> list[dict[str, Any]]:
 
 
 def user_json(membership: Membership, permission_profile_id: str) -> dict[str, Any]:
-    """`userInformation` of one account member (protocol §8)."""
+    """`userInformation` of one account member (docs/docusign.md §8)."""
     user = membership.user
     return {
         "userId": user.user_id, "userName": user.name, "email": user.email,

@@ -1,4 +1,4 @@
-"""Envelope views: the sender view ("prepare and send") and the recipient (embedded signing) view. Protocol §6.2.
+"""Envelope views: the sender view ("prepare and send") and the recipient (embedded signing) view: docs/docusign.md §6.2.
 
 Both answer 201 `{"url"}`: a one-time URL on the sandbox origin the client called, whose token is stored
 only as a hash. The recipient view lives 5 minutes on the sandbox clock (then `ttl_expired`).
@@ -21,7 +21,7 @@ from .auth import hash_token, new_token
 from .envelopes import envelope_for
 from .models import Envelope, Recipient, User, ViewToken
 
-VIEW_LIFETIME = timedelta(minutes=5)  # protocol §6.2 (BAL returnUrl description)
+VIEW_LIFETIME = timedelta(minutes=5)  # docs/docusign.md §6.2
 MAX_RETURN_URL = 470
 # recipientViewRequest.authenticationMethod values DocuSign documents (compared case-insensitively).
 AUTHENTICATION_METHODS = frozenset(m.lower() for m in (

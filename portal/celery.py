@@ -16,7 +16,7 @@ app.autodiscover_tasks()
 @worker_init.connect
 def _refuse_to_start_without_encryption_keys(**kwargs: object) -> None:
     """Fail closed: a worker without usable encryption keys, or without a key that stored secrets were encrypted with,
-    must not start (it would fail on every read of those secrets; security checklist TS-2)."""
+    must not start (it would fail on every read of those secrets; docs/security.md TS-2)."""
     from django.core.exceptions import ImproperlyConfigured
 
     from docusign_integration.stored_keys import validate_keys_at_start

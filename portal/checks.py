@@ -107,7 +107,7 @@ def check_production_profile(app_configs, **kwargs) -> list[CheckMessage]:
 
 @register(Tags.database)
 def check_stored_encryption_key_ids(app_configs, databases=None, **kwargs) -> list[CheckMessage]:
-    """docusign.E009: stored secrets name a key id PORTAL_ENCRYPTION_KEYS lacks (TS-2 (c)); web and worker refuse too.
+    """docusign.E009: a stored secret's key id is not in PORTAL_ENCRYPTION_KEYS (docs/security.md TS-2); web and worker refuse.
 
     Runs only when databases are checked (`check --database default`, `migrate`). A database that cannot be read
     yet is not this check's business: `migrate` must still run on a fresh or unmigrated database.
@@ -179,7 +179,7 @@ def check_service_credentials(app_configs, **kwargs) -> list[CheckMessage]:
     """docusign.W003: the broker, Redis or PostgreSQL is on another machine and the portal logs in without a password.
 
     Redis and the broker carry task ids and locks, PostgreSQL every encrypted token: on a network they must require
-    a password (checklist DP-4). The message names the setting and host, never the URL (which may hold a secret).
+    a password (docs/security.md DP-4). The message names the setting and host, never the URL (which may hold a secret).
     """
     remote: list[tuple[str, str]] = []
     # kombu takes a ;-separated list of failover broker URLs.

@@ -1,4 +1,4 @@
-"""Error reports that never carry a secret (security checklist TS-8)."""
+"""Error reports that never carry a secret (docs/security.md TS-8)."""
 
 import re
 from typing import Any

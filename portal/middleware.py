@@ -1,4 +1,4 @@
-"""Response headers every portal page carries (security checklist DP-2)."""
+"""Response headers every portal page carries (docs/security.md DP-2)."""
 
 from collections.abc import Callable
 

@@ -1,4 +1,4 @@
-"""The dead-letter table: background tasks that failed for good and wait for a person (security checklist BG-1)."""
+"""The dead-letter table: background tasks that failed for good and wait for a person (docs/security.md BG-1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Request bodies are capped before anything reads them (the first middleware; security checklist WH-7).
+"""Request bodies are capped before anything reads them (the first middleware; docs/security.md WH-7).
 
 A body declared larger than its route's cap is refused with 413 from the `Content-Length` header alone, so
 nothing of it is read, parsed or spooled to a temporary file (the CSRF check reads request.POST of any POST,

@@ -275,7 +275,7 @@ CELERY_BEAT_SCHEDULE["docusign-refresh-expiring-credentials"] = {
 
 # --- Setup DocuSign account (docusign_integration.account_setup) ---------------------------------
 # The first SetupProfile row is made from this; ISV staff edit the profile in the admin afterwards.
-# Values are DocuSign's string forms (protocol §6): "true", not True.
+# Values are DocuSign's string forms (docs/docusign.md §6): "true", not True.
 DOCUSIGN_SETUP_PROFILE = {
     "connect_name": env.str("DOCUSIGN_CONNECT_NAME", default="Partner portal"),
     "connect_configuration": {
@@ -287,8 +287,8 @@ DOCUSIGN_SETUP_PROFILE = {
         "allUsers": "true",
         "allowEnvelopePublish": "true",  # DocuSign's default is "false": nothing would be published
         "includeHMAC": "true",
-        "integratorManaged": "true",  # signed with the ISV's partner HMAC keys; clients manage no keys (protocol §7.4)
-        "requiresAcknowledgement": "true",  # failed deliveries are queued and retried (protocol §7.5)
+        "integratorManaged": "true",  # signed with the ISV's partner HMAC keys; clients manage no keys (docs/docusign.md §7.4)
+        "requiresAcknowledgement": "true",  # failed deliveries are queued and retried (docs/docusign.md §7.5)
         "enableLog": "true",
         "includeDocuments": "false",  # documents are downloaded separately; keeps the listener's body cap small
     },
@@ -311,7 +311,7 @@ CELERY_BEAT_SCHEDULE["docusign-sweep-connect-events"] = {
 }
 CELERY_BEAT_SCHEDULE["docusign-republish-connect-failures"] = {
     "task": "docusign_integration.tasks_connect.republish_failures_all",
-    "schedule": 3600,  # DocuSign itself retries only daily (protocol §7.5)
+    "schedule": 3600,  # DocuSign itself retries only daily (docs/docusign.md §7.5)
 }
 
 # --- Envelopes: polling fallback and signed documents (docusign_integration.tasks_envelopes) ----------
@@ -323,7 +323,7 @@ DOCUSIGN_DOWNLOAD_LEASE_SECONDS = env.int("DOCUSIGN_DOWNLOAD_LEASE_SECONDS", def
 CELERY_IMPORTS = (*CELERY_IMPORTS, "docusign_integration.tasks_envelopes")
 CELERY_BEAT_SCHEDULE["docusign-sync-envelopes"] = {
     "task": "docusign_integration.tasks_envelopes.sync_all_organizations",
-    # DocuSign advises polling every 20 minutes; a sweep lists changes per account, never one envelope (protocol §9).
+    # DocuSign advises polling every 20 minutes; a sweep lists changes per account, never one envelope (docs/docusign.md §9).
     "schedule": 20 * 60,
 }
 CELERY_BEAT_SCHEDULE["docusign-download-missing-documents"] = {

@@ -1,4 +1,4 @@
-"""A task that fails for good becomes a dead letter and an alert (security checklist BG-1, TS-8 "inside a task").
+"""A task that fails for good becomes a dead letter and an alert (docs/security.md BG-1, TS-8 "inside a task").
 
 Celery sends `task_failure` when a task raises: a permanent error, or the original exception re-raised by
 `Task.retry` once `max_retries` are spent (docusign_integration.task_retry). Retries themselves are not failures.

@@ -1,7 +1,7 @@
 """Whether the portal still acts for a client organization: the one check tasks, beat fan-outs and Connect use.
 
 An organization ISV staff offboarded (`tenants.services.organization_offboard`) keeps its rows, but nothing calls
-DocuSign for it any more (security checklist TS-6): DocuSign leaves access tokens valid until they expire after
+DocuSign for it any more (docs/security.md TS-6): DocuSign leaves access tokens valid until they expire after
 consent is revoked, so the portal must stop using them itself. A task queued before the offboarding checks
 `organization_is_active` when it starts; a fan-out filters its queryset with `active_only`.
 """

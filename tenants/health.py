@@ -35,7 +35,7 @@ from tenants.models import ClientOrganization, ConsentStatus
 # the sweeper (beat, every minute) re-queues anything older than a minute.
 WAITING_TOO_LONG = timedelta(minutes=5)
 FAILURE_WINDOW = timedelta(hours=24)
-# Below this share of the hourly budget left, staff should know before DocuSign starts refusing (protocol §9).
+# Below this share of the hourly budget left, staff should know before DocuSign starts refusing (docs/docusign.md §9).
 HEADROOM_FLOOR_PERCENT = 10
 
 

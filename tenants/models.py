@@ -32,7 +32,7 @@ def _base_uri_message(rule: str) -> str:
 
 
 def validate_base_uri(value: str) -> None:
-    """A staff edit of a base_uri passes the same strict check as userinfo's answers (security checklist BI-2).
+    """A staff edit of a base_uri passes the same strict check as userinfo's answers (docs/security.md BI-2).
 
     A field validator cannot see the row's environment, so it allows any environment's hosts;
     `ClientOrganization.clean` then checks the organization's own.
@@ -96,7 +96,7 @@ class ClientOrganization(models.Model):
                                 help_text="The account's eSignature host, from userinfo.")
     organization_id = GUIDField("DocuSign organization id", max_length=36, null=True, blank=True,
                                 validators=[guid_validator])
-    # Set by `organization_offboard` when the client leaves: nothing acts for it any more (security checklist TS-6).
+    # Set by `organization_offboard` when the client leaves: nothing acts for it any more (docs/security.md TS-6).
     offboarded_at = models.DateTimeField(
         null=True, blank=True,
         help_text="When ISV staff offboarded this client: its DocuSign connections and tokens were deleted and no "
@@ -112,7 +112,7 @@ class ClientOrganization(models.Model):
         # instead of sorting 10,000 organizations with their health computed.
         indexes = [models.Index(fields=["name", "-id"], name="tenants_organization_name")]
         constraints = [
-            # Security checklist TI-5: one DocuSign account belongs to exactly one client organization.
+            # docs/security.md TI-5: one DocuSign account belongs to exactly one client organization.
             models.UniqueConstraint(
                 fields=["environment", "account_id"],
                 condition=Q(account_id__isnull=False),

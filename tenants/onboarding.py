@@ -1,8 +1,8 @@
 """Client-side onboarding: who may see which organization, accepting invitations, choosing the DocuSign account.
 
 Every onboarding page loads its organization through `organization_for`, so a client admin sees and changes
-only their own organization: other organizations' slugs give the same 404 as a nonexistent one (checklist TI-1),
-and members without the admin role get 403 on admin actions (TI-3). The write operations here are atomic and
+only their own organization: other organizations' slugs give the same 404 as a nonexistent one (docs/security.md TI-1),
+and members without the admin role get 403 on admin actions (docs/security.md TI-3). The write operations here are atomic and
 each records an AuditEvent.
 """
 

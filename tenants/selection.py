@@ -19,7 +19,7 @@ def selected_organizations(options: dict, *, include_offboarded: bool = False) -
     """The organizations `--org` names (every slug must exist), or all of them for `--all`, ordered by slug.
 
     Offboarded organizations are left out of `--all` and refused by name: nothing calls DocuSign for a client that
-    left (security checklist TS-6), unless the command is about offboarding itself (`include_offboarded`).
+    left (docs/security.md TS-6), unless the command is about offboarding itself (`include_offboarded`).
     """
     organizations = ClientOrganization.objects.order_by("slug")
     slugs = options.get("org") or []

@@ -220,7 +220,7 @@ def consent_record_result(
 
     `granted`: True when a JWT grant succeeded, False on `consent_required`, None when the check could not tell
     (the recorded status stays). `consent_type` None keeps the recorded type (bulk checks cannot see it).
-    `account` is recorded on the organization unless another organization already has it (TI-5).
+    `account` is recorded on the organization unless another organization already has it (docs/security.md TI-5).
     """
     with transaction.atomic():
         organization = ClientOrganization.objects.select_for_update().get(pk=organization.pk)
@@ -295,7 +295,7 @@ def _email_invitation(invitation: Invitation, token: str) -> None:
 
 
 
-# --- offboarding (security checklist TS-6) ------------------------------------------------------------
+# --- offboarding (docs/security.md TS-6) ------------------------------------------------------------
 
 OFFBOARDING_RETENTION = (
     "The organization row, its envelopes, stored signed documents, Connect messages and audit history are kept, "
@@ -329,7 +329,7 @@ def offboarding_preview(organizations: QuerySet[ClientOrganization]) -> QuerySet
 
 
 def organization_offboard(*, acting_user: User, organization: ClientOrganization, reason: str) -> bool:
-    """Stop serving a client that left: delete its DocuSign secrets and access, keep its records (TS-6).
+    """Stop serving a client that left: delete its DocuSign secrets and access, keep its records (docs/security.md TS-6).
 
     Deletes its DocuSign connections, its system user's cached JWT tokens and its OAuth sign-ins in progress, retires
     its account Connect HMAC keys (partner keys are shared and stay), revokes pending invitations and removes its

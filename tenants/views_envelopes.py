@@ -2,7 +2,7 @@
 
 Every page loads its organization with `onboarding.organization_for` (members of that organization only; others get
 404) and looks envelopes up within that organization, so another organization's envelope ids are 404 as well
-(checklist TI-1, TI-5). DocuSign's pages are reached by top-level redirects, never frames. The return pages only show
+(docs/security.md TI-1, TI-5). DocuSign's pages are reached by top-level redirects, never frames. The return pages only show
 DocuSign's `event` as a message and ask for a sweep: statuses come from DocuSign (Connect or the sweep), never from a
 query string anyone could type.
 """
@@ -36,14 +36,14 @@ from tenants.models import ClientOrganization, MembershipRole
 
 PAGE_SIZE = 25
 SIGNABLE = (EnvelopeStatus.SENT, EnvelopeStatus.DELIVERED)
-# DocuSign's sender view return events (protocol §6.2) and what the person is told.
+# DocuSign's sender view return events (docs/docusign.md §6.2) and what the person is told.
 SENDER_EVENTS = {
     "Send": (messages.SUCCESS, "Sent. DocuSign is notifying the recipients; embedded signers sign from this page."),
     "Save": (messages.INFO, "Saved as a draft in DocuSign. Open it again to prepare and send it."),
     "Cancel": (messages.INFO, "Nothing was sent. The draft is kept in DocuSign."),
     "Error": (messages.ERROR, "DocuSign could not send the envelope. Open it again, or ask your DocuSign administrator."),
 }
-# DocuSign's recipient view return events (protocol §6.2).
+# DocuSign's recipient view return events (docs/docusign.md §6.2).
 SIGNING_EVENTS = {
     "signing_complete": (messages.SUCCESS, "Signed. The status updates here as soon as DocuSign reports it."),
     "decline": (messages.WARNING, "You declined to sign. The sender is told by DocuSign."),
@@ -125,7 +125,7 @@ def _envelope(organization: ClientOrganization, envelope_id: str) -> Envelope:
 
 
 def _absolute(path: str) -> str:
-    # A server constant, never the request's Host header (checklist OA-3): DocuSign sends the person back here.
+    # A server constant, never the request's Host header (docs/security.md OA-3): DocuSign sends the person back here.
     return settings.PORTAL_BASE_URL.rstrip("/") + path
 
 

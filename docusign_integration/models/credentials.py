@@ -1,8 +1,8 @@
 """A client admin's own DocuSign connection ("Connect to DocuSign"): refresh and access tokens, encrypted at rest.
 
-The tokens come from the Authorization Code grant (protocol §4) and are moved here out of social-auth's
+The tokens come from the Authorization Code grant (docs/docusign.md §4) and are moved here out of social-auth's
 `extra_data`, which never holds a token. Each ciphertext is bound to this row and column (encryption.model_context),
-so a value copied to another credential or field fails to decrypt (security checklist TS-1).
+so a value copied to another credential or field fails to decrypt (docs/security.md TS-1).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from ..conf import ENVIRONMENT_CHOICES
 
 # Refresh this long before the access token expires, so it never expires in the middle of a call.
 REFRESH_BEFORE = timedelta(minutes=5)
-# DocuSign's refresh tokens live about 30 days; with `extended`, each refresh restarts that (protocol §4).
+# DocuSign's refresh tokens live about 30 days; with `extended`, each refresh restarts that (docs/docusign.md §4).
 REFRESH_TOKEN_LIFETIME = timedelta(days=30)
 
 

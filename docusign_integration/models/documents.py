@@ -1,7 +1,7 @@
 """Signed documents of completed envelopes, kept in Django's default storage (product journey 7).
 
 One row per envelope and kind, created before the download starts: the unique constraint and the claim on
-`state` make a download happen once however often, or however concurrently, its task runs (checklist BG-4).
+`state` make a download happen once however often, or however concurrently, its task runs (docs/security.md BG-4).
 """
 
 from __future__ import annotations

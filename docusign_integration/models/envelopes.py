@@ -1,9 +1,9 @@
-"""Envelopes the portal tracks, and the Connect messages (JSON SIM, protocol §7.3) that DocuSign delivered about them.
+"""Envelopes the portal tracks, and the Connect messages (JSON SIM, docs/docusign.md §7.3) that DocuSign delivered about them.
 
 An `Envelope` row changes only through `envelope_status.envelope_status_apply`, whichever way the news came
 (the portal's own send, a Connect message, or polling). A `ConnectEvent` is one delivery as received: stored before
 it is processed so an acknowledged message is never lost, and unique on DocuSign's identity of the event so a
-redelivery (any `retryCount`) is recognised (security checklist WH-4).
+redelivery (any `retryCount`) is recognised (docs/security.md WH-4).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from ..conf import ENVIRONMENT_CHOICES
 
 
 class EnvelopeStatus(models.TextChoices):
-    """DocuSign's envelope statuses the portal tracks (protocol §6), in the order they are reached."""
+    """DocuSign's envelope statuses the portal tracks (docs/docusign.md §6), in the order they are reached."""
 
     CREATED = "created", "Draft"
     SENT = "sent", "Sent"
@@ -137,7 +137,7 @@ class ConnectEvent(models.Model):
 
     class Meta:
         constraints = [
-            # DocuSign's identity of a message; retryCount and the body are deliberately not part of it (WH-4).
+            # DocuSign's identity of a message; retryCount and the body are deliberately not part of it (docs/security.md WH-4).
             models.UniqueConstraint(fields=["account_id", "envelope_id", "event", "generated_at", "recipient_id"],
                                     name="docusign_connect_event_once"),
         ]

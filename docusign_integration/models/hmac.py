@@ -1,8 +1,8 @@
-"""Connect HMAC keys (protocol §7.4): the secrets that prove a Connect message came from DocuSign.
+"""Connect HMAC keys (docs/docusign.md §7.4): the secrets that prove a Connect message came from DocuSign.
 
 A *partner* key belongs to the ISV's own DocuSign account and signs every client's messages when the client's
 Connect configuration is `integratorManaged`; an *account* key belongs to one client organization's account and
-verifies only that account's messages (security checklist WH-3). The secret is encrypted at rest, bound to this
+verifies only that account's messages (docs/security.md WH-3). The secret is encrypted at rest, bound to this
 row, and is never shown again after it is entered: the admin lists only its last 4 characters.
 """
 

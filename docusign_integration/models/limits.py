@@ -1,4 +1,4 @@
-"""What DocuSign last said about an account's API budget (docusign-protocol.md §9)."""
+"""What DocuSign last said about an account's API budget (docs/docusign.md §9)."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-# JSON SIM event names (protocol §7.2): the profile may only subscribe to events DocuSign knows.
+# JSON SIM event names (docs/docusign.md §7.2): the profile may only subscribe to events DocuSign knows.
 SIM_EVENTS = frozenset({
     "envelope-created", "envelope-sent", "envelope-resent", "envelope-delivered", "envelope-completed",
     "envelope-declined", "envelope-voided", "recipient-authenticationfailed", "recipient-autoresponded",

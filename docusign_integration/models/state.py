@@ -1,4 +1,4 @@
-"""Server-side OAuth `state` records (security checklist OA-1, OA-2, OA-5)."""
+"""Server-side OAuth `state` records (docs/security.md OA-1, OA-2, OA-5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Cached JWT-grant access tokens, encrypted at rest (security checklist TS-1, TS-5)."""
+"""Cached JWT-grant access tokens, encrypted at rest (docs/security.md TS-1, TS-5)."""
 
 from __future__ import annotations
 

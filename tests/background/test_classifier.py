@@ -1,4 +1,4 @@
-"""Security checklist BG-1: each DocuSign failure a task meets is retried, deferred to the reset, or failed for good.
+"""docs/security.md BG-1: each DocuSign failure a task meets is retried, deferred to the reset, or failed for good.
 
 The faults come from the sandbox over HTTP (its `/_sandbox/` control API), and the decisions are those of real
 tasks (`sync_organization`, `republish_failures`, `download_envelope_documents`) run in-process with their

@@ -1,4 +1,4 @@
-"""Security checklist BG-1: a task whose retries run out becomes one dead letter (ids only) and one alert."""
+"""docs/security.md BG-1: a task whose retries run out becomes one dead letter (ids only) and one alert."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Security checklist TS-8, inside a task: the dead letter's mail to ADMINS and its row carry no secret.
+"""docs/security.md TS-8, inside a task: the dead letter's mail to ADMINS and its row carry no secret.
 
 DEBUG is off, ADMINS set, and settings hold DATABASE_URL, CELERY_BROKER_URL, REDIS_URL and SENTRY_DSN with canary
 passwords (the view-side test's `secrets` fixture). Two tasks fail while a canary refresh token sits in local

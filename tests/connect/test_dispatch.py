@@ -1,4 +1,4 @@
-"""Handing stored events to Celery: every committed event is published once, several to a message under load (WH-6)."""
+"""Handing stored events to Celery: each committed event is published once, batched under load (docs/security.md WH-6)."""
 
 from __future__ import annotations
 

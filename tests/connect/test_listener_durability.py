@@ -1,4 +1,4 @@
-"""Security checklist WH-6 (c): when storing fails, the listener answers 5xx, so DocuSign keeps the message and
+"""docs/security.md WH-6 (c): when storing fails, the listener answers 5xx, so DocuSign keeps the message and
 retries; nothing is acknowledged that was not stored, and the retry is stored once."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The listener trusts only bytes signed with a key allowed for the account (security checklist WH-1..WH-3, WH-7)."""
+"""The listener trusts only bytes signed with a key allowed for the account (docs/security.md WH-1..WH-3, WH-7)."""
 
 from __future__ import annotations
 

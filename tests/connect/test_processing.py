@@ -1,4 +1,4 @@
-"""Stored messages are applied once, in lifecycle order whatever the arrival order; poison is quarantined (WH-4, WH-5, BI-4)."""
+"""Messages are applied once, in lifecycle order however they came; poison is quarantined (docs/security.md WH-4, WH-5, BI-4)."""
 
 from __future__ import annotations
 

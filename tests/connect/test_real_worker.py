@@ -1,6 +1,6 @@
 """With a real broker and worker: a stored Connect message is applied by `celery -A portal worker` (not eager mode).
 
-Redis is CI's broker; RabbitMQ is production's other choice (product.md, journey 8), run when one is reachable.
+Redis is CI's broker; RabbitMQ is production's other choice (README.md), run when one is reachable.
 """
 
 from __future__ import annotations

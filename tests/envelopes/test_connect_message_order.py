@@ -1,6 +1,6 @@
 """An older Connect message changes nothing: subject, recipients' names, emails and clientUserId are merged only from
 a message at least as new as the stored `status_changed_at` (DocuSign does not order Connect deliveries, security
-checklist WH-5). And no Connect message, older or newer, ever binds, rebinds or unbinds an embedded signer: the
+docs/security.md WH-5). And no Connect message, older or newer, ever binds, rebinds or unbinds an embedded signer: the
 binding is the portal's own record from when it created the envelope.
 
 Messages are the real sample payloads of tests/fixtures/connect/, re-serialized where a field is changed, signed

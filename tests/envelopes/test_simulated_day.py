@@ -1,4 +1,4 @@
-"""A simulated day (checklist BG-5): 500 envelopes on 3 accounts, a sweep per account every 20 minutes of DocuSign time.
+"""A simulated day (docs/security.md BG-5): 500 envelopes on 3 accounts, a sweep per account every 20 minutes of DocuSign time.
 
 The sandbox's clock starts a day in the past and is moved through `/_sandbox/clock`; each sweep is given that time.
 Access tokens the sandbox considers expired are replaced through the 401 path, as they would be in production.

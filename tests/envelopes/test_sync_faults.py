@@ -1,4 +1,4 @@
-"""The sweep under DocuSign's failures (checklist BG-1, BG-5): retried with back-off, or deferred to the rate-limit reset."""
+"""The sweep under DocuSign's failures (docs/security.md BG-1, BG-5): retried with back-off, or deferred to the reset."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A worker killed in the middle of a download (checklist BG-3): real Celery workers on Redis, acks_late, PostgreSQL.
+"""A worker killed in the middle of a download (docs/security.md BG-3): real Celery workers on Redis, acks_late, PostgreSQL.
 
 The sandbox holds the combined PDF's answer (a `timeout` fault) while worker 1 is inside the download; worker 1 is
 SIGKILLed; Redis redelivers the unacknowledged task after its visibility timeout to worker 2, which waits out the dead

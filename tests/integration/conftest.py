@@ -1,4 +1,4 @@
-"""A scripted loopback HTTP server for faults the sandbox cannot produce on demand (checklist BG-1, BI-1, BI-2).
+"""A scripted loopback HTTP server for faults the sandbox cannot produce on demand (docs/security.md BG-1, BI-1, BI-2).
 
 Each test queues the answers it wants (`FakeServer.answer`, `.hang()`, `.drop()`); every request received is
 recorded so a test can count exactly what reached the wire.

@@ -1,4 +1,4 @@
-"""A `base_uri` is parsed strictly, then compared with the environment's allowlist (security checklist BI-2).
+"""A `base_uri` is parsed strictly, then compared with the environment's allowlist (docs/security.md BI-2).
 
 Every check goes through what the portal really does with a `base_uri`: parsing userinfo and building an
 `AccountRef` from a stored row. The property test asks the question that matters: could a value the portal

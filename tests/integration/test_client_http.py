@@ -1,4 +1,4 @@
-"""The HTTP choke point: each fault classified, retries only where safe, timeouts, caps, no redirects (BG-1, BG-2, BI-1)."""
+"""The HTTP choke point: faults classified, safe retries, timeouts, caps, no redirects (docs/security.md BG-1, BG-2, BI-1)."""
 
 from __future__ import annotations
 

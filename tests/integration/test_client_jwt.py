@@ -1,4 +1,4 @@
-"""JWT assertions are well-formed (security checklist OA-9), and identifiers are checked before any URL (BI-3)."""
+"""JWT assertions are well-formed (docs/security.md OA-9), and identifiers are checked before any URL (BI-3)."""
 
 from __future__ import annotations
 

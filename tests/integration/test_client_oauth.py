@@ -1,4 +1,4 @@
-"""Token and userinfo answers are validated before use (security checklist BI-1, BI-2)."""
+"""Token and userinfo answers are validated before use (docs/security.md BI-1, BI-2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Secrets at rest: AES-GCM bound to row and field, fail-closed keys, rotation (security checklist TS-1, TS-2)."""
+"""Secrets at rest: AES-GCM bound to row and field, fail-closed keys, rotation (docs/security.md TS-1, TS-2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Rate-limit state is written outside the caller's transaction (docusign-protocol.md §9).
+"""Rate-limit state is written outside the caller's transaction (docs/docusign.md §9).
 
 A DocuSign call made inside `transaction.atomic()` must neither hold the account's AccountRateLimit row until
 the caller's transaction ends (that would serialise every other call for the account) nor lose a block DocuSign

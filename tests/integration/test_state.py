@@ -1,4 +1,4 @@
-"""OAuth state is single-use, session- and user-bound and short-lived; PKCE is S256 (security checklist OA-1, OA-2)."""
+"""OAuth state is single-use, session- and user-bound and short-lived; PKCE is S256 (docs/security.md OA-1, OA-2)."""
 
 from __future__ import annotations
 

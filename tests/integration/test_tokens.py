@@ -1,4 +1,4 @@
-"""Impersonation tokens are reused until 5 minutes before expiry, and never cached on refusal (checklist TS-5, OA-7)."""
+"""Impersonation tokens are reused until 5 minutes before expiry, and never cached on refusal (docs/security.md TS-5, OA-7)."""
 
 from __future__ import annotations
 

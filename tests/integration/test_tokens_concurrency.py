@@ -1,4 +1,4 @@
-"""Single flight across threads on a cold cache: one JWT grant for 20 concurrent callers (checklist TS-3)."""
+"""Single flight across threads on a cold cache: one JWT grant for 20 concurrent callers (docs/security.md TS-3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Single flight across threads on a STALE cache: a cached token row exists but has expired (checklist TS-3).
+"""Single flight across threads on a STALE cache: a cached token row exists but has expired (docs/security.md TS-3).
 
 The cold-cache case (test_tokens_concurrency.py) is serialized by the insert of the row itself: every thread's
 get_or_create waits on the first one's uncommitted row in the unique index. With a row already there, nothing

@@ -1,4 +1,4 @@
-"""Security checklist TI-1, TI-3: onboarding pages are scoped to the user's own organization and role."""
+"""docs/security.md TI-1, TI-3: onboarding pages are scoped to the user's own organization and role."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Security checklist TI-4: the connection admin is read-only and shows tokens masked to their last 4 characters."""
+"""docs/security.md TI-4: the connection admin is read-only and shows tokens masked to their last 4 characters."""
 
 from __future__ import annotations
 

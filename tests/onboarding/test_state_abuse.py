@@ -1,4 +1,4 @@
-"""Security checklist OA-1/OA-4: a callback with an abused state gets 400, and no token request reaches DocuSign."""
+"""docs/security.md OA-1/OA-4: a callback with an abused state gets 400, and no token request reaches DocuSign."""
 
 from __future__ import annotations
 

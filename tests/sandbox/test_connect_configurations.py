@@ -1,4 +1,4 @@
-"""Connect configuration REST of the sandbox, over loopback HTTP (protocol §7.1, §11 item 7)."""
+"""Connect configuration REST of the sandbox, over loopback HTTP (docs/docusign.md §7.1, §11.7)."""
 
 from __future__ import annotations
 

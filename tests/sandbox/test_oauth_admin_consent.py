@@ -1,4 +1,4 @@
-"""Organization (admin) consent: `admin_consent_scope` at /oauth/auth and the organization's Connected apps page (§3.2, §3.3)."""
+"""Organization admin consent: `admin_consent_scope` at /oauth/auth and the Connected apps page (docs/docusign.md §3.2, §3.3)."""
 
 from __future__ import annotations
 

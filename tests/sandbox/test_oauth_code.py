@@ -1,4 +1,4 @@
-"""The Authorization Code grant through the account server's real pages, and its refusals (protocol §3.1, §4)."""
+"""The Authorization Code grant through the account server's real pages, and its refusals (docs/docusign.md §3.1, §4)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from tests.sandbox import (
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# RFC 7636 Appendix B (security-checklist.md): this verifier's S256 challenge.
+# RFC 7636 Appendix B: this verifier's S256 challenge.
 VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 PKCE = {"code_challenge": CHALLENGE, "code_challenge_method": "S256"}

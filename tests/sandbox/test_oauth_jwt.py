@@ -1,4 +1,4 @@
-"""The JWT bearer grant: success and every refusal of protocol §2.3 / §11 item 1, over loopback HTTP."""
+"""The JWT bearer grant: success and every refusal of docs/docusign.md §2.3, §11.1, over loopback HTTP."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Refresh tokens: rotation, the `extended` lifetime, and revocation from Connected apps (protocol §3.4, §4)."""
+"""Refresh tokens: rotation, the `extended` lifetime, and revocation from Connected apps (docs/docusign.md §3.4, §4)."""
 
 from __future__ import annotations
 

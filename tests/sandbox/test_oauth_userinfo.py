@@ -1,4 +1,4 @@
-"""`GET /oauth/userinfo`: DocuSign's snake_case shape (protocol §5, §11 item 4)."""
+"""`GET /oauth/userinfo`: DocuSign's snake_case shape (docs/docusign.md §5, §11.4)."""
 
 from __future__ import annotations
 

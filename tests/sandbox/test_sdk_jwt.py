@@ -25,7 +25,7 @@ def _request_token(sdk_client, tls_sandbox, *, user: str = "sender", client_id: 
     return sdk_client.request_jwt_user_token(
         client_id=client_id or tls_sandbox.seed["integration_key"], user_id=tls_sandbox.user(user)["user_id"],
         oauth_host_name=tls_sandbox.oauth_host, private_key_bytes=key or _private_key(tls_sandbox),
-        expires_in=4000, scopes=SCOPES)  # 4000 s, as DocuSign's own launcher asks (protocol §2.1)
+        expires_in=4000, scopes=SCOPES)  # 4000 s, as DocuSign's own launcher asks (docs/docusign.md §2.1)
 
 
 def _refusal(sdk_client, tls_sandbox, **kwargs: object) -> dict:

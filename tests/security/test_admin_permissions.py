@@ -1,4 +1,4 @@
-"""Security checklist TI-4: the Django admin is least-privilege, and secrets are write-only there.
+"""docs/security.md TI-4: the Django admin is least-privilege, and secrets are write-only there.
 
 Already covered elsewhere: the connection admin masks tokens to 4 characters, refuses add/change/delete and finds
 nothing by token (tests/onboarding/test_credential_admin.py); HMAC keys are entered once in a password input

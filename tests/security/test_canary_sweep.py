@@ -1,4 +1,4 @@
-"""Security checklist TS-7, TS-1 (dump) and figure F5: seeded secrets never leave the server.
+"""docs/security.md TS-7, TS-1 (dump) and F5: seeded secrets never leave the server.
 
 The world (tests/security/conftest.py) seeds canaries as the client secret, an access and refresh token pair, a Connect
 HMAC key, and uses the RSA private key the sandbox registered; the real token pair of a connected admin counts as secret
@@ -6,7 +6,7 @@ too. With every log record at DEBUG and every Celery message captured from the s
 sandbox, crawls every GET route of the portal as each role, and dumps every portal table. The access logs
 (runserver's `django.server`, `django.request`'s 4xx/5xx lines, gunicorn's access log in the documented format) are
 swept for a DocuSign callback's code and state and for invitation and password-reset tokens. Encryption details (AEAD,
-row binding, tampering) are TS-1's own tests in tests/integration/test_encryption.py; error e-mails are TS-8 in
+row binding, tampering) are docs/security.md TS-1's own tests in tests/integration/test_encryption.py; error e-mails are TS-8's in
 test_error_reports.py.
 """
 

@@ -1,4 +1,4 @@
-"""Security checklist TS-8: the error e-mail an unexpected exception sends to ADMINS carries no secret.
+"""docs/security.md TS-8: the error e-mail an unexpected exception sends to ADMINS carries no secret.
 
 The exception is injected where the sandbox cannot produce one (requests' session itself fails in an unexpected way)
 in the middle of a token refresh, so the frames on the way hold the refresh token, the client secret and the Basic

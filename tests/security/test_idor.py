@@ -1,10 +1,10 @@
-"""Security checklist TI-1 and figure F4: another organization's admin gets the same 404 as for a nonexistent object.
+"""docs/security.md TI-1 and F4: another organization's admin gets the same 404 as for a nonexistent object.
 
 tests/onboarding/test_access.py covers the onboarding patterns with GET and POST and placeholder ids; this matrix
 takes every pattern of the portal's own URLconf (onboarding and /docusign/, not the admin's) that names an
 organization or one of its objects, fills it with organization A's real objects (an envelope with stored signed
 documents, an embedded signer), and sends all five methods as organization B's admin. Nothing may change in the
-database. Tenant scoping inside tasks (TI-2) is in tests/envelopes.
+database. Tenant scoping inside tasks (docs/security.md TI-2) is in tests/envelopes.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""TS-2 (c): a process refuses to start when stored secrets name an encryption key it does not have.
+"""docs/security.md TS-2 (c): a process refuses to start when stored secrets name an encryption key it does not have.
 
 Real processes (gunicorn, a Celery worker, `manage.py`) on a throwaway SQLite file that `migrate` created and that
 `manage.py connect_hmac_key add` filled through the real service (`connect_hmac_key_add` stores the HMAC secret

@@ -1,4 +1,4 @@
-"""A way out when an encryption key is truly lost: `rotate_encryption_keys --forget-lost-key KEYID` (TS-2).
+"""A way out when an encryption key is truly lost: `rotate_encryption_keys --forget-lost-key KEYID` (docs/security.md TS-2).
 
 Every kind of stored secret (cached JWT tokens, OAuth sign-ins in progress, client admins' connections, Connect HMAC
 keys) exists under key A, and under key B for a second organization. Key A is then lost: only B is configured.

@@ -1,4 +1,4 @@
-"""Security checklist OA-8 (minimal scopes, no password grant, no DocuSign password field) and DP-4 (JSON-only Celery,
+"""docs/security.md OA-8 (minimal scopes, no password grant, no DocuSign password field) and DP-4 (JSON-only Celery,
 TLS always verified).
 
 Already covered elsewhere: the connect request's scope is exactly "signature extended" (tests/onboarding/

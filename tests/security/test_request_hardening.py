@@ -1,4 +1,4 @@
-"""Security checklist OA-6 (open redirects), DP-3 (host and proxy trust) and WH-7 (CSRF on everything but the webhook).
+"""docs/security.md OA-6 (open redirects), DP-3 (host and proxy trust) and WH-7 (CSRF on everything but the webhook).
 
 Already covered elsewhere: the callback's 302 without code/state, its no-store and no-referrer headers and its escaped
 error page (tests/onboarding/test_connect.py, test_state_abuse.py); the listener's 405, 413 and a token-less POST to the

@@ -1,4 +1,4 @@
-"""Security checklist DP-4, infrastructure and supply chain: TLS always verified, no secret in the repository, the
+"""docs/security.md DP-4, infrastructure and supply chain: TLS always verified, no secret in the repository, the
 RSA private key file readable by its owner only, Redis/PostgreSQL behind a password.
 
 Already covered elsewhere, not repeated here: JSON-only Celery and a pickled message refused

@@ -1,4 +1,4 @@
-"""Offboarding a client organization (security checklist TS-6): its secrets go, nothing calls DocuSign for it again.
+"""Offboarding a client organization (docs/security.md TS-6): its secrets go, nothing calls DocuSign for it again.
 
 Organizations A (Acme) and B (Globex) are consented in the DocuSign sandbox; A's client admin connects to DocuSign
 through the real "Connect to DocuSign" round trip. Outbound calls are counted in the sandbox's request log.
@@ -57,7 +57,7 @@ def offboard_audits(organization: ClientOrganization) -> int:
     return AuditEvent.objects.filter(organization=organization, action="organization.offboard").count()
 
 
-# --- TS-6 against the sandbox -----------------------------------------------------------------------------------
+# --- docs/security.md TS-6 against the sandbox ----------------------------------------------------------------------
 
 
 @pytest.fixture

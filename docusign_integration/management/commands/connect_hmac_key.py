@@ -1,4 +1,4 @@
-"""`manage.py connect_hmac_key add|list|retire`: the Connect HMAC keys the listener accepts (protocol §7.4)."""
+"""`manage.py connect_hmac_key add|list|retire`: the Connect HMAC keys the listener accepts (docs/docusign.md §7.4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Re-encrypt every registered secret under the first key of PORTAL_ENCRYPTION_KEYS (security checklist TS-2).
+"""Re-encrypt every registered secret under the first key of PORTAL_ENCRYPTION_KEYS (docs/security.md TS-2).
 
 `--forget-lost-key KEYID` is the way out when a key is truly lost: the secrets under it can never be read again, so
 each model's registered `discard` makes its rows stop recording it (see `encryption.register`).

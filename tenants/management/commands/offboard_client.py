@@ -1,4 +1,4 @@
-"""`manage.py offboard_client SLUG [SLUG ...] --reason TEXT [--dry-run]`: stop serving clients that left (TS-6)."""
+"""`manage.py offboard_client SLUG [SLUG ...] --reason TEXT [--dry-run]`: offboard clients that left (docs/security.md TS-6)."""
 
 from __future__ import annotations
 
