@@ -258,3 +258,17 @@ def test_a_code_redeemed_with_another_verifier_is_refused_by_docusign_and_nothin
     assert messages_of(response) and "Consent granted" not in " ".join(messages_of(response))
     assert SystemUser.objects.get(organization=organization).consent_status == ConsentStatus.UNKNOWN
     assert not AuditEvent.objects.filter(organization=organization, action="consent.check").exists()
+
+
+def test_a_consent_state_without_a_verifier_is_refused_before_any_token_request(sandbox, staff_client):
+    organization = provision_for(sandbox, "system@acme.example")
+    authorize_url = start_consent(staff_client, organization.slug, "individual")
+    OAuthState.objects.update(code_verifier_ciphertext="")  # a state record of a link issued without PKCE
+    query = DocuSignBrowser(sandbox).approve(authorize_url, "system@acme.example")
+    before = token_requests()
+
+    response = callback(staff_client, query)
+
+    assert response.status_code == 400
+    assert token_requests() == before
+    assert SystemUser.objects.get(organization=organization).consent_status == ConsentStatus.UNKNOWN
