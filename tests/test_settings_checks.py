@@ -83,7 +83,7 @@ def test_the_sandbox_in_a_production_profile_is_a_deploy_warning(production_env)
 def settings_values(env: dict[str, str], *names: str) -> list[str]:
     """repr() of the named settings as `manage.py` in this environment sees them."""
     code = "from django.conf import settings; " + "; ".join(f"print(repr(settings.{name}))" for name in names)
-    result = subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=env,
+    result = subprocess.run([sys.executable, "manage.py", "shell", "--no-imports", "-c", code], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     return result.stdout.splitlines()

@@ -44,8 +44,8 @@ def test_after_five_wrong_passwords_the_right_one_is_refused_with_a_clear_messag
     response = sign_in(client, ADMIN_LOGIN, staff.username, factories.PASSWORD)
 
     assert response.status_code == 429
-    page = response.content.decode()
-    assert LOCKED in page and "1 hour" in page
+    page = response.content.decode().replace("\xa0", " ")
+    assert LOCKED in page and "paused for 1 hour" in page
     assert client.get("/admin/").status_code == 302  # not signed in
 
 
@@ -159,16 +159,25 @@ def test_with_otp_required_the_password_and_a_totp_token_open_the_admin_and_the_
     device, _ = enrol(staff)
     client = Client()
 
-    wrong = client.post(ADMIN_LOGIN, {"username": staff.username, "password": factories.PASSWORD, "otp_token": "000000"
-                                      if token_for(device) != "000000" else "111111"})
-    assert wrong.status_code == 200 and client.get("/admin/").status_code == 302
-
     response = client.post(ADMIN_LOGIN, {"username": staff.username, "password": factories.PASSWORD,
                                          "otp_token": token_for(device)})
 
     assert response.status_code == 302 and response["Location"] == "/admin/"
     assert client.get("/admin/").status_code == 200
     assert client.get("/admin/dashboard/").status_code == 200
+
+
+@pytest.mark.usefixtures("otp_required")
+def test_with_otp_required_a_wrong_token_does_not_open_the_admin(db):
+    staff = factories.isv_staff()
+    device, _ = enrol(staff)
+    client = Client()
+    wrong = f"{(int(token_for(device)) + 1) % 10 ** device.digits:0{device.digits}d}"
+
+    response = client.post(ADMIN_LOGIN, {"username": staff.username, "password": factories.PASSWORD, "otp_token": wrong})
+
+    assert response.status_code == 200
+    assert client.get("/admin/").status_code == 302
 
 
 def test_with_otp_off_a_password_session_opens_the_admin(db, settings):
@@ -213,3 +222,19 @@ def test_staff_totp_refuses_a_second_device_unless_replace_and_refuses_non_staff
         call_command("staff_totp", member.email, stdout=io.StringIO())
     with pytest.raises(CommandError, match="No user"):
         call_command("staff_totp", "nobody@example.com", stdout=io.StringIO())
+
+
+def test_only_superusers_see_or_add_totp_devices_in_the_admin(db):
+    from django.contrib.auth.models import Permission
+
+    staff = factories.isv_staff()
+    staff.user_permissions.add(*Permission.objects.filter(content_type__app_label="otp_totp"))
+    enrol(staff)
+    superuser = factories.user("root", is_staff=True, is_superuser=True)
+    as_staff, as_superuser = Client(), Client()
+    as_staff.force_login(staff)
+    as_superuser.force_login(superuser)
+
+    assert as_staff.get("/admin/otp_totp/totpdevice/").status_code == 403
+    assert as_staff.get("/admin/otp_totp/totpdevice/add/").status_code == 403
+    assert as_superuser.get("/admin/otp_totp/totpdevice/").status_code == 200
