@@ -37,7 +37,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "portal.apps.PortalAdminConfig",  # django.contrib.admin with the portal's site (two-factor for staff)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -48,6 +48,9 @@ INSTALLED_APPS = [
     "tenants",
     "docusign_integration",
     "docusign_sandbox",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
 ]
 
 MIDDLEWARE = [
@@ -61,6 +64,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # after authentication: adds request.user.is_verified()
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires: turns a lockout into its page
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -233,7 +238,26 @@ CELERY_BEAT_SCHEDULE: dict = {}  # Filled in by the apps that own the tasks (see
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- social-auth (Connect to DocuSign) ------------------------------------------------------------
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+# django-axes first: a locked-out sign-in is refused before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+
+# --- Sign-in: throttling (django-axes) and two-factor for ISV staff (django-otp) ------------------------------
+# The admin requires a verified TOTP device when this is on; staff enrol with `manage.py staff_totp EMAIL`.
+PORTAL_STAFF_REQUIRE_OTP = env.bool("PORTAL_STAFF_REQUIRE_OTP", default=not DEBUG)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Partner portal")
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the device admin never shows a key after it was created
+# Every sign-in form (the admin's, the client admins', the invitation's password check) counts failures per
+# username and client address; the pair is locked for the cool-off after this many.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)  # a float: hours, as django-axes reads it
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "portal.sign_in.lockout_response"
+# The client address: REMOTE_ADDR, or X-Forwarded-For as written by this many proxies in front of the portal
+# (0: none, so a client's own X-Forwarded-For is never believed; docs/security.md DP-3).
+PORTAL_TRUSTED_PROXY_COUNT = env.int("PORTAL_TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "portal.sign_in.client_ip"
 
 # --- Logging --------------------------------------------------------------------------------------
 LOGGING = {
