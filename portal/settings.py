@@ -7,12 +7,13 @@ values `.env.example` documents; misconfiguration is reported by the system chec
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
+VAR_DIR = Path(os.environ.get("PORTAL_VAR_DIR") or BASE_DIR / "var")  # SQLite files, broker, keys of `make run`
 
 env = environ.Env()
 # A local `.env` (written by `make run` on first start) is read when present; real environment

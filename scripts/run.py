@@ -19,13 +19,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
-PORTAL = "127.0.0.1:8000"
-SANDBOX = "localhost:8001"
+# Overridable so that a test can run this very configuration on free ports in a directory of its own.
+PORTAL = os.environ.get("RUN_PORTAL_ADDR", "127.0.0.1:8000")
+SANDBOX = os.environ.get("RUN_SANDBOX_ADDR", "localhost:8001")
+VAR = Path(os.environ.get("PORTAL_VAR_DIR") or ROOT / "var")  # the settings read the same variable
 
 
 def ensure_env_file() -> None:
     env_file = ROOT / ".env"
-    if env_file.exists():
+    if env_file.exists() or {"SECRET_KEY", "PORTAL_ENCRYPTION_KEYS"} <= os.environ.keys():
         return
     key = base64.urlsafe_b64encode(os.urandom(32)).decode()
     env_file.write_text(
@@ -44,7 +46,7 @@ def manage(*args: str) -> None:
 def main() -> int:
     ensure_env_file()
     for folder in ("celery-broker/queue", "celery-broker/processed", "celery-broker/control", "sandbox", "media"):
-        (ROOT / "var" / folder).mkdir(parents=True, exist_ok=True)
+        (VAR / folder).mkdir(parents=True, exist_ok=True)
     manage("migrate", "--no-input", "-v", "0")
     manage("sandbox_seed")
     manage("seed_demo")
