@@ -29,6 +29,18 @@ from docusign_integration.models import CachedAccessToken
 print(json.dumps([row.get_access_token() for row in CachedAccessToken.objects.exclude(access_token_ciphertext="")]))
 """
 
+# Read through the sandbox's models, so from wherever its database is.
+SHOW_SANDBOX_SECRETS = """
+import json
+from docusign_sandbox import models
+print(json.dumps({
+    "access token hash": list(models.AccessToken.objects.values_list("token_hash", flat=True)),
+    "user password hash": list(models.User.objects.values_list("password", flat=True)),
+    "client secret hash": list(models.IntegrationKey.objects.exclude(secret_hash="").values_list("secret_hash", flat=True)),
+    "HMAC secret": list(models.HMACKey.objects.values_list("secret", flat=True)),
+}))
+"""
+
 
 def portal_database_dump(run: MakeRun) -> bytes:
     """What a copy of the portal's database holds: the file, its write-ahead log, and the SQL that rebuilds it."""
@@ -49,13 +61,11 @@ def sandbox_secrets(run: MakeRun) -> dict[str, str]:
     tokens = json.loads(run.manage("shell", "-c", SHOW_ISSUED_TOKENS).splitlines()[-1])
     assert tokens, "the consent check made the sandbox issue no token"
     secrets |= {f"issued access token {n}": token for n, token in enumerate(tokens)}
-    # What only the sandbox's own database may hold: hashes of tokens it issued and of its users' passwords.
-    for table, column in (("docusign_sandbox_accesstoken", "token_hash"), ("docusign_sandbox_user", "password"),
-                          ("docusign_sandbox_integrationkey", "secret_hash"), ("docusign_sandbox_hmackey", "secret")):
-        rows = run.query(f"SELECT {column} FROM {table} WHERE {column} != ''",  # noqa: S608
-                         database="sandbox/sandbox.sqlite3")
-        assert rows, f"the sandbox's database has no {table}.{column}"
-        secrets |= {f"{table}.{column} #{n}": value for n, (value,) in enumerate(rows)}
+    # What only the sandbox's own database may hold: hashes of the tokens it issued and of its users' passwords...
+    held = json.loads(run.manage("shell", "-c", SHOW_SANDBOX_SECRETS).splitlines()[-1])
+    for name, values in held.items():
+        assert values, f"the sandbox holds no {name}"
+        secrets |= {f"{name} #{n}": value for n, value in enumerate(values)}
     return secrets
 
 
