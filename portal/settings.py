@@ -1,6 +1,6 @@
 """Settings for the partner portal, read from the environment with django-environ.
 
-Every value has an embedded default that runs the whole product on one machine (SQLite, a filesystem
+Every value has an embedded default that runs the whole product on one machine (SQLite, an embedded
 Celery broker, the project's own DocuSign sandbox). A production deployment sets `DEBUG=False` and the
 values `.env.example` documents; misconfiguration is reported by the system checks in `portal/checks.py`.
 """

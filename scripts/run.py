@@ -27,8 +27,8 @@ SANDBOX = os.environ.get("RUN_SANDBOX_ADDR", "localhost:8001")
 VAR = Path(os.environ.get("PORTAL_VAR_DIR") or ROOT / "var")  # the settings read the same variable
 # The sandbox's own database, so that none of its secrets sits in the portal's (docusign_sandbox.router).
 ENV = {"SANDBOX_DATABASE_URL": f"sqlite:///{VAR / 'sandbox' / 'sandbox.sqlite3'}", **os.environ}
-# Seconds before a process that died is started again: the first entry for a process that had run for RESTART_WINDOW
-# seconds, one entry further each time it dies again sooner than that (a crash loop must not spin the machine).
+# Seconds before a process that died is started again: the first entry, then one entry further each time it dies
+# again within RESTART_WINDOW seconds of its start (a crash loop must not spin the machine).
 RESTART_WAITS = (1, 2, 5, 10, 30)
 RESTART_WINDOW = 60
 
@@ -76,9 +76,10 @@ class Supervised:
             os.killpg(pid, signal.SIGKILL)  # a dead worker's pool must not hold a database lock or a task
         now = time.monotonic()
         self.quick_deaths = self.quick_deaths + 1 if now - self.started_at < RESTART_WINDOW else 0
-        wait = RESTART_WAITS[min(self.quick_deaths, len(RESTART_WAITS) - 1)]
+        wait = RESTART_WAITS[min(max(self.quick_deaths - 1, 0), len(RESTART_WAITS) - 1)]
         self.process, self.start_at = None, now + wait
-        often = f" (it died {self.quick_deaths + 1} times in a row, each within {RESTART_WINDOW} s)" if self.quick_deaths else ""
+        often = (f" (it died {self.quick_deaths} times in a row, each within {RESTART_WINDOW} s of its start)"
+                 if self.quick_deaths > 1 else "")
         print(f"{self.name} (pid {pid}) died with exit code {code}{often}; restarting it in {wait} s", flush=True)
         return True
 

@@ -17,10 +17,13 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import requests
 
 from docusign_integration.connect_hmac import signature
 from tests.embedded.make_run import alive
+
+pytestmark = pytest.mark.make_run
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "fixtures", "connect")
 DELIVERIES = 500

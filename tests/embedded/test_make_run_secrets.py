@@ -14,7 +14,11 @@ import json
 import re
 import sqlite3
 
+import pytest
+
 from tests.embedded.make_run import MakeRun
+
+pytestmark = pytest.mark.make_run
 
 CIPHERTEXT = re.compile(r"v1\.[0-9a-f]{8}\.[A-Za-z0-9_-]+=*")
 SHOW_ENCRYPTED_COLUMNS = """
