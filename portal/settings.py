@@ -1,18 +1,19 @@
 """Settings for the partner portal, read from the environment with django-environ.
 
-Every value has an embedded default that runs the whole product on one machine (SQLite, a filesystem
+Every value has an embedded default that runs the whole product on one machine (SQLite, an embedded
 Celery broker, the project's own DocuSign sandbox). A production deployment sets `DEBUG=False` and the
 values `.env.example` documents; misconfiguration is reported by the system checks in `portal/checks.py`.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
+VAR_DIR = Path(os.environ.get("PORTAL_VAR_DIR") or BASE_DIR / "var")  # SQLite files, broker, keys of `make run`
 
 env = environ.Env()
 # A local `.env` (written by `make run` on first start) is read when present; real environment
@@ -87,13 +88,25 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'portal.sqlite3'}")}
+# The sandbox's own database (its users, client secret hash, RSA public keys, HMAC secrets, tokens): `make run` gives
+# it a file of its own so that no sandbox secret sits in the portal's database (docusign_sandbox.router).
+if env.str("SANDBOX_DATABASE_URL", default=""):
+    DATABASES["sandbox"] = env.db("SANDBOX_DATABASE_URL")
+DATABASE_ROUTERS = ["docusign_sandbox.router.SandboxRouter"]  # routes nothing unless the `sandbox` alias exists
 DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Several processes (web, sandbox, worker, beat) share the file in `make run`: wait for locks.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)
-else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+for _database in DATABASES.values():
+    if _database["ENGINE"] == "django.db.backends.sqlite3":
+        # Several processes (web, sandbox, worker, beat) share each file in `make run`. WAL: readers never block the
+        # writer nor it them. IMMEDIATE: a transaction takes the write lock when it begins, so it waits (timeout, in
+        # seconds) instead of failing with "database is locked" when it upgrades a read lock it already holds.
+        _database.setdefault("OPTIONS", {}).update({
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        })
+    else:
+        _database.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+        _database["CONN_HEALTH_CHECKS"] = True
 # The same database, one more connection, used only for DocuSign's rate-limit state (AccountRateLimit), in
 # autocommit: a DocuSign call inside a caller's transaction then holds no row lock until that transaction ends,
 # and a rollback cannot undo a block (docusign_integration/rate_limits.py). Tests share the default's database.
@@ -211,16 +224,11 @@ DOCUSIGN_HTTP_TIMEOUT = (env.float("DOCUSIGN_CONNECT_TIMEOUT", default=5.0), env
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 
 # --- Celery ---------------------------------------------------------------------------------------
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    _broker_dir = VAR_DIR / "celery-broker"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "queue"),
-        "data_folder_out": str(_broker_dir / "queue"),
-        "processed_folder": str(_broker_dir / "processed"),
-        "control_folder": str(_broker_dir / "control"),  # kombu's default is ./control in the working directory
-        "store_processed": False,
-    }
+# The embedded default: kombu's SQLAlchemy transport on a SQLite file of its own (README, "The embedded broker").
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=f"sqlite:///{VAR_DIR / 'broker.sqlite3'}")
+if CELERY_BROKER_URL.startswith("sqlite://"):
+    CELERY_BROKER_TRANSPORT = "portal.embedded_broker:EmbeddedBrokerTransport"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"connect_args": {"timeout": 20}}  # seconds a process waits for the file's lock
 else:
     # Redis redelivers an unacknowledged task after this; every retry countdown stays below it.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
