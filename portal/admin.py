@@ -7,14 +7,11 @@ staff granted it) and call one service per row, which writes the audit event.
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from social_django.models import Association, Nonce, UserSocialAuth
 
 from portal import dead_letters
-from portal.admin_input import CheckedInputMixin, guard
+from portal.admin_input import CheckedInputMixin
 from portal.badges import BADGE_MEDIA, badge
 from portal.models import FailedTask
 
@@ -81,10 +78,3 @@ class FailedTaskAdmin(CheckedInputMixin, admin.ModelAdmin):
         done = sum(dead_letters.failed_task_resolve(acting_user=request.user, failed_task=row)
                    for row in queryset.filter(resolved=False))
         self.message_user(request, f"{done} failed task(s) marked resolved.", messages.SUCCESS)
-
-
-# The admins Django and social-auth registered (their apps come before this one) get the same input checks.
-for _model in (get_user_model(), Group, UserSocialAuth, Nonce, Association):
-    _registered = type(admin.site.get_model_admin(_model))
-    admin.site.unregister(_model)
-    admin.site.register(_model, guard(_registered))

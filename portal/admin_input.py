@@ -92,3 +92,12 @@ class CheckedInputMixin:
 def guard(model_admin_class: type[admin.ModelAdmin]) -> type[admin.ModelAdmin]:
     """`model_admin_class` with its changelist lookups and action selections checked (for admins of other apps)."""
     return type(model_admin_class.__name__, (CheckedInputMixin, model_admin_class), {"__module__": __name__})
+
+
+def guard_every_registered_admin(site: admin.AdminSite) -> None:
+    """Give every ModelAdmin on `site` the input checks, whichever app registered it (Django's auth, social-auth,
+    axes, django-otp ...): a third-party admin added later is covered without anyone remembering to list it."""
+    for model, model_admin in list(site._registry.items()):
+        if not isinstance(model_admin, CheckedInputMixin):
+            site.unregister(model)
+            site.register(model, guard(type(model_admin)))

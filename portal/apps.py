@@ -21,6 +21,11 @@ class PortalAdminConfig(admin_apps.AdminConfig):
 
     def ready(self) -> None:
         super().ready()  # autodiscovers every app's admin module, django-otp's device admin included
-        from . import staff_otp
+        from django.contrib import admin
+
+        from . import admin_input, sign_in, staff_otp
 
         staff_otp.restrict_device_admin_to_superusers()
+        sign_in.replace_lockout_admin()
+        # Last, once every app's admin module has registered: no admin answers 500 to a hostile id (test_bad_ids).
+        admin_input.guard_every_registered_admin(admin.site)

@@ -41,3 +41,22 @@ def lockout_response(request: HttpRequest, original_response: HttpResponse | Non
     if cool_off:
         response["Retry-After"] = str(int(cool_off.total_seconds()))
     return response
+
+
+def replace_lockout_admin() -> None:
+    """axes' AccessAttempt admin without its "Clean up expired attempts" action.
+
+    That action reads `request.axes_attempt_time`, which axes sets only on sign-in requests, so it answers 500
+    from the admin whatever is selected (tests/security/test_bad_ids.py). Expired attempts stop counting at the
+    cool-off anyway; staff unlock someone by deleting their attempt.
+    """
+    from axes.admin import AccessAttemptAdmin
+    from axes.models import AccessAttempt
+    from django.contrib import admin
+
+    class LockoutAdmin(AccessAttemptAdmin):
+        actions: list[str] = []
+
+    if admin.site.is_registered(AccessAttempt):
+        admin.site.unregister(AccessAttempt)
+    admin.site.register(AccessAttempt, LockoutAdmin)
