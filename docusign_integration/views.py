@@ -24,6 +24,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET
 
 from docusign_integration import consent, errors, oauth, state
+from portal.log_redaction import secret_query_string
 from tenants.active import active_only
 from tenants.models import ClientMembership, ClientOrganization, ConsentStatus, ConsentType, MembershipRole
 
@@ -41,6 +42,7 @@ def register_callback_flow(name: str, handler: CallbackHandler) -> None:
     _callback_flows[name] = handler
 
 
+@secret_query_string  # code, state, error_description: redacted from access logs (portal.log_redaction)
 @require_GET
 def callback(request: HttpRequest) -> HttpResponse:
     """The one redirect URI: route by the state's flow. The handler itself validates and consumes the state."""
