@@ -22,9 +22,9 @@ FLOW_INDIVIDUAL = "consent_individual"
 FLOW_ADMIN = "consent_admin"
 
 
-def individual_consent_url(environment: str, state: str) -> str:
+def individual_consent_url(environment: str, state: str, code_challenge: str) -> str:
     """The system user approves `signature impersonation` for the ISV's integration key (docs/docusign.md §3.1)."""
-    return _authorization_url(environment, {
+    return _authorization_url(environment, code_challenge, {
         "response_type": "code",
         "scope": IMPERSONATION_SCOPES,
         "client_id": conf.integration_key(),
@@ -33,9 +33,9 @@ def individual_consent_url(environment: str, state: str) -> str:
     })
 
 
-def admin_consent_url(environment: str, state: str) -> str:
+def admin_consent_url(environment: str, state: str, code_challenge: str) -> str:
     """An organization admin approves the scopes for every user of the organization's claimed domains (docs/docusign.md §3.3)."""
-    return _authorization_url(environment, {
+    return _authorization_url(environment, code_challenge, {
         "response_type": "code",
         "scope": "openid",
         "admin_consent_scope": IMPERSONATION_SCOPES,
@@ -82,6 +82,9 @@ def consent_verify(
     )
 
 
-def _authorization_url(environment: str, params: dict[str, str]) -> str:
+def _authorization_url(environment: str, code_challenge: str, params: dict[str, str]) -> str:
+    # The consent return redeems the code (to learn who consented), so it is bound to the state's PKCE verifier
+    # like "Connect to DocuSign" (docs/security.md OA-2; docs/docusign.md §4).
+    params = {**params, "code_challenge": code_challenge, "code_challenge_method": "S256"}
     # quote, not quote_plus: DocuSign's documented links encode the space in scopes as %20.
     return f"{conf.get_environment(environment).oauth_base_url}/oauth/auth?{urlencode(params, quote_via=quote)}"

@@ -6,6 +6,8 @@ One decision for every task, from the exception class `http.call` chose:
   come back in the same second;
 - a transient error (5xx, a reset connection, a timeout: `retryable`) retries with exponential back-off and full
   jitter, capped at BACKOFF_MAX;
+- a transient database error (SQLite's "database is locked", PostgreSQL's serialization failure, deadlock or lock
+  timeout: `is_transient_database_error`) retries the same way from a shorter base: the other transaction ends soon;
 - everything else (401 after its one refresh in `sending`, not found, not a member, no permission, a malformed
   answer, any non-DocuSign exception) is permanent: retrying cannot help, a person must look (the dead letter).
 
@@ -23,6 +25,7 @@ from enum import StrEnum
 from typing import NoReturn
 
 from celery import Task
+from django.db import OperationalError
 from django.utils import timezone
 
 from . import errors
@@ -34,6 +37,12 @@ BACKOFF_MAX = 600  # docs/security.md BG-1: retry_backoff_max <= 600 s
 # timeout (a message waiting longer is delivered again): system check docusign.E010 enforces that.
 DEFER_MAX = 3000
 RATE_LIMIT_FALLBACK = 30  # seconds, when DocuSign named no reset (its burst window)
+DATABASE_BACKOFF_BASE = 2  # seconds for the first retry after a transient database error
+# SQLite's messages for a lock another connection held past the busy timeout (SQLITE_BUSY, SQLITE_LOCKED).
+SQLITE_TRANSIENT = ("database is locked", "database table is locked")
+# PostgreSQL's SQLSTATEs of a transaction that lost to another and may succeed as it is when run again:
+# serialization_failure, deadlock_detected, lock_not_available (lock_timeout).
+POSTGRES_TRANSIENT = frozenset({"40001", "40P01", "55P03"})
 
 
 class Action(StrEnum):
@@ -71,12 +80,24 @@ def until_reset(reset_at: datetime | None, now: datetime | None = None) -> float
     return min(DEFER_MAX, wait + random.uniform(0, min(30.0, max(5.0, wait / 10))))
 
 
+def is_transient_database_error(exc: BaseException) -> bool:
+    """True for a database error that only says another transaction was in the way (Django's OperationalError wraps
+    the driver's: its `__cause__` carries the SQLSTATE on PostgreSQL); not for a missing table, a constraint, ..."""
+    if not isinstance(exc, OperationalError):
+        return False
+    if getattr(exc.__cause__, "sqlstate", None) in POSTGRES_TRANSIENT:
+        return True
+    return str(exc).startswith(SQLITE_TRANSIENT)
+
+
 def classify(exc: BaseException, retries: int, *, base: float = BACKOFF_BASE) -> Decision:
     """The decision for `exc` raised on a task's try number `retries + 1`."""
     if isinstance(exc, errors.RateLimited):
         return Decision(Action.DEFER, until_reset(getattr(exc, "reset_at", None)))
     if isinstance(exc, errors.DocuSignError) and exc.retryable:
         return Decision(Action.RETRY, backoff(retries, base))
+    if is_transient_database_error(exc):
+        return Decision(Action.RETRY, backoff(retries, DATABASE_BACKOFF_BASE))
     return Decision(Action.FAIL)
 
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from http import HTTPStatus
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -22,7 +24,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET
 
 from docusign_integration import consent, errors, oauth, state
-from portal.log_redaction import secret_query_string
 from tenants.active import active_only
 from tenants.models import ClientMembership, ClientOrganization, ConsentStatus, ConsentType, MembershipRole
 
@@ -40,7 +41,6 @@ def register_callback_flow(name: str, handler: CallbackHandler) -> None:
     _callback_flows[name] = handler
 
 
-@secret_query_string  # code, state, error_description: redacted from access logs (portal.log_redaction)
 @require_GET
 def callback(request: HttpRequest) -> HttpResponse:
     """The one redirect URI: route by the state's flow. The handler itself validates and consumes the state."""
@@ -67,15 +67,24 @@ def consent_start(request: HttpRequest, slug: str, kind: str) -> HttpResponse:
     flow = CONSENT_KINDS.get(kind)
     if flow is None:
         raise Http404
-    organization = _organization_for_consent(request, slug)
+    # A client that left (offboarded) gets no new consent: the portal no longer acts for it (docs/security.md TS-6).
+    organization = get_object_or_404(active_only(ClientOrganization.objects.all()), slug=slug)
+    access = _consent_access(request.user, organization)
+    if access == HTTPStatus.NOT_FOUND:
+        raise Http404  # the same answer as an unknown slug: no enumeration of other clients
+    if access == HTTPStatus.FORBIDDEN:
+        raise PermissionDenied
     next_url = request.GET.get("next", "")
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         next_url = _default_return(request, organization)
+    # The PKCE verifier stays in the state record, encrypted; only its S256 challenge goes to the browser.
+    verifier = state.new_code_verifier()
     issued = state.issue_state(
         request, flow=flow, environment=organization.environment, organization_id=organization.pk, payload={"next": next_url},
+        code_verifier=verifier,
     )
     build = consent.individual_consent_url if flow == consent.FLOW_INDIVIDUAL else consent.admin_consent_url
-    return HttpResponseRedirect(build(organization.environment, issued))
+    return HttpResponseRedirect(build(organization.environment, issued, state.code_challenge(verifier)))
 
 
 def _consent_return(request: HttpRequest, flow: str) -> HttpResponse:
@@ -87,8 +96,15 @@ def _consent_return(request: HttpRequest, flow: str) -> HttpResponse:
     # Offboarded since the flow started: 404 before the code is redeemed, so no DocuSign call is made (docs/security.md TS-6).
     organization = get_object_or_404(active_only(ClientOrganization.objects.select_related("system_user")),
                                      pk=record.organization_id)
-    if record.environment != organization.environment:
-        return _rejected(request)  # docs/security.md OA-5: a code is redeemed only in the environment the flow started in
+    if record.environment != organization.environment or not record.code_verifier:
+        # docs/security.md OA-5: a code is redeemed only in the environment the flow started in; OA-2: only with
+        # its PKCE verifier.
+        return _rejected(request)
+    if _consent_access(request.user, organization) != HTTPStatus.OK:
+        # Demoted, removed or without the permission since the link was opened: the right is checked again here.
+        logger.warning("consent_callback_refused reason=no_longer_allowed")
+        return render(request, "docusign_integration/consent_refused.html", {"organization": organization},
+                      status=HTTPStatus.FORBIDDEN)
     back = HttpResponseRedirect((record.payload or {}).get("next") or _default_return(request, organization))
 
     error = request.GET.get("error", "")
@@ -106,7 +122,8 @@ def _consent_return(request: HttpRequest, flow: str) -> HttpResponse:
     try:
         # The consenting person's own token only tells us who they are; it is used here once and never stored.
         environment = organization.environment
-        token = oauth.exchange_code(environment, code, code_verifier=None, redirect_uri=settings.DOCUSIGN_REDIRECT_URI)
+        token = oauth.exchange_code(environment, code, code_verifier=record.code_verifier,
+                                    redirect_uri=settings.DOCUSIGN_REDIRECT_URI)
         person = oauth.userinfo(environment, token.access_token)
     except errors.DocuSignError as exc:
         messages.error(request, exc.user_message)
@@ -145,18 +162,16 @@ def _consenter_problem(flow: str, organization: ClientOrganization, person: oaut
     return ""
 
 
-def _organization_for_consent(request: HttpRequest, slug: str) -> ClientOrganization:
-    """The organization if the user may start consent for it: staff with change permission, or its client admins."""
-    # A client that left (offboarded) gets no new consent: the portal no longer acts for it (docs/security.md TS-6).
-    organization = get_object_or_404(active_only(ClientOrganization.objects.all()), slug=slug)
-    if request.user.is_staff and request.user.has_perm("tenants.change_clientorganization"):
-        return organization
-    role = ClientMembership.objects.filter(user=request.user, organization=organization).values_list("role", flat=True).first()
+def _consent_access(user: AbstractBaseUser, organization: ClientOrganization) -> HTTPStatus:
+    """OK if `user` may give consent for `organization` (staff with the change permission, or its client admins);
+    NOT_FOUND for a non-member, FORBIDDEN for a member without the admin role. Asked at the start and at the return.
+    """
+    if user.is_staff and user.has_perm("tenants.change_clientorganization"):
+        return HTTPStatus.OK
+    role = ClientMembership.objects.filter(user=user, organization=organization).values_list("role", flat=True).first()
     if role is None:
-        raise Http404  # the same answer as an unknown slug: no enumeration of other clients
-    if role != MembershipRole.ADMIN:
-        raise PermissionDenied
-    return organization
+        return HTTPStatus.NOT_FOUND
+    return HTTPStatus.OK if role == MembershipRole.ADMIN else HTTPStatus.FORBIDDEN
 
 
 def _default_return(request: HttpRequest, organization: ClientOrganization) -> str:

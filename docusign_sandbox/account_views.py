@@ -11,6 +11,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from . import router
 from .api import ApiError, Caller, json_response, read_json, require_admin, rest_endpoint
 from .models import Account, Membership
 from .serializers import user_json
@@ -62,7 +63,7 @@ def settings(request: HttpRequest, caller: Caller) -> HttpResponse:
     if not caller.membership.is_admin and ADMIN_ONLY_SETTINGS & changes.keys():
         # Refuse the whole request: a partial apply would leave the caller unsure what changed.
         require_admin(caller)
-    with transaction.atomic():
+    with transaction.atomic(using=router.database()):
         account = Account.objects.select_for_update().get(pk=caller.account.pk)
         account.settings = {**account.settings, **changes}
         account.save(update_fields=["settings"])

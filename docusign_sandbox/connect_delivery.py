@@ -28,7 +28,7 @@ from django.conf import settings
 from django.db import close_old_connections, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from . import clock
+from . import clock, router
 from .models import AccessToken, Account, ConnectConfiguration, ConnectDelivery, Envelope, HMACKey, IntegrationKey, Recipient
 
 logger = logging.getLogger(__name__)
@@ -178,7 +178,7 @@ _worker: threading.Thread | None = None
 
 def enqueue_on_commit(delivery_id: int) -> None:
     """Send the delivery once the transaction that recorded it commits."""
-    transaction.on_commit(lambda: enqueue(delivery_id))
+    transaction.on_commit(lambda: enqueue(delivery_id), using=router.database())
 
 
 def enqueue(delivery_id: int) -> None:

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
-from . import clock, connect_delivery
+from . import clock, connect_delivery, router
 from .api import ApiError, Caller, json_response, read_json, require_admin, rest_endpoint
 from .control_views import is_loopback
 from .models import Account, ConnectConfiguration, ConnectDelivery
@@ -102,7 +102,7 @@ def configurations(request: HttpRequest, caller: Caller) -> HttpResponse:
         return json_response(_results(list(caller.account.connect_configurations.order_by("pk"))))
     if request.method == "POST":
         body = _validated(read_json(request))
-        with transaction.atomic():
+        with transaction.atomic(using=router.database()):
             # The account row lock keeps two concurrent creates from passing the limit together.
             Account.objects.select_for_update().filter(pk=caller.account.pk).first()
             if caller.account.connect_configurations.count() >= MAX_CONFIGURATIONS:
@@ -182,7 +182,7 @@ def failure(request: HttpRequest, caller: Caller, failure_id: str) -> HttpRespon
 
 def _republish(caller: Caller, envelope_ids: list[str]) -> HttpResponse:
     """Republish the failed messages of these envelopes: connectFailureResults {retryQueue: [...]}."""
-    with transaction.atomic():
+    with transaction.atomic(using=router.database()):
         deliveries = list(_failures(caller).filter(envelope_id__in=envelope_ids))
         connect_delivery.republish(deliveries)
     queued = [{"configId": str(d.configuration_id or ""), "configUrl": d.url, "envelopeId": d.envelope_id,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
-from . import clock
+from . import clock, router
 from .models import Consent, IntegrationKey, Organization, OrganizationConsent, RefreshToken, User
 
 # DocuSign's scopes (docs/docusign.md §4); anything else is invalid_scope.
@@ -72,7 +72,7 @@ def consent_kind(user: User, integration_key: IntegrationKey) -> str:
     return "none"
 
 
-@transaction.atomic
+@transaction.atomic(using=router.database())
 def grant_individual(user: User, integration_key: IntegrationKey, scopes: set[str]) -> Consent:
     """Store the user's consent, extending any earlier one: consent only ever grows until revoked."""
     consent, created = Consent.objects.select_for_update().get_or_create(
@@ -83,7 +83,7 @@ def grant_individual(user: User, integration_key: IntegrationKey, scopes: set[st
     return consent
 
 
-@transaction.atomic
+@transaction.atomic(using=router.database())
 def grant_organization(organization: Organization, integration_key: IntegrationKey, scopes: set[str], *,
                        granted_by: User) -> OrganizationConsent:
     """Store or extend the organization's consent; the caller has checked that `granted_by` is its admin."""
@@ -97,13 +97,13 @@ def grant_organization(organization: Organization, integration_key: IntegrationK
     return consent
 
 
-@transaction.atomic
+@transaction.atomic(using=router.database())
 def revoke_individual(user: User, integration_key: IntegrationKey) -> None:
     Consent.objects.filter(user=user, integration_key=integration_key).delete()
     _revoke_uncovered_refresh_tokens(User.objects.filter(pk=user.pk), integration_key)
 
 
-@transaction.atomic
+@transaction.atomic(using=router.database())
 def revoke_organization(organization: Organization, integration_key: IntegrationKey) -> None:
     OrganizationConsent.objects.filter(organization=organization, integration_key=integration_key).delete()
     _revoke_uncovered_refresh_tokens(users_covered_by(organization), integration_key)

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from django.db import transaction
 
-from . import clock, events
+from . import clock, events, router
 from .api import ApiError
 from .models import Envelope, Recipient
 
@@ -50,7 +50,7 @@ def _lock_status(envelope: Envelope) -> str:
 
 def send(envelope: Envelope) -> None:
     """Send a draft: it needs a subject, a document and a recipient, as DocuSign requires."""
-    with transaction.atomic():
+    with transaction.atomic(using=router.database()):
         if _lock_status(envelope) != "created":
             raise ApiError("ENVELOPE_CANNOT_SEND_NOT_DRAFT",  # UNVERIFIED code: docs/docusign.md §6.4 leaves it open
                            f"Only a draft envelope can be sent; this envelope is '{envelope.status}'.")
@@ -68,7 +68,7 @@ def deliver(recipient: Recipient) -> None:
     if recipient.status != "sent":
         return  # already delivered (or acted): opening again is not a new event
     envelope = recipient.envelope
-    with transaction.atomic():
+    with transaction.atomic(using=router.database()):
         now = clock.now()
         recipient.status, recipient.delivered_at = "delivered", now
         recipient.save(update_fields=["status", "delivered_at"])
@@ -92,7 +92,7 @@ def _acting(recipient: Recipient) -> Recipient:
 
 def sign(recipient: Recipient) -> None:
     """The signer signed; the envelope completes when every signer has signed."""
-    with transaction.atomic():
+    with transaction.atomic(using=router.database()):
         recipient = _acting(recipient)
         envelope, now = recipient.envelope, clock.now()
         recipient.status, recipient.signed_at = "completed", now
@@ -112,7 +112,7 @@ def sign(recipient: Recipient) -> None:
 
 def decline(recipient: Recipient, reason: str) -> None:
     """A signer declined: the envelope is declined and nobody else can act on it."""
-    with transaction.atomic():
+    with transaction.atomic(using=router.database()):
         recipient = _acting(recipient)
         envelope, now = recipient.envelope, clock.now()
         recipient.status, recipient.declined_at, recipient.declined_reason = "declined", now, reason[:200]
@@ -125,7 +125,7 @@ def decline(recipient: Recipient, reason: str) -> None:
 
 def finish_later(recipient: Recipient) -> None:
     """The signer chose Finish Later: nothing changes but DocuSign's recipient-finish-later event."""
-    with transaction.atomic():
+    with transaction.atomic(using=router.database()):
         recipient = _acting(recipient)
         events.envelope_event(recipient.envelope, "recipient-finish-later", recipient)
 
@@ -135,7 +135,7 @@ def void(envelope: Envelope, reason: str) -> None:
     if not reason:
         raise ApiError("INVALID_REQUEST_PARAMETER", "The request contained at least one invalid parameter. "
                        "Value for 'voidedReason' must be specified when voiding an envelope.")
-    with transaction.atomic():
+    with transaction.atomic(using=router.database()):
         if _lock_status(envelope) not in VOIDABLE:
             raise ApiError("ENVELOPE_CANNOT_VOID_INVALID_STATE",  # UNVERIFIED code
                            f"Only envelopes in the 'sent' or 'delivered' states may be voided; this one is "

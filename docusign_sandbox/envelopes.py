@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from portal.request_size import max_request_body
 
-from . import clock, envelope_state, events
+from . import clock, envelope_state, events, router
 from .api import ApiError, Caller, json_response, read_json, rest_endpoint
 from .models import Document, Envelope, Recipient
 from .serializers import envelope_json, envelope_summary, recipients_json
@@ -253,7 +253,7 @@ def create_envelope(request: HttpRequest, caller: Caller) -> HttpResponse:
         raise ApiError("INVALID_REQUEST_PARAMETER", "The request contained at least one invalid parameter. "
                        "Value for 'status' must be 'created' or 'sent' when creating an envelope.")
     documents, recipients = _documents(definition), _recipients(definition)
-    with transaction.atomic():
+    with transaction.atomic(using=router.database()):
         now = clock.now()
         envelope = Envelope.objects.create(
             account=caller.account, sender=caller.user, email_subject=_text(definition, "emailSubject")[:200],

@@ -18,7 +18,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from . import clock
+from . import clock, router
 from .auth import CODE_GRANT_TOKEN_LIFETIME, JWT_TOKEN_LIFETIME, bearer_token, hash_token, issue_access_token, new_token
 from .consent import scope_set
 from .jwt_grant import GRANT_TYPE as JWT_GRANT_TYPE
@@ -109,7 +109,7 @@ def _pkce_matches(verifier: str, challenge: str) -> bool:
 def _authorization_code(request: HttpRequest) -> JsonResponse:
     integration_key, confidential = _client(request)
     verifier = request.POST.get("code_verifier", "")
-    with transaction.atomic():
+    with transaction.atomic(using=router.database()):
         code = (AuthorizationCode.objects.select_for_update().select_related("user")
                 .filter(code_hash=hash_token(request.POST.get("code", "")), integration_key=integration_key).first())
         if code is None or code.used or code.expires_at <= clock.now():
@@ -136,7 +136,7 @@ def _refresh_token(request: HttpRequest) -> JsonResponse:
     if not confidential and integration_key.secret_hash:
         # RFC 6749 §6: a client that has a secret must authenticate with it to refresh.
         raise TokenError("invalid_client", "This integration key has a secret: authenticate with it to refresh.")
-    with transaction.atomic():
+    with transaction.atomic(using=router.database()):
         refresh = (RefreshToken.objects.select_for_update().select_related("user")
                    .filter(token_hash=hash_token(request.POST.get("refresh_token", "")),
                            integration_key=integration_key).first())

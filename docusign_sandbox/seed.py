@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
 
+from . import router
 from .consent import consent_kind, grant_individual
 from .models import (
     Account,
@@ -99,7 +100,7 @@ USERS = (
 def seed(*, integration_key: str, private_key_path: Path, client_secret_path: Path, redirect_uris: list[str],
          base_url: str) -> dict:
     """Create or complete the sandbox's world; return what `manage.py sandbox_seed --json` prints."""
-    with transaction.atomic():
+    with transaction.atomic(using=router.database()):
         key = IntegrationKey.objects.get_or_create(client_id=integration_key, defaults={"name": ISV_NAME})[0]
         client_secret = _ensure_client_secret(key, client_secret_path)
         _ensure_rsa_key(key, private_key_path)

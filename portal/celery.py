@@ -3,12 +3,28 @@
 import os
 import sys
 
-from celery import Celery
+from celery import Celery, Task
 from celery.signals import worker_init
+from django.db import DatabaseError
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
-app = Celery("portal")
+
+class PortalTask(Task):
+    """Every task of the portal: a transient database error (SQLite's "database is locked", PostgreSQL's serialization
+    failure or deadlock) is retried through the one classifier, `docusign_integration.task_retry`, instead of failing
+    the task for good; any other error is left to the task, and to the dead letters."""
+
+    def __call__(self, *args, **kwargs):
+        try:
+            return super().__call__(*args, **kwargs)
+        except DatabaseError as exc:
+            from docusign_integration import task_retry
+
+            task_retry.retry_or_raise(self, exc)
+
+
+app = Celery("portal", task_cls=PortalTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

@@ -1,18 +1,19 @@
 """Settings for the partner portal, read from the environment with django-environ.
 
-Every value has an embedded default that runs the whole product on one machine (SQLite, a filesystem
+Every value has an embedded default that runs the whole product on one machine (SQLite, an embedded
 Celery broker, the project's own DocuSign sandbox). A production deployment sets `DEBUG=False` and the
 values `.env.example` documents; misconfiguration is reported by the system checks in `portal/checks.py`.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
+VAR_DIR = Path(os.environ.get("PORTAL_VAR_DIR") or BASE_DIR / "var")  # SQLite files, broker, keys of `make run`
 
 env = environ.Env()
 # A local `.env` (written by `make run` on first start) is read when present; real environment
@@ -37,7 +38,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "portal.apps.PortalAdminConfig",  # django.contrib.admin with the portal's site (two-factor for staff)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -48,6 +49,9 @@ INSTALLED_APPS = [
     "tenants",
     "docusign_integration",
     "docusign_sandbox",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
 ]
 
 MIDDLEWARE = [
@@ -61,6 +65,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # after authentication: adds request.user.is_verified()
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires: turns a lockout into its page
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -82,13 +88,25 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'portal.sqlite3'}")}
+# The sandbox's own database (its users, client secret hash, RSA public keys, HMAC secrets, tokens): `make run` gives
+# it a file of its own so that no sandbox secret sits in the portal's database (docusign_sandbox.router).
+if env.str("SANDBOX_DATABASE_URL", default=""):
+    DATABASES["sandbox"] = env.db("SANDBOX_DATABASE_URL")
+DATABASE_ROUTERS = ["docusign_sandbox.router.SandboxRouter"]  # routes nothing unless the `sandbox` alias exists
 DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Several processes (web, sandbox, worker, beat) share the file in `make run`: wait for locks.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)
-else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+for _database in DATABASES.values():
+    if _database["ENGINE"] == "django.db.backends.sqlite3":
+        # Several processes (web, sandbox, worker, beat) share each file in `make run`. WAL: readers never block the
+        # writer nor it them. IMMEDIATE: a transaction takes the write lock when it begins, so it waits (timeout, in
+        # seconds) instead of failing with "database is locked" when it upgrades a read lock it already holds.
+        _database.setdefault("OPTIONS", {}).update({
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        })
+    else:
+        _database.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+        _database["CONN_HEALTH_CHECKS"] = True
 # The same database, one more connection, used only for DocuSign's rate-limit state (AccountRateLimit), in
 # autocommit: a DocuSign call inside a caller's transaction then holds no row lock until that transaction ends,
 # and a rollback cannot undo a block (docusign_integration/rate_limits.py). Tests share the default's database.
@@ -206,16 +224,11 @@ DOCUSIGN_HTTP_TIMEOUT = (env.float("DOCUSIGN_CONNECT_TIMEOUT", default=5.0), env
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 
 # --- Celery ---------------------------------------------------------------------------------------
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    _broker_dir = VAR_DIR / "celery-broker"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "queue"),
-        "data_folder_out": str(_broker_dir / "queue"),
-        "processed_folder": str(_broker_dir / "processed"),
-        "control_folder": str(_broker_dir / "control"),  # kombu's default is ./control in the working directory
-        "store_processed": False,
-    }
+# The embedded default: kombu's SQLAlchemy transport on a SQLite file of its own (README, "The embedded broker").
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=f"sqlite:///{VAR_DIR / 'broker.sqlite3'}")
+if CELERY_BROKER_URL.startswith("sqlite://"):
+    CELERY_BROKER_TRANSPORT = "portal.embedded_broker:EmbeddedBrokerTransport"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"connect_args": {"timeout": 20}}  # seconds a process waits for the file's lock
 else:
     # Redis redelivers an unacknowledged task after this; every retry countdown stays below it.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
@@ -233,7 +246,26 @@ CELERY_BEAT_SCHEDULE: dict = {}  # Filled in by the apps that own the tasks (see
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- social-auth (Connect to DocuSign) ------------------------------------------------------------
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+# django-axes first: a locked-out sign-in is refused before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+
+# --- Sign-in: throttling (django-axes) and two-factor for ISV staff (django-otp) ------------------------------
+# The admin requires a verified TOTP device when this is on; staff enrol with `manage.py staff_totp EMAIL`.
+PORTAL_STAFF_REQUIRE_OTP = env.bool("PORTAL_STAFF_REQUIRE_OTP", default=not DEBUG)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Partner portal")
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the device admin never shows a key after it was created
+# Every sign-in form (the admin's, the client admins', the invitation's password check) counts failures per
+# username and client address; the pair is locked for the cool-off after this many.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)  # a float: hours, as django-axes reads it
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "portal.sign_in.lockout_response"
+# The client address: REMOTE_ADDR, or X-Forwarded-For as written by this many proxies in front of the portal
+# (0: none, so a client's own X-Forwarded-For is never believed; docs/security.md DP-3).
+PORTAL_TRUSTED_PROXY_COUNT = env.int("PORTAL_TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "portal.sign_in.client_ip"
 
 # --- Logging --------------------------------------------------------------------------------------
 LOGGING = {

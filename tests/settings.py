@@ -13,3 +13,5 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DOCUSIGN_SANDBOX_CONTROL = True  # the tests steer the sandbox through /_sandbox/
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+# Staff two-factor off unless a test turns it on (force_login sessions are not OTP-verified), whatever DEBUG says.
+PORTAL_STAFF_REQUIRE_OTP = False

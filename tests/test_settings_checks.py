@@ -78,3 +78,29 @@ def test_the_sandbox_in_a_production_profile_is_a_deploy_warning(production_env)
     result = run_check(production_env, "--deploy", "--fail-level", "WARNING")
     assert result.returncode != 0
     assert "docusign.W001" in result.stderr
+
+
+def settings_values(env: dict[str, str], *names: str) -> list[str]:
+    """repr() of the named settings as `manage.py` in this environment sees them."""
+    code = "from django.conf import settings; " + "; ".join(f"print(repr(settings.{name}))" for name in names)
+    result = subprocess.run([sys.executable, "manage.py", "shell", "--no-imports", "-c", code], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()
+
+
+def test_the_production_profile_requires_staff_two_factor_and_throttles_sign_in(production_env):
+    require_otp, last_middleware, first_backend = settings_values(
+        production_env, "PORTAL_STAFF_REQUIRE_OTP", "MIDDLEWARE[-1]", "AUTHENTICATION_BACKENDS[0]")
+
+    assert require_otp == "True"
+    assert last_middleware == "'axes.middleware.AxesMiddleware'"
+    assert first_backend == "'axes.backends.AxesStandaloneBackend'"
+
+
+def test_the_make_run_profile_leaves_staff_two_factor_off_unless_asked(production_env):
+    del production_env["DEBUG"]  # make run's embedded default is DEBUG=True
+    assert settings_values(production_env, "PORTAL_STAFF_REQUIRE_OTP") == ["False"]
+
+    production_env["PORTAL_STAFF_REQUIRE_OTP"] = "True"
+    assert settings_values(production_env, "PORTAL_STAFF_REQUIRE_OTP") == ["True"]

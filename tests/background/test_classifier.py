@@ -8,11 +8,14 @@ tasks (`sync_organization`, `republish_failures`, `download_envelope_documents`)
 from __future__ import annotations
 
 import math
+import sqlite3
 import uuid
 from datetime import timedelta
 
+import psycopg
 import pytest
 import requests
+from django.db import IntegrityError, OperationalError
 from django.utils import timezone
 
 from docusign_integration import errors, esign_envelopes, http, task_retry, tokens
@@ -23,6 +26,7 @@ from docusign_integration.tasks_connect import republish_failures
 from docusign_integration.tasks_envelopes import download_envelope_documents, sync_organization
 from docusign_sandbox import faults
 from docusign_sandbox.seed import GLOBEX_GENERAL
+from portal.celery import app as celery_app
 from portal.models import FailedTask
 from tests.background.conftest import RetryScheduled
 from tests.envelopes.conftest import add_fault, api_requests
@@ -200,3 +204,84 @@ def test_http_maps_a_dropped_connection_to_a_retryable_error(sandbox, fast_http)
     with pytest.raises(errors.TransientError) as dropped:
         http.call("GET", f"{sandbox.url}/oauth/userinfo", environment="sandbox", bearer="x")
     assert classify(dropped.value, 0).action is Action.RETRY
+
+
+# --- Transient database errors (issue 12 item 5) ---------------------------------------------------------------------
+
+def _sqlite_locked(path) -> OperationalError:
+    """A real SQLite "database is locked", as Django raises it: another connection holds the write lock."""
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        sqlite3.connect(path, timeout=0).execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        return _as_django(exc)
+    finally:
+        holder.rollback()
+    raise AssertionError("the second writer was not refused")
+
+
+def _as_django(exc: Exception) -> OperationalError:
+    try:
+        raise OperationalError(*exc.args) from exc  # what django.db.utils.DatabaseErrorWrapper does
+    except OperationalError as wrapped:
+        return wrapped
+
+
+def _postgres(error: type[psycopg.Error]) -> OperationalError:
+    return _as_django(error("could not serialize access due to concurrent update"))
+
+
+def _sqlite_no_such_table() -> OperationalError:
+    try:
+        sqlite3.connect(":memory:").execute("SELECT * FROM missing")
+    except sqlite3.OperationalError as exc:
+        return _as_django(exc)
+    raise AssertionError("the query did not fail")
+
+
+@pytest.mark.parametrize("make, action", [
+    (lambda tmp: _sqlite_locked(tmp / "locked.sqlite3"), Action.RETRY),
+    (lambda tmp: _postgres(psycopg.errors.SerializationFailure), Action.RETRY),
+    (lambda tmp: _postgres(psycopg.errors.DeadlockDetected), Action.RETRY),
+    (lambda tmp: _postgres(psycopg.errors.LockNotAvailable), Action.RETRY),
+    (lambda tmp: _sqlite_no_such_table(), Action.FAIL),  # a missing migration: retrying cannot help
+    (lambda tmp: _as_django(psycopg.errors.UndefinedTable("relation does not exist")), Action.FAIL),
+    (lambda tmp: IntegrityError("UNIQUE constraint failed"), Action.FAIL),
+], ids=["sqlite database is locked", "postgres serialization failure", "postgres deadlock", "postgres lock timeout",
+        "sqlite no such table", "postgres undefined table", "integrity error"])
+def test_a_transient_database_error_is_retried_soon_and_any_other_fails(tmp_path, make, action):
+    failure = make(tmp_path)
+    decisions = [classify(failure, retries) for retries in range(3) for _ in range(50)]
+    assert {d.action for d in decisions} == {action}
+    if action is Action.RETRY:  # the other transaction ends soon: seconds, not DocuSign's 30 s back-off
+        assert all(0 <= d.countdown <= task_retry.DATABASE_BACKOFF_BASE * 4 for d in decisions)
+
+
+_held_locks: dict[str, sqlite3.Connection] = {}
+
+
+@celery_app.task(bind=True, max_retries=3)
+def write_to_a_shared_sqlite_file(self, path: str) -> int:
+    """A task whose first try meets another process's write lock (as a worker does on make run's SQLite)."""
+    if self.request.retries:
+        _held_locks.pop(path).rollback()  # by its retry, the other transaction has committed
+    try:
+        writer = sqlite3.connect(path, timeout=0, isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("COMMIT")
+    except sqlite3.OperationalError as exc:
+        raise OperationalError(*exc.args) from exc
+    return self.request.retries
+
+
+def test_a_task_that_meets_a_locked_database_is_retried_not_dead_lettered(db, tmp_path):
+    path = str(tmp_path / "shared.sqlite3")
+    _held_locks[path] = sqlite3.connect(path, isolation_level=None)
+    _held_locks[path].execute("BEGIN IMMEDIATE")
+
+    result = write_to_a_shared_sqlite_file.apply(args=[path])
+
+    assert result.successful(), result.traceback
+    assert result.get() == 1  # the second try
+    assert not FailedTask.objects.exists()

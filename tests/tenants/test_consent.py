@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import io
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib.messages import get_messages
 from django.core.management import call_command
 from django.test import Client
 
+from docusign_integration import encryption, state
+from docusign_integration.models import OAuthState
+from docusign_sandbox.models import RequestLog
 from docusign_sandbox.seed import ACME_ORG_ID
 from tenants.models import AuditEvent, ConsentStatus, ConsentType, SystemUser
 from tests import factories
+from tests.onboarding.conftest import DocuSignBrowser, token_requests
 from tests.tenants.sandbox_pages import approve_consent, revoke_individual, revoke_organization
 
 pytestmark = pytest.mark.usefixtures("sandbox")
@@ -183,3 +188,87 @@ def test_check_consent_exits_1_unless_every_organization_is_granted(sandbox):
 
     assert exited.value.code == 1
     assert "1 of 2 granted, 1 need attention" in out.getvalue()
+
+
+# --- PKCE (S256) on both consent links (docs/security.md OA-2) ------------------------------------------------
+
+CONSENTERS = [("individual", "system@acme.example"), ("admin", "admin@acme.example")]
+
+
+def start_consent(client: Client, slug: str, kind: str) -> str:
+    """Open the portal's consent link; return DocuSign's authorization URL it redirects to."""
+    response = client.get(f"/docusign/consent/{slug}/{kind}/")
+    assert response.status_code == 302, response.status_code
+    return response["Location"]
+
+
+def stored_verifier() -> str:
+    row = OAuthState.objects.get()
+    assert row.code_verifier_ciphertext, "the consent flow kept no PKCE verifier in its state record"
+    return encryption.decrypt(row.code_verifier_ciphertext, context=encryption.model_context(row, "code_verifier_ciphertext"))
+
+
+@pytest.mark.parametrize("kind", ["individual", "admin"])
+def test_the_consent_link_carries_the_s256_challenge_of_the_verifier_kept_in_the_state_record(sandbox, staff_client, kind):
+    organization = provision_for(sandbox, "system@acme.example")
+
+    url = start_consent(staff_client, organization.slug, kind)
+
+    params = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+    assert params.get("code_challenge_method") == "S256"
+    verifier = stored_verifier()
+    assert params.get("code_challenge") == state.code_challenge(verifier)
+    assert verifier not in url and "code_verifier" not in params
+
+
+@pytest.mark.parametrize(("kind", "email"), CONSENTERS)
+def test_the_consent_verifier_never_reaches_the_browser_and_docusign_accepts_it(sandbox, staff_client, kind, email):
+    organization = provision_for(sandbox, "system@acme.example")
+    authorize_url = start_consent(staff_client, organization.slug, kind)
+    verifier = stored_verifier()
+    browser = DocuSignBrowser(sandbox)
+
+    response = callback(staff_client, browser.approve(authorize_url, email))
+    page = staff_client.get(response["Location"])
+
+    # DocuSign (the sandbox) refuses the code of a request with a challenge unless the verifier matches.
+    assert SystemUser.objects.get(organization=organization).consent_status == ConsentStatus.GRANTED
+    seen = [authorize_url, *browser.seen, response["Location"], response.content.decode(), page.content.decode(),
+            *(cookie.value for cookie in staff_client.cookies.values())]
+    assert not any(verifier in text for text in seen)
+
+
+@pytest.mark.parametrize(("kind", "email"), CONSENTERS)
+def test_a_code_redeemed_with_another_verifier_is_refused_by_docusign_and_nothing_is_recorded(
+        sandbox, staff_client, kind, email):
+    organization = provision_for(sandbox, "system@acme.example")
+    authorize_url = start_consent(staff_client, organization.slug, kind)
+    row = OAuthState.objects.get()  # as if the stored verifier had been swapped: the token request must carry it
+    row.code_verifier_ciphertext = encryption.encrypt(
+        state.new_code_verifier(), context=encryption.model_context(row, "code_verifier_ciphertext"))
+    row.save()
+    query = DocuSignBrowser(sandbox).approve(authorize_url, email)
+    before = token_requests()
+
+    response = callback(staff_client, query)
+
+    assert response.status_code == 302
+    assert token_requests() == before + 1  # the code exchange only: no JWT grant follows a refused exchange
+    assert RequestLog.objects.filter(method="POST", path="/oauth/token").latest("pk").status == 400
+    assert messages_of(response) and "Consent granted" not in " ".join(messages_of(response))
+    assert SystemUser.objects.get(organization=organization).consent_status == ConsentStatus.UNKNOWN
+    assert not AuditEvent.objects.filter(organization=organization, action="consent.check").exists()
+
+
+def test_a_consent_state_without_a_verifier_is_refused_before_any_token_request(sandbox, staff_client):
+    organization = provision_for(sandbox, "system@acme.example")
+    authorize_url = start_consent(staff_client, organization.slug, "individual")
+    OAuthState.objects.update(code_verifier_ciphertext="")  # a state record of a link issued without PKCE
+    query = DocuSignBrowser(sandbox).approve(authorize_url, "system@acme.example")
+    before = token_requests()
+
+    response = callback(staff_client, query)
+
+    assert response.status_code == 400
+    assert token_requests() == before
+    assert SystemUser.objects.get(organization=organization).consent_status == ConsentStatus.UNKNOWN

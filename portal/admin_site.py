@@ -1,0 +1,53 @@
+"""The project's admin site: two-factor sign-in for ISV staff (django-otp) when PORTAL_STAFF_REQUIRE_OTP is on.
+
+With it (on by default when DEBUG is off) the admin site, and every staff page built on it (the dashboard, the
+custom admin views), lets in only a session verified by a TOTP device: the admin's login page then asks for the
+token, and a password-only session is sent back to it. Staff enrol with `manage.py staff_totp EMAIL`.
+This module must not import model admins: it is imported while `admin.site` is first built.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.admin import AdminSite
+from django.http import HttpRequest
+from django_otp import devices_for_user
+from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
+
+
+class StaffOTPAuthenticationForm(OTPAdminAuthenticationForm):
+    """django-otp's admin login form, in one step for the usual case: with no device chosen and exactly one
+    confirmed device (what `staff_totp` enrols), the token is checked against that device."""
+
+    def _chosen_device(self, user):  # django-otp's hook for the device the token is checked against
+        device = super()._chosen_device(user)
+        if device is None and not self.cleaned_data.get("otp_device"):
+            devices = list(devices_for_user(user, confirmed=True))
+            if len(devices) == 1:
+                device = devices[0]
+        return device
+
+
+def otp_required() -> bool:
+    return bool(settings.PORTAL_STAFF_REQUIRE_OTP)
+
+
+class PortalAdminSite(OTPAdminSite):
+    """The project's admin site (`admin.site`, name "admin"): django-otp's OTPAdminSite when two-factor is required,
+    Django's own admin site otherwise. Read at every request, so the setting can change without a new site."""
+
+    def __init__(self, name: str = "admin") -> None:
+        super().__init__(name)
+
+    @property
+    def login_form(self) -> type | None:
+        return StaffOTPAuthenticationForm if otp_required() else None  # None: Django's AdminAuthenticationForm
+
+    @property
+    def login_template(self) -> str | None:
+        return OTPAdminSite.login_template if otp_required() else None
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        if otp_required():
+            return super().has_permission(request)  # active staff, and verified by a device in this session
+        return AdminSite.has_permission(self, request)

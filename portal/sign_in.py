@@ -1,0 +1,43 @@
+"""Sign-in throttling (django-axes): which client address counts, and what a locked-out person sees."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from axes.helpers import get_cool_off
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.timesince import timeuntil
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's address: REMOTE_ADDR, or behind PORTAL_TRUSTED_PROXY_COUNT proxies, the address the outermost
+    one saw (each proxy appends the address it was reached from to X-Forwarded-For; anything to the left of
+    those entries came from the client and is not believed). See docs/security.md DP-3.
+    """
+    remote = request.META.get("REMOTE_ADDR")
+    count = settings.PORTAL_TRUSTED_PROXY_COUNT
+    if count <= 0:
+        return remote
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    if len(forwarded) < count:
+        return remote  # the request did not come through every proxy: only the socket's peer is known
+    try:
+        return str(ipaddress.ip_address(forwarded[-count]))
+    except ValueError:
+        return remote
+
+
+def lockout_response(request: HttpRequest, original_response: HttpResponse | None, credentials: dict | None) -> HttpResponse:
+    """429 with a page that says what happened and when to try again (and a Retry-After header)."""
+    cool_off = get_cool_off(request)
+    now = timezone.now()
+    response = render(request, "registration/locked_out.html", {
+        "failure_limit": settings.AXES_FAILURE_LIMIT,
+        "retry_in": timeuntil(now + cool_off, now) if cool_off else None,
+    }, status=429)
+    if cool_off:
+        response["Retry-After"] = str(int(cool_off.total_seconds()))
+    return response
