@@ -120,4 +120,6 @@ def test_back_after_consent_sends_no_form_again(live_server, sandbox, settings, 
 
     assert len(posts) == 2, posts  # no form was sent again
     assert not page.url.startswith("chrome-error:")
+    # Back re-reads the consent page's GET; consent now covers the scopes, so DocuSign's answer is the redirect back.
+    assert page.url.startswith(f"{callback}?")
     page.screenshot(path=str(SCREENSHOTS / "sandbox-consent-after-back.png"))
