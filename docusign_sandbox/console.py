@@ -1,8 +1,8 @@
 """The sandbox console under `/_sandbox/`: what the offline DocuSign holds, for a developer at this machine.
 
-Read-only pages without scripts, behind the control API's own gate (control enabled, loopback clients, same
-origin): accounts and users with their consent, envelopes, Connect configurations and deliveries, and the tail
-of the request log.
+Pages without scripts, behind the control API's own gate (control enabled, loopback clients, same origin):
+accounts and users with their consent, envelopes (with a form per recipient whose turn it is: console_actions),
+Connect configurations and deliveries, and the tail of the request log.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from . import envelope_state
 from .control_views import control_only
 from .models import (
     Account,
@@ -57,7 +58,8 @@ def overview(request: HttpRequest) -> HttpResponse:
 def envelopes(request: HttpRequest) -> HttpResponse:
     rows = (Envelope.objects.select_related("account", "sender").prefetch_related("recipients")
             .order_by("-status_changed_at")[:PAGE])
-    return render(request, "docusign_sandbox/console_envelopes.html", {"envelopes": rows})
+    return render(request, "docusign_sandbox/console_envelopes.html",
+                  {"envelopes": rows, "actionable": envelope_state.VOIDABLE})
 
 
 @control_only

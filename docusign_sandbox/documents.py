@@ -1,8 +1,9 @@
 """Envelope documents: the list, one document's bytes, and `combined`, `certificate`, `archive`: docs/docusign.md §6.5.
 
 Uploaded PDFs come back as the bytes uploaded. DocuSign converts other formats to PDF; the sandbox cannot,
-so a DOCX comes back as a generated one-page PDF that names it. `combined` and the Certificate of
-Completion are generated text PDFs (see pdf.py).
+so a DOCX comes back as a generated one-page PDF that names it. `combined` is every document's own pages in
+order (joined with pypdf, see pdf.py), then the sandbox's signature stamp page, then (when asked) the
+Certificate of Completion; a digest of it is therefore a digest of what was uploaded and signed.
 Reference: https://developers.docusign.com/docs/esign-rest-api/reference/envelopes/envelopedocuments/
 """
 
@@ -35,9 +36,7 @@ def document_pdf(document: Document) -> bytes:
     content = bytes(document.content)
     if content.startswith(b"%PDF-"):
         return content
-    return pdf.text_pdf([[f"{document.name}", "",
-                          f"This {document.file_extension.upper()} document ({len(content)} bytes) was uploaded to the",
-                          "DocuSign sandbox, which does not convert documents to PDF."]], title=document.name)
+    return _stand_in(document, "DocuSign sandbox, which does not convert documents to PDF.")
 
 
 def _signature_lines(envelope: Envelope) -> list[str]:
@@ -79,18 +78,33 @@ def certificate_pdf(envelope: Envelope) -> bytes:
     return pdf.text_pdf([certificate_lines(envelope)], title=f"Certificate of Completion {envelope.envelope_id}")
 
 
+def _stand_in(document: Document, reason: str) -> bytes:
+    content = bytes(document.content)
+    return pdf.text_pdf([[f"{document.name}", "", f"This {document.file_extension.upper()} document ({len(content)} bytes) "
+                          "was uploaded to the", reason]], title=document.name)
+
+
+def _pages_of(document: Document) -> bytes:
+    """The document's own pages; a stand-in page for what the sandbox cannot read (DOCX, a malformed PDF)."""
+    content = document_pdf(document)
+    if pdf.readable_pages(content) is None:
+        return _stand_in(document, "DocuSign sandbox, which cannot read its pages.")
+    return content
+
+
+def stamp_pdf(envelope: Envelope) -> bytes:
+    """The sandbox's signature stamp: who signed (or declined) when, after the documents' pages."""
+    return pdf.text_pdf([[f"Envelope {envelope.envelope_id}: {envelope.email_subject}", "", *_signature_lines(envelope)]],
+                        title=f"Signatures {envelope.envelope_id}")
+
+
 def combined_pdf(envelope: Envelope, with_certificate: bool) -> bytes:
-    """One summary page per page of each document, each stamped with the signatures, then the certificate."""
-    stamps = _signature_lines(envelope)
-    pages = []
-    for document in envelope.documents.order_by("order", "pk"):
-        count = pdf.page_count(bytes(document.content))
-        for number in range(1, count + 1):
-            pages.append([f"{document.name} (document {document.document_id}), page {number} of {count}", "",
-                          f"Envelope {envelope.envelope_id}: {envelope.email_subject}", "", *stamps])
+    """Each document's pages in order, then the signature stamp, then the certificate when asked."""
+    parts = [_pages_of(document) for document in envelope.documents.order_by("order", "pk")]
+    parts.append(stamp_pdf(envelope))
     if with_certificate:
-        pages.append(certificate_lines(envelope))
-    return pdf.text_pdf(pages, title=envelope.email_subject)
+        parts.append(certificate_pdf(envelope))
+    return pdf.concatenate(parts, title=envelope.email_subject)
 
 
 @rest_endpoint

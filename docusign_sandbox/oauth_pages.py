@@ -22,6 +22,7 @@ from .auth import hash_token, new_token
 from .models import AuthorizationCode, Consent, IntegrationKey, Organization, OrganizationConsent, User
 
 SESSION_USER = "sandbox_user_id"
+SESSION_CONSENT_GIVEN = "sandbox_consent_given"  # the authorization request just allowed (POST/redirect/GET)
 CODE_LIFETIME = timedelta(minutes=5)  # "a few minutes", single use (docs/docusign.md §4, UNVERIFIED)
 # RFC 7636 §4.2: BASE64URL(SHA256(verifier)) is always 43 characters.
 S256_CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")
@@ -149,8 +150,11 @@ def authorize(request: HttpRequest) -> HttpResponse:
             return _page(request, "sign_in.html", {"auth": auth, "error": "The email or password is incorrect.",
                                                    "email": request.POST.get("email", "")}, status=401)
         _sign_in(request, user)
+        return _see_other(request)
     if user is None:
         return _page(request, "sign_in.html", {"auth": auth})
+    if request.method == "GET" and request.session.pop(SESSION_CONSENT_GIVEN, None) == _request_key(request):
+        return _grant(auth, user)  # the GET after Allow (below): the redirect DocuSign sends after consent
 
     decision = request.POST.get("decision") if step == "consent" else None
     if decision == "decline":
@@ -159,7 +163,8 @@ def authorize(request: HttpRequest) -> HttpResponse:
         return _admin_consent(request, auth, user, approved=decision == "approve")
     if decision == "approve":
         consent.grant_individual(user, auth.integration_key, set(auth.scopes))
-    elif not consent.has_consent(user, auth.integration_key, set(auth.scopes)):
+        return _consent_given(request)
+    if not consent.has_consent(user, auth.integration_key, set(auth.scopes)):
         return _page(request, "consent.html", {"auth": auth, "user": user, "scopes": sorted(auth.scopes)})
     # Consent already covers every scope: DocuSign skips the page.
     return _grant(auth, user)
@@ -176,7 +181,34 @@ def _admin_consent(request: HttpRequest, auth: AuthorizationRequest, user: User,
     for organization in organizations:
         consent.grant_organization(organization, auth.integration_key, set(auth.admin_consent_scopes), granted_by=user)
     consent.grant_individual(user, auth.integration_key, set(auth.scopes))
-    return _grant(auth, user)
+    return _consent_given(request)
+
+
+def _request_key(request: HttpRequest) -> str:
+    """This authorization request, as the GET after a 303 repeats it (prompt=login spent: see _see_other)."""
+    query = request.GET.copy()
+    prompts = [p for p in query.get("prompt", "").split() if p != "login"]
+    if prompts:
+        query["prompt"] = " ".join(prompts)
+    else:
+        query.pop("prompt", None)
+    return query.urlencode()
+
+
+def _see_other(request: HttpRequest) -> HttpResponseRedirect:
+    """POST/redirect/GET: 303 to `GET /oauth/auth` with the same request, so the back button never resubmits a form.
+
+    The person has just signed in, so the GET does not ask again even when the request said prompt=login.
+    """
+    response = HttpResponseRedirect(f"{request.path}?{_request_key(request)}")
+    response.status_code = 303
+    return response
+
+
+def _consent_given(request: HttpRequest) -> HttpResponseRedirect:
+    """After Allow: the GET it redirects to (once) sends the client its code and state, as DocuSign does."""
+    request.session[SESSION_CONSENT_GIVEN] = _request_key(request)
+    return _see_other(request)
 
 
 def _grant(auth: AuthorizationRequest, user: User) -> HttpResponseRedirect:

@@ -1,8 +1,8 @@
-"""A tiny PDF writer: real, valid PDF 1.4 files of plain text pages, with no extra dependency.
+"""The sandbox's PDFs: text pages it writes itself (stamp, certificate, stand-ins) and uploaded pages joined by pypdf.
 
-The sandbox cannot merge or stamp the PDFs a sender uploads (that would need a PDF library), so the
-combined document and the Certificate of Completion are generated summaries: one text page per page.
-Offsets in the cross-reference table are exact, so any PDF reader (and the tests) can parse the file.
+`text_pdf` writes real, valid PDF 1.4 files of plain text pages; offsets in the cross-reference table are exact,
+so any PDF reader (and the tests) can parse the file. `concatenate` joins PDFs page by page with pypdf, so the
+combined document holds the pages the sender uploaded (docs/docusign.md §6.5).
 """
 
 from __future__ import annotations
@@ -10,6 +10,9 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+
+from pypdf import PdfReader, PdfWriter
+from pypdf.errors import PdfReadError
 
 PAGE_WIDTH, PAGE_HEIGHT = 612, 792  # US Letter in points, DocuSign's default page size
 MARGIN, LINE_HEIGHT, FONT_SIZE = 72, 16, 11
@@ -66,6 +69,26 @@ def text_pdf(pages: list[list[str]], title: str = "") -> bytes:
     for number in range(1, size):
         buffer.write(b"%010d 00000 n \n" % offsets[number])
     buffer.write(b"trailer\n<< /Size %d /Root 1 0 R /Info 4 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (size, xref_at))
+    return buffer.getvalue()
+
+
+def readable_pages(content: bytes) -> PdfReader | None:
+    """The uploaded PDF as pypdf reads it, or None when it has no pages pypdf can read (a malformed file)."""
+    try:
+        reader = PdfReader(io.BytesIO(content))
+        return reader if len(reader.pages) else None
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError):
+        return None
+
+
+def concatenate(parts: list[bytes], title: str = "") -> bytes:
+    """One PDF of every page of `parts`, in order (each part a PDF pypdf can read). Same input, same bytes."""
+    writer = PdfWriter()
+    for part in parts:
+        writer.append(PdfReader(io.BytesIO(part)))
+    writer.add_metadata({"/Producer": "DocuSign sandbox", "/Title": title})
+    buffer = io.BytesIO()
+    writer.write(buffer)
     return buffer.getvalue()
 
 

@@ -12,6 +12,7 @@ from django.test import Client
 from docusign_sandbox.models import RequestLog
 from tenants.models import ClientMembership, MembershipRole
 from tests import factories
+from tests.sandbox import follow_see_other
 
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
@@ -54,12 +55,12 @@ class DocuSignBrowser:
     def approve(self, authorize_url: str, email: str, *, decision: str = "approve") -> dict[str, str]:
         """Sign in as `email`, decide on the consent page; return the query of the redirect back (code, state, ...)."""
         page = self._keep(self.session.get(authorize_url))
-        page = self._keep(self.session.post(page.url, allow_redirects=False, data={
+        page = self._keep(follow_see_other(self.session, self.session.post(page.url, allow_redirects=False, data={
             "csrfmiddlewaretoken": _csrf(page), "step": "sign_in", "email": email,
-            "password": self.sandbox.user(email)["password"]}))
+            "password": self.sandbox.user(email)["password"]})))
         if page.status_code == 200:  # the consent page (skipped when consent already covers the scopes)
-            page = self._keep(self.session.post(page.url, allow_redirects=False, data={
-                "csrfmiddlewaretoken": _csrf(page), "step": "consent", "decision": decision}))
+            page = self._keep(follow_see_other(self.session, self.session.post(page.url, allow_redirects=False, data={
+                "csrfmiddlewaretoken": _csrf(page), "step": "consent", "decision": decision})))
         assert page.status_code == 302, page.status_code
         self.seen.append(page.headers["Location"])
         return {k: v[0] for k, v in parse_qs(urlsplit(page.headers["Location"]).query).items()}

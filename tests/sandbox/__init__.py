@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import jwt
 import requests
@@ -49,17 +49,26 @@ def csrf_token(page: requests.Response) -> str:
     return match.group(1)
 
 
+def follow_see_other(session: requests.Session, response: requests.Response) -> requests.Response:
+    """Follow the account server's own 303s (POST/redirect/GET) to the page or the redirect back to the client."""
+    while response.status_code == 303:
+        response = session.get(urljoin(response.url, response.headers["Location"]), allow_redirects=False, timeout=10)
+    return response
+
+
 def sign_in(session: requests.Session, page: requests.Response, email: str,
             password: str = "sandbox-password-1") -> requests.Response:
-    """Submit the sign-in form shown on `page`; redirects are not followed."""
-    return session.post(page.url, data={"csrfmiddlewaretoken": csrf_token(page), "step": "sign_in",
-                                        "email": email, "password": password}, allow_redirects=False, timeout=10)
+    """Submit the sign-in form shown on `page`; the 303 is followed, the redirect to the client is not."""
+    return follow_see_other(session, session.post(page.url, data={
+        "csrfmiddlewaretoken": csrf_token(page), "step": "sign_in", "email": email, "password": password},
+        allow_redirects=False, timeout=10))
 
 
 def decide(session: requests.Session, page: requests.Response, decision: str = "approve") -> requests.Response:
-    """Press Allow (approve) or Decline on the consent page `page`; the redirect is returned, not followed."""
-    return session.post(page.url, data={"csrfmiddlewaretoken": csrf_token(page), "step": "consent",
-                                        "decision": decision}, allow_redirects=False, timeout=10)
+    """Press Allow or Decline on the consent page `page`; the 303 is followed, the redirect to the client is not."""
+    return follow_see_other(session, session.post(page.url, data={
+        "csrfmiddlewaretoken": csrf_token(page), "step": "consent", "decision": decision},
+        allow_redirects=False, timeout=10))
 
 
 def consent_through_pages(sandbox, email: str, **params: str) -> dict[str, list[str]]:

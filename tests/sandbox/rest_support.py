@@ -156,7 +156,7 @@ def pdf_is_well_formed(content: bytes) -> bool:
         if not content[offset:].startswith(b"%d 0 obj" % number):
             return False
     trailer = content[content.rindex(b"trailer"):]
-    return b"/Root 1 0 R" in trailer and b"/Size %d" % size in trailer
+    return re.search(rb"/Root \d+ 0 R", trailer) is not None and b"/Size %d" % size in trailer
 
 
 def pdf_text(content: bytes) -> str:

@@ -9,6 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 from django.test import Client
 
+from tests.sandbox import follow_see_other
+
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
@@ -25,11 +27,11 @@ def approve_consent(portal: Client, sandbox: Any, slug: str, kind: str, email: s
     assert start.status_code == 302, start.status_code
     browser = requests.Session()
     page = browser.get(start["Location"])
-    page = browser.post(page.url, data={"csrfmiddlewaretoken": _csrf(page), "step": "sign_in", "email": email,
-                                        "password": sandbox.user(email)["password"]}, allow_redirects=False)
+    page = follow_see_other(browser, browser.post(page.url, allow_redirects=False, data={
+        "csrfmiddlewaretoken": _csrf(page), "step": "sign_in", "email": email, "password": sandbox.user(email)["password"]}))
     if page.status_code == 200:  # the consent page; DocuSign skips it when consent already covers the scopes
-        page = browser.post(page.url, data={"csrfmiddlewaretoken": _csrf(page), "step": "consent", "decision": decision},
-                            allow_redirects=False)
+        page = follow_see_other(browser, browser.post(page.url, allow_redirects=False, data={
+            "csrfmiddlewaretoken": _csrf(page), "step": "consent", "decision": decision}))
     assert page.status_code == 302, page.status_code
     return {k: v[0] for k, v in parse_qs(urlsplit(page.headers["Location"]).query).items()}
 
