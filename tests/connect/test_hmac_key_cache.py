@@ -21,9 +21,9 @@ from tests.connect.conftest import PARTNER_SECRET, fixture_body, with_payload
 
 pytestmark = pytest.mark.django_db
 
-ACME_SECRET = "acme-account-secret-0123456789ab"
-DEMO_PARTNER_SECRET = "demo-partner-secret-0123456789ab"
-SECOND_PARTNER_SECRET = "second-partner-secret-0123456789"
+ACME_SECRET = "test-acme-account-secret-0123456789ab"
+DEMO_PARTNER_SECRET = "test-demo-partner-secret-0123456789ab"
+SECOND_PARTNER_SECRET = "test-second-partner-secret-0123456789"
 
 
 @pytest.fixture(autouse=True)
