@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from portal.admin_input import CheckedInputMixin
+from tenants.users import signed_in_user
 
 from .connect_hmac import connect_hmac_key_add, connect_hmac_key_retire
 from .encryption import masked
@@ -107,7 +108,7 @@ class ConnectHMACKeyAdmin(CheckedInputMixin, admin.ModelAdmin):
             super().save_model(request, obj, form, change)  # only the label is editable
             return
         data = form.cleaned_data
-        created = connect_hmac_key_add(acting_user=request.user, environment=data["environment"], label=data["label"],
+        created = connect_hmac_key_add(acting_user=signed_in_user(request), environment=data["environment"], label=data["label"],
                                        secret=data["secret"], organization=data.get("organization"),
                                        key_id=data.get("key_id") or "")
         obj.pk = created.pk  # the admin's redirect and log entry point at the stored key
@@ -117,5 +118,5 @@ class ConnectHMACKeyAdmin(CheckedInputMixin, admin.ModelAdmin):
 
     @admin.action(description="Retire the selected keys (stop accepting their signatures)", permissions=["change"])
     def retire(self, request: HttpRequest, queryset: QuerySet[ConnectHMACKey]) -> None:
-        retired = sum(connect_hmac_key_retire(acting_user=request.user, key=key) for key in queryset)
+        retired = sum(connect_hmac_key_retire(acting_user=signed_in_user(request), key=key) for key in queryset)
         self.message_user(request, f"{retired} key(s) retired.", messages.SUCCESS)

@@ -45,7 +45,7 @@ def store_credential(backend: DocuSignOAuth2, user, organization: ClientOrganiza
 def finish_on_account_step(backend: DocuSignOAuth2, user, organization: ClientOrganization,
                            credential: DocuSignCredential, *args, **kwargs) -> HttpResponse:
     """Link or re-validate the organization's account, or ask the user to choose one when there are several."""
-    request = backend.strategy.request
+    request = backend.http_request
     checklist = reverse("onboarding:checklist", args=[organization.slug])
     accounts = backend.userinfo.accounts
     if organization.account_id is None and len(accounts) > 1:

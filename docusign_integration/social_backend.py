@@ -21,6 +21,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from social_core.backends.oauth import BaseOAuth2PKCE
 from social_core.exceptions import AuthConfigurationError
+from social_django.strategy import DjangoStrategy
 
 from . import conf, oauth, state
 from .oauth import TokenResponse, UserInfo
@@ -53,8 +54,12 @@ class DocuSignOAuth2(BaseOAuth2PKCE):
     _code_verifier: str | None = None
 
     @property
-    def request(self) -> HttpRequest:
-        return self.strategy.request
+    def http_request(self) -> HttpRequest:
+        """The portal's request. (Not `request`: that is social-core's HTTP client method, which must stay itself.)"""
+        strategy = self.strategy
+        if not isinstance(strategy, DjangoStrategy) or strategy.request is None:
+            raise RuntimeError("The DocuSign backend runs only inside a request.")
+        return strategy.request
 
     def environment_name(self) -> str:
         """The environment this flow runs in: the state record's at the callback, the organization's at the start."""
@@ -86,7 +91,7 @@ class DocuSignOAuth2(BaseOAuth2PKCE):
     def get_or_create_state(self) -> str:
         self._code_verifier = state.new_code_verifier()
         return state.issue_state(
-            self.request,
+            self.http_request,
             flow=CONNECT_FLOW,
             environment=self.environment_name(),
             organization_id=self.organization.pk,
@@ -102,7 +107,7 @@ class DocuSignOAuth2(BaseOAuth2PKCE):
     def validate_state(self) -> str:
         """Consume the state before anything else happens (raises state.StateRejected; no token request is made)."""
         request_state = self.get_request_state() or ""
-        self.state_record = state.consume_state(self.request, request_state, flow=CONNECT_FLOW)
+        self.state_record = state.consume_state(self.http_request, request_state, flow=CONNECT_FLOW)
         return request_state
 
     def get_code_verifier(self, state: str | None = None) -> str:

@@ -91,7 +91,7 @@ def retry_if_temporary(task: Task, exc: BaseException, *, base: float = BACKOFF_
         raise task.retry(exc=exc, countdown=decision.countdown) from exc
 
 
-def retry_or_raise(task: Task, exc: BaseException, *, base: float = BACKOFF_BASE) -> NoReturn:
+def retry_or_raise(task: Task, exc: Exception, *, base: float = BACKOFF_BASE) -> NoReturn:
     """Retry a rate limit or a transient error (see `classify`); re-raise a permanent one, failing the task."""
     retry_if_temporary(task, exc, base=base)
     raise exc

@@ -32,7 +32,6 @@ MAX_COUNTDOWN = task_retry.DEFER_MAX  # seconds; well below the broker's visibil
 # A person coming back from DocuSign asks for a sweep; the same kind of return within this many seconds shares one,
 # so reloading a return page cannot spend the account's hourly API budget.
 SWEEP_SOON_SECONDS = 15
-backoff = task_retry.backoff  # the back-off both tasks use (checklist BG-1), named here for the envelope tests
 
 
 def syncable_organizations():

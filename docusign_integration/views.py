@@ -25,6 +25,7 @@ from docusign_integration import consent, errors, oauth, state
 from portal.log_redaction import secret_query_string
 from tenants.active import active_only
 from tenants.models import ClientMembership, ClientOrganization, ConsentStatus, ConsentType, MembershipRole
+from tenants.users import AuthenticatedRequest, acting_user
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def callback(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def consent_start(request: HttpRequest, slug: str, kind: str) -> HttpResponse:
+def consent_start(request: AuthenticatedRequest, slug: str, kind: str) -> HttpResponse:
     """Send the browser to DocuSign's consent page, top-level (never framed), with a fresh state for this session.
 
     Open to ISV staff who may change client organizations and to the organization's own client admins.
@@ -118,7 +119,8 @@ def _consent_return(request: HttpRequest, flow: str) -> HttpResponse:
 
     consent_type = ConsentType.INDIVIDUAL if flow == consent.FLOW_INDIVIDUAL else ConsentType.ORGANIZATION_ADMIN
     try:
-        system_user = consent.consent_verify(acting_user=request.user, organization=organization, consent_type=consent_type)
+        system_user = consent.consent_verify(acting_user=acting_user(request), organization=organization,
+                                             consent_type=consent_type)
     except errors.DocuSignError as exc:
         messages.error(request, f"Consent was given, but checking it failed: {exc.user_message}")
         return back
@@ -145,7 +147,7 @@ def _consenter_problem(flow: str, organization: ClientOrganization, person: oaut
     return ""
 
 
-def _organization_for_consent(request: HttpRequest, slug: str) -> ClientOrganization:
+def _organization_for_consent(request: AuthenticatedRequest, slug: str) -> ClientOrganization:
     """The organization if the user may start consent for it: staff with change permission, or its client admins."""
     # A client that left (offboarded) gets no new consent: the portal no longer acts for it (TS-6).
     organization = get_object_or_404(active_only(ClientOrganization.objects.all()), slug=slug)

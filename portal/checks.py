@@ -39,7 +39,7 @@ def check_docusign_settings(app_configs, **kwargs) -> list[CheckMessage]:
         ))
     real = [e for e in envs if e in (conf.DEMO, conf.PRODUCTION)]
     if real:
-        key = conf._read(settings.DOCUSIGN_PRIVATE_KEY, settings.DOCUSIGN_PRIVATE_KEY_FILE)
+        key = conf.configured_private_key()
         if not key:
             messages.append(Error(
                 "The DocuSign RSA private key is not configured or its file cannot be read.",
@@ -53,7 +53,7 @@ def check_docusign_settings(app_configs, **kwargs) -> list[CheckMessage]:
                 hint="The file must start with -----BEGIN RSA PRIVATE KEY----- or -----BEGIN PRIVATE KEY-----.",
                 id="docusign.E004",
             ))
-        if not conf._read(settings.DOCUSIGN_CLIENT_SECRET, settings.DOCUSIGN_CLIENT_SECRET_FILE):
+        if not conf.configured_client_secret():
             messages.append(Error(
                 "DOCUSIGN_CLIENT_SECRET is not configured.",
                 hint="Add a secret key on the integration key's page and set DOCUSIGN_CLIENT_SECRET_FILE.",

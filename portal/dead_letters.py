@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from celery import Task
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -191,7 +191,7 @@ def dead_letter_resolve_after_success(*, task_name: str, args: object, kwargs: o
     return True
 
 
-def _resolve(failed_task: FailedTask, *, acting_user: AbstractBaseUser | None, resolution: str) -> FailedTask:
+def _resolve(failed_task: FailedTask, *, acting_user: User | None, resolution: str) -> FailedTask:
     row = FailedTask.objects.select_for_update().get(pk=failed_task.pk)
     before = audit.snapshot(row, ("resolved", "resolution"))
     row.resolved, row.resolution, row.resolved_at = True, resolution, timezone.now()
@@ -204,7 +204,7 @@ def _resolve(failed_task: FailedTask, *, acting_user: AbstractBaseUser | None, r
 
 
 @transaction.atomic
-def failed_task_resolve(*, acting_user: AbstractBaseUser | None, failed_task: FailedTask) -> bool:
+def failed_task_resolve(*, acting_user: User | None, failed_task: FailedTask) -> bool:
     """Mark a dead letter resolved (a person dealt with it); False when it already was."""
     if FailedTask.objects.filter(pk=failed_task.pk, resolved=True).exists():
         return False
@@ -213,7 +213,7 @@ def failed_task_resolve(*, acting_user: AbstractBaseUser | None, failed_task: Fa
 
 
 @transaction.atomic
-def failed_task_retry(*, acting_user: AbstractBaseUser | None, failed_task: FailedTask) -> bool:
+def failed_task_retry(*, acting_user: User | None, failed_task: FailedTask) -> bool:
     """Queue the failed call again with its stored ids (after commit) and mark it resolved; False when already resolved.
 
     Raises CannotRetry when an argument was not kept or the task is not known to Celery any more.

@@ -20,6 +20,7 @@ from portal.badges import BADGE_MEDIA, badge
 from tenants import admin_dashboard, admin_views, services
 from tenants.health import Level, with_health
 from tenants.models import AuditEvent, ClientOrganization, ConsentStatus, SystemUser
+from tenants.users import signed_in_user
 
 CONSENT_BADGE = {
     ConsentStatus.GRANTED: "ok", ConsentStatus.REQUIRED: "warning", ConsentStatus.REVOKED: "error",
@@ -98,7 +99,7 @@ class ClientOrganizationAdmin(CheckedInputMixin, admin.ModelAdmin):
         return admin_views.provision(self, request)
 
     def save_model(self, request: HttpRequest, obj: ClientOrganization, form, change: bool) -> None:
-        services.organization_rename(acting_user=request.user, organization=obj, name=obj.name)
+        services.organization_rename(acting_user=signed_in_user(request), organization=obj, name=obj.name)
 
     def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
         # The system user changes through its service, never `formset.save()`; the admin's change message reads
@@ -107,7 +108,7 @@ class ClientOrganizationAdmin(CheckedInputMixin, admin.ModelAdmin):
         for inline_form in formset.forms:
             if inline_form.has_changed():
                 system_user = services.system_user_update(
-                    acting_user=request.user, organization=form.instance,
+                    acting_user=signed_in_user(request), organization=form.instance,
                     user_id=inline_form.cleaned_data["user_id"], email=inline_form.cleaned_data["email"])
                 formset.changed_objects.append((system_user, inline_form.changed_data))
 
@@ -155,7 +156,7 @@ class ClientOrganizationAdmin(CheckedInputMixin, admin.ModelAdmin):
     def reactivate(self, request: HttpRequest, queryset: QuerySet[ClientOrganization]) -> None:
         count = 0
         for organization in queryset.filter(offboarded_at__isnull=False):
-            if services.organization_reactivate(acting_user=request.user, organization=organization):
+            if services.organization_reactivate(acting_user=signed_in_user(request), organization=organization):
                 self.log_change(request, organization, "Reactivated.")
                 count += 1
         self.message_user(request, f"Reactivated {count} organization(s). Invite a client admin again and check "

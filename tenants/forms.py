@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth import authenticate, get_user_model, password_validation
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 
 
@@ -42,7 +42,7 @@ class ExistingPasswordForm(forms.Form):
     password = forms.CharField(label="Portal password", strip=False,
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
 
-    def __init__(self, *args, request: HttpRequest, user: AbstractBaseUser, **kwargs) -> None:
+    def __init__(self, *args, request: HttpRequest, user: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.request, self.user, self.authenticated_user = request, user, None
 

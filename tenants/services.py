@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Protocol
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
@@ -48,8 +48,6 @@ ORGANIZATION_FIELDS = ("name", "slug", "environment", "onboarding_status", "acco
 SYSTEM_USER_FIELDS = ("user_id", "email", "consent_status", "consent_type", "scopes", "verified_at", "last_error",
                       "last_error_code")
 
-User = AbstractBaseUser | None
-
 
 class ConsentError(Protocol):
     """What a DocuSign error tells the portal (docusign_integration.errors.DocuSignError fits)."""
@@ -69,7 +67,7 @@ class VerifiedAccount(Protocol):
 
 def organization_provision(
     *,
-    acting_user: User,
+    acting_user: User | None,
     name: str,
     environment: str,
     system_user_id: str,
@@ -119,7 +117,7 @@ def organization_provision(
     return organization
 
 
-def organization_rename(*, acting_user: User, organization: ClientOrganization, name: str) -> ClientOrganization:
+def organization_rename(*, acting_user: User | None, organization: ClientOrganization, name: str) -> ClientOrganization:
     """Change the organization's display name (the slug stays: it is in links already sent)."""
     name = name.strip()
     if not name:
@@ -134,7 +132,7 @@ def organization_rename(*, acting_user: User, organization: ClientOrganization, 
     return organization
 
 
-def system_user_update(*, acting_user: User, organization: ClientOrganization, user_id: str, email: str) -> SystemUser:
+def system_user_update(*, acting_user: User | None, organization: ClientOrganization, user_id: str, email: str) -> SystemUser:
     """Record another DocuSign user as the organization's system user. A new user id starts again at consent "unknown"."""
     user_id = user_id.strip().lower()
     email = email.strip()
@@ -166,7 +164,7 @@ def system_user_update(*, acting_user: User, organization: ClientOrganization, u
     return system_user
 
 
-def invitation_send(*, acting_user: User, organization: ClientOrganization, email: str, role: str) -> Invitation:
+def invitation_send(*, acting_user: User | None, organization: ClientOrganization, email: str, role: str) -> Invitation:
     """Invite someone by email to the organization's onboarding pages with a signed, expiring, single-use link."""
     email = email.strip()
     errors: dict[str, str] = {}
@@ -208,7 +206,7 @@ def invitation_accept_url(token: str) -> str:
 
 def consent_record_result(
     *,
-    acting_user: User,
+    acting_user: User | None,
     organization: ClientOrganization,
     granted: bool | None,
     consent_type: str | None = None,
@@ -328,7 +326,7 @@ def offboarding_preview(organizations: QuerySet[ClientOrganization]) -> QuerySet
     )
 
 
-def organization_offboard(*, acting_user: User, organization: ClientOrganization, reason: str) -> bool:
+def organization_offboard(*, acting_user: User | None, organization: ClientOrganization, reason: str) -> bool:
     """Stop serving a client that left: delete its DocuSign secrets and access, keep its records (TS-6).
 
     Deletes its DocuSign connections, its system user's cached JWT tokens and its OAuth sign-ins in progress, retires
@@ -373,7 +371,7 @@ def organization_offboard(*, acting_user: User, organization: ClientOrganization
     return True
 
 
-def organization_reactivate(*, acting_user: User, organization: ClientOrganization) -> bool:
+def organization_reactivate(*, acting_user: User | None, organization: ClientOrganization) -> bool:
     """Serve an offboarded client again; False, changing nothing, when it is active.
 
     Nothing deleted comes back: staff invite a client admin again, who connects to DocuSign again; account Connect

@@ -25,10 +25,11 @@ from docusign_integration.models.credentials import DocuSignCredential
 from tenants import onboarding
 from tenants.forms import AccountChoiceForm, ExistingPasswordForm, NewPasswordForm
 from tenants.models import ClientMembership, ClientOrganization, Invitation, MembershipRole, SystemUser
+from tenants.users import AuthenticatedRequest
 
 
 @login_required
-def index(request: HttpRequest) -> HttpResponse:
+def index(request: AuthenticatedRequest) -> HttpResponse:
     """The organizations the user belongs to; straight to the checklist when there is only one."""
     memberships = list(ClientMembership.objects.filter(user=request.user).select_related("organization")
                        .order_by("organization__name"))
@@ -74,7 +75,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @login_required
-def checklist(request: HttpRequest, slug: str) -> HttpResponse:
+def checklist(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     """The onboarding checklist: each step's status and the one button that moves it forward."""
     organization = onboarding.organization_for(request, slug, role=MembershipRole.MEMBER)
     is_admin = ClientMembership.objects.filter(user=request.user, organization=organization,
@@ -93,7 +94,7 @@ def checklist(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def connect(request: HttpRequest, slug: str) -> HttpResponse:
+def connect(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     """Start "Connect to DocuSign": a top-level redirect to DocuSign's sign-in and approval page."""
     organization = onboarding.organization_for(request, slug)
     return connect_flow.connect_start(request, organization)
@@ -101,7 +102,7 @@ def connect(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def disconnect(request: HttpRequest, slug: str) -> HttpResponse:
+def disconnect(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     """Delete the user's DocuSign connection for this organization (its tokens and the social-auth link)."""
     organization = onboarding.organization_for(request, slug)
     credential = DocuSignCredential.objects.filter(organization=organization, user=request.user).first()
@@ -113,7 +114,7 @@ def disconnect(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def account(request: HttpRequest, slug: str) -> HttpResponse:
+def account(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     """Choose which of the connected user's DocuSign accounts this organization uses (the default is marked)."""
     organization = onboarding.organization_for(request, slug)
     credential = DocuSignCredential.objects.filter(organization=organization, user=request.user).first()
@@ -129,7 +130,7 @@ def account(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "onboarding/account.html", {"organization": organization, "form": form, "accounts": accounts})
 
 
-def _choose(request: HttpRequest, organization: ClientOrganization, credential: DocuSignCredential,
+def _choose(request: AuthenticatedRequest, organization: ClientOrganization, credential: DocuSignCredential,
             account_id: str) -> HttpResponseRedirect | None:
     """Re-check with DocuSign that the user reaches `account_id`, then record it; None (with a message) on failure."""
     try:

@@ -111,10 +111,10 @@ class Command(BaseCommand):
             raise CommandError(f"Key {key_id} is configured in PORTAL_ENCRYPTION_KEYS, so it is not lost: its secrets "
                                "can be read. Rotate them with `rotate_encryption_keys` instead.")
         # Rows, not secrets: a row with any secret under the lost key cannot be used whole.
-        plan = [(entry, entry.model._default_manager.filter(
+        queries = [(entry, entry.model._default_manager.filter(
                     reduce(or_, (Q(**{f"{field}__startswith": f"{encryption.VERSION}.{key_id}."}) for field in entry.fields))))
                 for entry in encryption.registered()]
-        plan = [(entry, rows, rows.count()) for entry, rows in plan]
+        plan = [(entry, rows, rows.count()) for entry, rows in queries]
         for entry, _, count in plan:
             effect = (entry.discard.__doc__ or "").strip().splitlines()[0] if entry.discard else "NO DISCARD RULE"
             self.stdout.write(f"{entry.model._meta.label}: {count} row(s) under key {key_id}"
