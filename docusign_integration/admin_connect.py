@@ -6,6 +6,8 @@ last 4 characters. Keys are retired, not deleted, so the record of which key ver
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -21,7 +23,7 @@ from .models.envelopes import ConnectEvent, ConnectEventState
 from .models.hmac import ConnectHMACKey
 
 # state-* classes of static/admin_badges.css (CSP: style-src 'self', so never a style attribute).
-STATE_TONES = {
+STATE_TONES: dict[str, str] = {
     ConnectEventState.RECEIVED: "neutral", ConnectEventState.APPLIED: "ok",
     ConnectEventState.IGNORED: "neutral", ConnectEventState.QUARANTINED: "error",
 }
@@ -65,8 +67,9 @@ class ConnectHMACKeyAddForm(forms.ModelForm):
         model = ConnectHMACKey
         fields = ("environment", "scope", "organization", "label", "key_id")
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         scope, organization = cleaned.get("scope"), cleaned.get("organization")
         if scope == "partner" and organization is not None:
             self.add_error("organization", "A partner key signs for every client: leave the organization empty.")
@@ -89,11 +92,12 @@ class ConnectHMACKeyAdmin(CheckedInputMixin, admin.ModelAdmin):
     def secret_hint(self, obj: ConnectHMACKey) -> str:
         return masked(obj.secret_ciphertext, obj.get_secret)
 
-    def get_form(self, request: HttpRequest, obj: ConnectHMACKey | None = None, **kwargs):
+    def get_form(self, request: HttpRequest, obj: ConnectHMACKey | None = None, change: bool = False,
+                 **kwargs: Any) -> type[forms.ModelForm[ConnectHMACKey]]:
         if obj is None:
             kwargs["form"] = ConnectHMACKeyAddForm
             kwargs["fields"] = None
-        return super().get_form(request, obj, **kwargs)
+        return super().get_form(request, obj, change, **kwargs)
 
     def get_fields(self, request: HttpRequest, obj: ConnectHMACKey | None = None):
         if obj is None:

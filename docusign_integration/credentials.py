@@ -135,7 +135,7 @@ def fetch_userinfo(credential: DocuSignCredential) -> UserInfo:
     return info
 
 
-def credential_disconnect(*, acting_user: User, credential: DocuSignCredential) -> None:
+def credential_disconnect(*, acting_user: User | None, credential: DocuSignCredential) -> None:
     """Delete the connection and its social-auth association: the tokens are gone, not just flagged."""
     with transaction.atomic():
         organization = credential.organization

@@ -80,7 +80,7 @@ def classify(exc: BaseException, retries: int, *, base: float = BACKOFF_BASE) ->
     return Decision(Action.FAIL)
 
 
-def retry_if_temporary(task: Task, exc: BaseException, *, base: float = BACKOFF_BASE) -> None:
+def retry_if_temporary(task: Task, exc: Exception, *, base: float = BACKOFF_BASE) -> None:
     """Raise the task's Retry when `exc` is a rate limit or transient; return (doing nothing) when it is permanent.
 
     Once the task's `max_retries` are spent, Celery re-raises `exc` itself: the task fails for good and

@@ -88,7 +88,8 @@ def republish_failures(self, organization_id: int) -> int:
     try:
         bearer = tokens.get_impersonation_token(organization.environment, organization.system_user.user_id)
         ref = AccountRef(organization.environment, organization.account_id, organization.base_uri)
-        envelope_ids = sorted({f.get("envelopeId") for f in connect_failures_list(ref, bearer=bearer)} - {None})
+        envelope_ids = sorted({envelope_id for failure in connect_failures_list(ref, bearer=bearer)
+                               if isinstance(envelope_id := failure.get("envelopeId"), str)})
         queued = connect_envelopes_retry_queue(ref, envelope_ids, bearer=bearer)
     except errors.DocuSignError as exc:
         task_retry.retry_if_temporary(self, exc)

@@ -6,6 +6,7 @@ Every change goes through `tenants.services`; pages that need input are admin vi
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from django.contrib import admin, messages
@@ -18,9 +19,12 @@ from docusign_integration.tasks import enqueue_consent_checks
 from portal.admin_input import CheckedInputMixin
 from portal.badges import BADGE_MEDIA, badge
 from tenants import admin_dashboard, admin_views, services
-from tenants.health import Level, with_health
+from tenants.health import HealthFigures, Level, with_health
 from tenants.models import AuditEvent, ClientOrganization, ConsentStatus, SystemUser
 from tenants.users import signed_in_user
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 CONSENT_BADGE = {
     ConsentStatus.GRANTED: "ok", ConsentStatus.REQUIRED: "warning", ConsentStatus.REVOKED: "error",
@@ -88,7 +92,7 @@ class ClientOrganizationAdmin(CheckedInputMixin, admin.ModelAdmin):
         return with_health(super().get_queryset(request))
 
     @admin.display(description="health", ordering="-health_level")
-    def health(self, obj: ClientOrganization) -> str:
+    def health(self, obj: WithAnnotations[ClientOrganization, HealthFigures]) -> str:
         if obj.offboarded_at is not None:  # nothing runs for it, so its last health is history, not a to-do
             return badge("Offboarded", "neutral", title=obj.offboarding_reason)
         level = Level(obj.health_level)

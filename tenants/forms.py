@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib.auth import authenticate, get_user_model, password_validation
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import User
 from django.http import HttpRequest
 
@@ -21,8 +24,9 @@ class NewPasswordForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.email = email
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         first, second = cleaned.get("password1"), cleaned.get("password2")
         if first and second and first != second:
             self.add_error("password2", "The two passwords differ.")
@@ -44,10 +48,12 @@ class ExistingPasswordForm(forms.Form):
 
     def __init__(self, *args, request: HttpRequest, user: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.request, self.user, self.authenticated_user = request, user, None
+        self.request, self.user = request, user
+        self.authenticated_user: AbstractBaseUser | None = None
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("password"):
             self.authenticated_user = authenticate(self.request, username=self.user.get_username(),
                                                    password=cleaned["password"])
@@ -63,7 +69,9 @@ class AccountChoiceForm(forms.Form):
 
     def __init__(self, *args, accounts: list[dict], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["account_id"].choices = [(a["account_id"], a["account_name"]) for a in accounts]
+        field = self.fields["account_id"]
+        assert isinstance(field, forms.ChoiceField)  # declared above
+        field.choices = [(a["account_id"], a["account_name"]) for a in accounts]
         default = next((a["account_id"] for a in accounts if a.get("is_default")), None)
         if default:
-            self.fields["account_id"].initial = default
+            field.initial = default

@@ -14,12 +14,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.http import Http404, HttpRequest
+from django.http import Http404
 from django.utils import timezone
 
 from docusign_integration.oauth import UserAccount, UserInfo
 from tenants import audit
 from tenants.models import ClientMembership, ClientOrganization, Invitation, MembershipRole, OnboardingStatus
+from tenants.users import AuthenticatedRequest
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ class InvitationUnusable(Exception):
         super().__init__(message)
 
 
-def organization_for(request: HttpRequest, slug: str, role: str = MembershipRole.ADMIN) -> ClientOrganization:
+def organization_for(request: AuthenticatedRequest, slug: str, role: str = MembershipRole.ADMIN) -> ClientOrganization:
     """The organization `slug` if the signed-in user is a member with `role` ("member" allows any member).
 
     404 when the user is not a member (the same as for a nonexistent slug), 403 when the role is too low.

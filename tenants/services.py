@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, TypedDict
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Model, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -40,6 +40,9 @@ from tenants.models import (
     SystemUser,
 )
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
 INVITATION_LIFETIME = timedelta(days=7)
 ACCOUNT_TAKEN = "This DocuSign account is already linked to another client organization; one account serves one organization."
 
@@ -52,17 +55,23 @@ SYSTEM_USER_FIELDS = ("user_id", "email", "consent_status", "consent_type", "sco
 class ConsentError(Protocol):
     """What a DocuSign error tells the portal (docusign_integration.errors.DocuSignError fits)."""
 
-    error_code: str | None
-    user_message: str
+    @property
+    def error_code(self) -> str | None: ...
+    @property
+    def user_message(self) -> str: ...
 
 
 class VerifiedAccount(Protocol):
     """The account a consent verification settled on (docusign_integration.oauth.UserAccount fits)."""
 
-    account_id: str
-    account_name: str
-    base_uri: str
-    organization_id: str | None
+    @property
+    def account_id(self) -> str: ...
+    @property
+    def account_name(self) -> str: ...
+    @property
+    def base_uri(self) -> str: ...
+    @property
+    def organization_id(self) -> str | None: ...
 
 
 def organization_provision(
@@ -302,7 +311,19 @@ OFFBOARDING_RETENTION = (
 )
 
 
-def offboarding_preview(organizations: QuerySet[ClientOrganization]) -> QuerySet[ClientOrganization]:
+class OffboardingCounts(TypedDict):
+    """What `offboarding_preview` adds to each organization."""
+
+    to_disconnect: int
+    to_forget: int
+    to_retire: int
+    to_revoke: int
+    to_remove: int
+    to_cancel: int
+
+
+def offboarding_preview(organizations: QuerySet[ClientOrganization],
+                        ) -> QuerySet[WithAnnotations[ClientOrganization, OffboardingCounts]]:
     """`organizations` annotated with what offboarding each would delete or revoke (one query for the page or command).
 
     `to_disconnect` DocuSign connections, `to_forget` cached JWT tokens, `to_retire` account Connect HMAC keys,
@@ -310,8 +331,8 @@ def offboarding_preview(organizations: QuerySet[ClientOrganization]) -> QuerySet
     """
     now = timezone.now()
 
-    def count(model: type, **filters: object) -> Coalesce:
-        rows = model.objects.filter(**filters).order_by().values("organization_id").annotate(n=Count("pk")).values("n")
+    def count(model: type[Model], **filters: object) -> Coalesce:
+        rows = model._default_manager.filter(**filters).order_by().values("organization_id").annotate(n=Count("pk")).values("n")
         return Coalesce(Subquery(rows), 0)
 
     tokens = (CachedAccessToken.objects.filter(environment=OuterRef("environment"), user_id=OuterRef("system_user__user_id"))

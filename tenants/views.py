@@ -25,7 +25,7 @@ from docusign_integration.models.credentials import DocuSignCredential
 from tenants import onboarding
 from tenants.forms import AccountChoiceForm, ExistingPasswordForm, NewPasswordForm
 from tenants.models import ClientMembership, ClientOrganization, Invitation, MembershipRole, SystemUser
-from tenants.users import AuthenticatedRequest
+from tenants.users import AuthenticatedRequest, User, signed_in_user
 
 
 @login_required
@@ -46,12 +46,14 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     """Accept an emailed invitation: choose a portal password (or sign in if the email has an account), then join."""
     invitation = Invitation.find(token)
     problem = onboarding.invitation_status(invitation)
-    if problem:
+    if problem or invitation is None:  # no invitation always has a problem
         return render(request, "onboarding/invitation_unusable.html", {"problem": problem}, status=410 if invitation else 404)
 
     existing = get_user_model().objects.filter(email__iexact=invitation.email).first()
+    form: NewPasswordForm | ExistingPasswordForm | None
+    acting_user: User | None
     if request.user.is_authenticated:
-        form, acting_user = None, request.user
+        form, acting_user = None, signed_in_user(request)
     elif existing is not None:
         form = ExistingPasswordForm(request.POST or None, request=request, user=existing)
         acting_user = existing

@@ -10,6 +10,7 @@ query string anyone could type.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from django import forms
 from django.conf import settings
@@ -82,14 +83,17 @@ class RecipientForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.members = {member.pk: member for member in members}
         field = self.fields["embedded"]
+        assert isinstance(field, forms.TypedChoiceField)  # declared above
         field.choices = [("", "Nobody: DocuSign emails this signer")] + [
             (member.pk, f"{sending.portal_user_name(member)} ({member.email or 'no email address'})") for member in members]
         field.error_messages["invalid_choice"] = (f"Choose a member of {organization.name}, or nobody: only the "
                                                   "organization's members sign here in the portal.")
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        member = self.members.get(cleaned.get("embedded"))
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        embedded = cleaned.get("embedded")
+        member = None if embedded is None else self.members.get(embedded)
         if member is None:
             if "embedded" in cleaned:  # a valid choice of nobody: a signer by email
                 if not cleaned.get("name"):
