@@ -22,6 +22,7 @@ from social_core.exceptions import AuthAssociationError, AuthException
 from social_django.utils import load_backend, load_strategy
 
 from tenants.models import ClientOrganization
+from tenants.users import acting_user
 
 from . import state
 from .errors import DocuSignError
@@ -48,7 +49,7 @@ def connect_callback(request: HttpRequest) -> HttpResponse:
         return _provider_error(request)
     backend = _backend(request)
     try:
-        response = do_complete(backend, _never_sign_in, user=request.user, request=request)
+        response = do_complete(backend, _never_sign_in, user=acting_user(request), request=request)
     except state.StateRejected:
         return _rejected(request)
     except DocuSignError as exc:
@@ -92,6 +93,8 @@ def _back_to_checklist(request: HttpRequest, backend: DocuSignOAuth2, message: s
 
 
 def _checklist_url(organization_id: int | None) -> str:
+    if organization_id is None:
+        return reverse("onboarding:index")
     slug = ClientOrganization.objects.filter(pk=organization_id).values_list("slug", flat=True).first()
     return reverse("onboarding:checklist", args=[slug]) if slug else reverse("onboarding:index")
 

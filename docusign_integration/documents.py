@@ -123,7 +123,8 @@ def _download(identity: SendingIdentity, envelope: Envelope, row: SignedDocument
         with closing(download):
             reader = _HashingReader(iter(download))
             default_storage.delete(name)  # what a worker killed mid-download left behind: the key must stay the same
-            saved = default_storage.save(name, File(reader, name=name))
+            # File needs only read() of its object (and `size`, which the reader keeps); the stubs ask for a whole IO.
+            saved = default_storage.save(name, File(reader, name=name))  # type: ignore[arg-type]
     except errors.DocuSignError as exc:
         default_storage.delete(name)
         permanent = isinstance(exc, PERMANENT_ERRORS)

@@ -37,8 +37,9 @@ def require_connecting_admin(backend: DocuSignOAuth2, user=None, *args, **kwargs
 
 def store_credential(backend: DocuSignOAuth2, user, organization: ClientOrganization, *args, **kwargs) -> dict[str, Any]:
     """Move the token pair out of the pipeline into the encrypted DocuSignCredential."""
-    credential = credentials.credential_store(acting_user=user, organization=organization, tokens=backend.token_response,
-                                              userinfo=backend.userinfo, environment=backend.state_record.environment)
+    tokens, userinfo = backend.exchanged()
+    credential = credentials.credential_store(acting_user=user, organization=organization, tokens=tokens,
+                                              userinfo=userinfo, environment=backend.state_record.environment)
     return {"credential": credential}
 
 
@@ -47,13 +48,14 @@ def finish_on_account_step(backend: DocuSignOAuth2, user, organization: ClientOr
     """Link or re-validate the organization's account, or ask the user to choose one when there are several."""
     request = backend.http_request
     checklist = reverse("onboarding:checklist", args=[organization.slug])
-    accounts = backend.userinfo.accounts
+    _, userinfo = backend.exchanged()
+    accounts = userinfo.accounts
     if organization.account_id is None and len(accounts) > 1:
         messages.info(request, "Connected to DocuSign. Your DocuSign user belongs to several accounts: choose the one "
                                "this organization uses.")
         return HttpResponseRedirect(reverse("onboarding:account", args=[organization.slug]))
     try:
-        account = onboarding.account_for_connection(organization, backend.userinfo)
+        account = onboarding.account_for_connection(organization, userinfo)
         onboarding.account_choose(acting_user=user, organization=organization, account=account)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))

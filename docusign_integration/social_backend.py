@@ -53,6 +53,12 @@ class DocuSignOAuth2(BaseOAuth2PKCE):
     userinfo: UserInfo | None = None
     _code_verifier: str | None = None
 
+    def exchanged(self) -> tuple[TokenResponse, UserInfo]:
+        """The callback's token answer and userinfo; the pipeline's steps run only after both were read."""
+        if self.token_response is None or self.userinfo is None:
+            raise RuntimeError("The DocuSign pipeline ran before the token exchange.")
+        return self.token_response, self.userinfo
+
     @property
     def http_request(self) -> HttpRequest:
         """The portal's request. (Not `request`: that is social-core's HTTP client method, which must stay itself.)"""

@@ -224,7 +224,7 @@ def failed_task_retry(*, acting_user: User | None, failed_task: FailedTask) -> b
         raise CannotRetry(f"Dead letter {failed_task.pk} cannot be retried: an argument was not an id and was not kept.")
     task = _registered_task(failed_task.task_name)
     row = _resolve(failed_task, acting_user=acting_user, resolution="retried")
-    args, kwargs = list(row.args), dict(row.kwargs)
+    args, kwargs = tuple(row.args), dict(row.kwargs)
     transaction.on_commit(lambda: task.apply_async(args=args, kwargs=kwargs))
     return True
 

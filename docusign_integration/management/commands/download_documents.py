@@ -24,7 +24,7 @@ class Command(BaseCommand):
                      .order_by("organization__slug", "completed_at"))
         if org:
             envelopes = envelopes.filter(organization__slug__in=org)
-        stored = {kind: set() for kind in DocumentKind.values}
+        stored: dict[str, set[int]] = {kind: set() for kind in DocumentKind.values}
         for envelope_pk, kind in documents.SignedDocument.objects.filter(
                 envelope__in=envelopes, state=DocumentState.STORED).values_list("envelope_id", "kind"):
             stored[kind].add(envelope_pk)

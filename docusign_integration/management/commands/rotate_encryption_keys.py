@@ -130,7 +130,9 @@ class Command(BaseCommand):
                               "of it exists anywhere, run again with --yes (and without --dry-run) to act.")
             return
         with transaction.atomic():  # all or nothing: a half-forgotten key would still stop web and worker
-            handled = {entry.model._meta.object_name: entry.discard(rows, key_id) for entry, rows, count in plan if count}
+            # Every entry with rows has a discard rule (checked above).
+            handled = {entry.model._meta.object_name: discard(rows, key_id) for entry, rows, count in plan
+                       if count and (discard := entry.discard) is not None}
         self.stdout.write(f"Forgot key {key_id}: {sum(handled.values())} row(s) ("
                           + ", ".join(f"{name} {n}" for name, n in handled.items())
                           + "). `rotate_encryption_keys --check` shows what the keys protect now.")
