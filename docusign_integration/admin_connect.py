@@ -6,7 +6,7 @@ last 4 characters. Keys are retired, not deleted, so the record of which key ver
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -21,6 +21,9 @@ from .connect_hmac import connect_hmac_key_add, connect_hmac_key_retire
 from .encryption import masked
 from .models.envelopes import ConnectEvent, ConnectEventState
 from .models.hmac import ConnectHMACKey
+
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldGroups
 
 # state-* classes of static/admin_badges.css (CSP: style-src 'self', so never a style attribute).
 STATE_TONES: dict[str, str] = {
@@ -99,12 +102,12 @@ class ConnectHMACKeyAdmin(CheckedInputMixin, admin.ModelAdmin):
             kwargs["fields"] = None
         return super().get_form(request, obj, change, **kwargs)
 
-    def get_fields(self, request: HttpRequest, obj: ConnectHMACKey | None = None):
+    def get_fields(self, request: HttpRequest, obj: ConnectHMACKey | None = None) -> _FieldGroups:
         if obj is None:
             return ("environment", "scope", "organization", "label", "key_id", "secret")
         return super().get_fields(request, obj)
 
-    def get_readonly_fields(self, request: HttpRequest, obj: ConnectHMACKey | None = None):
+    def get_readonly_fields(self, request: HttpRequest, obj: ConnectHMACKey | None = None) -> list[str] | tuple[str, ...]:
         return () if obj is None else self.readonly_fields
 
     def save_model(self, request: HttpRequest, obj: ConnectHMACKey, form: forms.ModelForm, change: bool) -> None:

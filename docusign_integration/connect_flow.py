@@ -10,6 +10,7 @@ abused state costs no token request; then social-core's `do_complete` runs the b
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -67,7 +68,7 @@ def _backend(request: HttpRequest) -> DocuSignOAuth2:
     return load_backend(load_strategy(request), DocuSignOAuth2.name, redirect_uri=None)
 
 
-def _never_sign_in(*args, **kwargs) -> None:
+def _never_sign_in(*args: Any, **kwargs: Any) -> None:
     # social-core calls this only for a user who is not signed in; connecting links DocuSign to a portal user
     # who is, and must never sign anyone in to the portal.
     raise PermissionDenied

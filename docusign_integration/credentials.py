@@ -13,9 +13,11 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict
 from datetime import datetime, timedelta
+from uuid import UUID
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from social_django.models import UserSocialAuth
@@ -118,7 +120,7 @@ def credential_refresh(credential_id: str) -> DocuSignCredential | None:
     return credential
 
 
-def credentials_due_for_refresh(now: datetime | None = None):
+def credentials_due_for_refresh(now: datetime | None = None) -> QuerySet[DocuSignCredential, UUID]:
     """Connections whose refresh token expires within REFRESH_WINDOW (ids only, for the fan-out)."""
     now = now or timezone.now()
     return (DocuSignCredential.objects.filter(status=CredentialStatus.OK, refresh_expires_at__lte=now + REFRESH_WINDOW)

@@ -15,12 +15,14 @@ social-core drives the flow (start, callback, pipeline); the DocuSign- and porta
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
 from social_core.backends.oauth import BaseOAuth2PKCE
 from social_core.exceptions import AuthConfigurationError
+from social_core.storage import UserProtocol
 from social_django.strategy import DjangoStrategy
 
 from . import conf, oauth, state
@@ -121,8 +123,9 @@ class DocuSignOAuth2(BaseOAuth2PKCE):
 
     # --- DocuSign calls through the choke point ----------------------------------------------------------------
 
-    def request_access_token(self, url: str, method: str = "POST", headers=None, data: dict | None = None,
-                             json=None, auth=None, params=None, *, stage: str = "token_exchange") -> dict[str, Any]:
+    def request_access_token(self, url: str, method: str = "POST", headers: Mapping[str, str | bytes] | None = None,
+                             data: dict | None = None, json: dict | None = None, auth: object = None,
+                             params: dict | None = None, *, stage: str = "token_exchange") -> dict[str, Any]:
         """Exchange the code with oauth.exchange_code (Basic auth + code_verifier) instead of social-core's HTTP."""
         data = data or {}
         self.token_response = oauth.exchange_code(
@@ -135,7 +138,7 @@ class DocuSignOAuth2(BaseOAuth2PKCE):
             "expires_in": tokens.expires_in, "scope": tokens.scope, "token_type": "Bearer",
         }
 
-    def user_data(self, access_token: str, *args, **kwargs) -> dict[str, Any]:
+    def user_data(self, access_token: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """Userinfo (protocol §5): `sub` is the uid; accounts stay on `self.userinfo` for the pipeline."""
         self.userinfo = oauth.userinfo(self.environment_name(), access_token)
         return {"sub": self.userinfo.sub, "name": self.userinfo.name, "email": self.userinfo.email}
@@ -144,7 +147,7 @@ class DocuSignOAuth2(BaseOAuth2PKCE):
         email = response.get("email") or ""
         return {"username": email, "email": email, "fullname": response.get("name") or ""}
 
-    def extra_data(self, user, uid: str, response: dict[str, Any], details: dict[str, Any],
+    def extra_data(self, user: UserProtocol | None, uid: str, response: dict[str, Any], details: dict[str, Any],
                    pipeline_kwargs: dict[str, Any]) -> dict[str, Any]:
         """What social-auth stores on UserSocialAuth: never a token (they live encrypted in DocuSignCredential)."""
         data = super().extra_data(user, uid, response, details, pipeline_kwargs)

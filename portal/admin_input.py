@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
+from django.contrib.admin import ListFilter, helpers
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path
 from django.contrib.admin.views.main import ChangeList
@@ -65,7 +65,7 @@ def _values(lookup_value: object) -> Iterator[object]:
 
 
 class CheckedChangeList(ChangeList):
-    def get_filters(self, request: HttpRequest):
+    def get_filters(self, request: HttpRequest) -> tuple[list[ListFilter], bool, dict[str, bool | str], bool, bool]:
         try:
             filters = super().get_filters(request)
         except OverflowError as exc:  # a date_hierarchy year, month or day beyond datetime's range

@@ -17,9 +17,10 @@ from tenants.models import ClientOrganization
 
 logger = logging.getLogger(__name__)
 M = TypeVar("M", bound=Model)
+R = TypeVar("R")  # what the queryset yields: the model, or values_list rows
 
 
-def active_only(queryset: QuerySet[M], via: str = "") -> QuerySet[M]:
+def active_only(queryset: QuerySet[M, R], via: str = "") -> QuerySet[M, R]:
     """`queryset` without offboarded organizations; `via` is the lookup path to the organization ("organization__")."""
     return queryset.filter(Q(**{f"{via}offboarded_at__isnull": True}))
 

@@ -6,7 +6,7 @@ Every change goes through `tenants.services`; pages that need input are admin vi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from django.contrib import admin, messages
@@ -102,10 +102,10 @@ class ClientOrganizationAdmin(CheckedInputMixin, admin.ModelAdmin):
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None) -> HttpResponse:
         return admin_views.provision(self, request)
 
-    def save_model(self, request: HttpRequest, obj: ClientOrganization, form, change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj: ClientOrganization, form: Any, change: bool) -> None:
         services.organization_rename(acting_user=signed_in_user(request), organization=obj, name=obj.name)
 
-    def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         # The system user changes through its service, never `formset.save()`; the admin's change message reads
         # the three lists `formset.save()` would have set, so they are set here from what the service changed.
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
@@ -116,7 +116,8 @@ class ClientOrganizationAdmin(CheckedInputMixin, admin.ModelAdmin):
                     user_id=inline_form.cleaned_data["user_id"], email=inline_form.cleaned_data["email"])
                 formset.changed_objects.append((system_user, inline_form.changed_data))
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None):
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
         extra = {**(extra_context or {})}
         organization = self.get_object(request, object_id)
         if organization is not None:

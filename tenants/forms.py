@@ -20,7 +20,7 @@ class NewPasswordForm(forms.Form):
     password2 = forms.CharField(label="Portal password again", strip=False,
                                 widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
 
-    def __init__(self, *args, email: str, **kwargs) -> None:
+    def __init__(self, *args: Any, email: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.email = email
 
@@ -46,7 +46,7 @@ class ExistingPasswordForm(forms.Form):
     password = forms.CharField(label="Portal password", strip=False,
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
 
-    def __init__(self, *args, request: HttpRequest, user: User, **kwargs) -> None:
+    def __init__(self, *args: Any, request: HttpRequest, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.request, self.user = request, user
         self.authenticated_user: AbstractBaseUser | None = None
@@ -67,7 +67,7 @@ class AccountChoiceForm(forms.Form):
 
     account_id = forms.ChoiceField(label="DocuSign account", widget=forms.RadioSelect)
 
-    def __init__(self, *args, accounts: list[dict], **kwargs) -> None:
+    def __init__(self, *args: Any, accounts: list[dict], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["account_id"]
         assert isinstance(field, forms.ChoiceField)  # declared above

@@ -79,7 +79,7 @@ class RecipientForm(forms.Form):
     email = forms.EmailField(required=False)
     embedded = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Signs here in the portal as")
 
-    def __init__(self, *args, organization: ClientOrganization, members: Sequence[User], **kwargs) -> None:
+    def __init__(self, *args: Any, organization: ClientOrganization, members: Sequence[User], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.members = {member.pk: member for member in members}
         field = self.fields["embedded"]
