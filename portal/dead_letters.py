@@ -195,7 +195,7 @@ def _resolve(failed_task: FailedTask, *, acting_user: User | None, resolution: s
     row = FailedTask.objects.select_for_update().get(pk=failed_task.pk)
     before = audit.snapshot(row, ("resolved", "resolution"))
     row.resolved, row.resolution, row.resolved_at = True, resolution, timezone.now()
-    row.resolved_by = acting_user if acting_user is not None and acting_user.is_authenticated else None
+    row.resolved_by = acting_user
     row.save(update_fields=["resolved", "resolution", "resolved_at", "resolved_by"])
     audit.record(actor=acting_user, action=f"task.dead_letter.{resolution}", organization=None, target=row,
                  before=before, after={**audit.snapshot(row, ("resolved", "resolution", "task_name", "args", "kwargs")),

@@ -32,7 +32,7 @@ def record(
     Callers pass field values only, never secrets: the audit log is readable by staff.
     """
     return AuditEvent.objects.create(
-        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor=actor,
         action=action,
         organization=organization,
         target=str(target)[:200] if target is not None else "",
