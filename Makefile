@@ -28,6 +28,7 @@ lint: $(VENV)/.installed-dev
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Known vulnerabilities in the installed packages (docs/security.md DP-4). Needs PyPI's vulnerability data over the network,

@@ -27,7 +27,7 @@ from docusign_integration import errors
 from docusign_integration.account_setup import account_setup_push
 from docusign_integration.connect_hmac import connect_hmac_key_add
 from docusign_integration.consent import consent_verify
-from docusign_integration.http import json_or_raise
+from docusign_integration.http import Answer, json_or_raise
 from docusign_integration.rest import rest_call
 from docusign_integration.sending import SendingIdentity, system_user_identity
 from docusign_sandbox.consent import grant_individual
@@ -183,7 +183,7 @@ class Driver:
                 self.failures.append(f"{action} {plan.envelope_id}/{recipient}: {response.status_code} {response.text[:200]}")
 
     @staticmethod
-    def _with_retries(call: Callable[[], requests.Response]) -> requests.Response:
+    def _with_retries(call: Callable[[], Answer]) -> Answer:
         """A REST call, again after a transient error (the client's own retries already ran); at most five tries."""
         for attempt in range(5):
             try:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -235,7 +235,7 @@ def account_setup_status(*, organization: ClientOrganization, credential: DocuSi
                    connect_id=diff.connect_id, last_error="")
 
 
-def account_setup_push(*, acting_user: AbstractBaseUser | None, organization: ClientOrganization,
+def account_setup_push(*, acting_user: User | None, organization: ClientOrganization,
                        as_credential: DocuSignCredential | None = None) -> AccountSetupState:
     """Make the account match the setup profile, as `as_credential`'s user when an administrator, else the system user.
 
@@ -298,7 +298,7 @@ def _locked_state(organization: ClientOrganization) -> Iterator[AccountSetupStat
         yield AccountSetupState.objects.select_for_update().get(organization=organization)
 
 
-def _record(organization: ClientOrganization, *, acting_user: AbstractBaseUser | None, action: str,
+def _record(organization: ClientOrganization, *, acting_user: User | None, action: str,
             always_audit: bool = False, **values: Any) -> AccountSetupState:
     """Store what a check or a failed push found; audit it when it changed something (or always, for pushes)."""
     with transaction.atomic():

@@ -6,6 +6,8 @@ last 4 characters. Keys are retired, not deleted, so the record of which key ver
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -13,14 +15,18 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from portal.admin_input import CheckedInputMixin
+from tenants.users import signed_in_user
 
 from .connect_hmac import connect_hmac_key_add, connect_hmac_key_retire
 from .encryption import masked
 from .models.envelopes import ConnectEvent, ConnectEventState
 from .models.hmac import ConnectHMACKey
 
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldGroups
+
 # state-* classes of static/admin_badges.css (CSP: style-src 'self', so never a style attribute).
-STATE_TONES = {
+STATE_TONES: dict[str, str] = {
     ConnectEventState.RECEIVED: "neutral", ConnectEventState.APPLIED: "ok",
     ConnectEventState.IGNORED: "neutral", ConnectEventState.QUARANTINED: "error",
 }
@@ -64,8 +70,9 @@ class ConnectHMACKeyAddForm(forms.ModelForm):
         model = ConnectHMACKey
         fields = ("environment", "scope", "organization", "label", "key_id")
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         scope, organization = cleaned.get("scope"), cleaned.get("organization")
         if scope == "partner" and organization is not None:
             self.add_error("organization", "A partner key signs for every client: leave the organization empty.")
@@ -88,18 +95,19 @@ class ConnectHMACKeyAdmin(CheckedInputMixin, admin.ModelAdmin):
     def secret_hint(self, obj: ConnectHMACKey) -> str:
         return masked(obj.secret_ciphertext, obj.get_secret)
 
-    def get_form(self, request: HttpRequest, obj: ConnectHMACKey | None = None, **kwargs):
+    def get_form(self, request: HttpRequest, obj: ConnectHMACKey | None = None, change: bool = False,
+                 **kwargs: Any) -> type[forms.ModelForm[ConnectHMACKey]]:
         if obj is None:
             kwargs["form"] = ConnectHMACKeyAddForm
             kwargs["fields"] = None
-        return super().get_form(request, obj, **kwargs)
+        return super().get_form(request, obj, change, **kwargs)
 
-    def get_fields(self, request: HttpRequest, obj: ConnectHMACKey | None = None):
+    def get_fields(self, request: HttpRequest, obj: ConnectHMACKey | None = None) -> _FieldGroups:
         if obj is None:
             return ("environment", "scope", "organization", "label", "key_id", "secret")
         return super().get_fields(request, obj)
 
-    def get_readonly_fields(self, request: HttpRequest, obj: ConnectHMACKey | None = None):
+    def get_readonly_fields(self, request: HttpRequest, obj: ConnectHMACKey | None = None) -> list[str] | tuple[str, ...]:
         return () if obj is None else self.readonly_fields
 
     def save_model(self, request: HttpRequest, obj: ConnectHMACKey, form: forms.ModelForm, change: bool) -> None:
@@ -107,7 +115,7 @@ class ConnectHMACKeyAdmin(CheckedInputMixin, admin.ModelAdmin):
             super().save_model(request, obj, form, change)  # only the label is editable
             return
         data = form.cleaned_data
-        created = connect_hmac_key_add(acting_user=request.user, environment=data["environment"], label=data["label"],
+        created = connect_hmac_key_add(acting_user=signed_in_user(request), environment=data["environment"], label=data["label"],
                                        secret=data["secret"], organization=data.get("organization"),
                                        key_id=data.get("key_id") or "")
         obj.pk = created.pk  # the admin's redirect and log entry point at the stored key
@@ -117,5 +125,5 @@ class ConnectHMACKeyAdmin(CheckedInputMixin, admin.ModelAdmin):
 
     @admin.action(description="Retire the selected keys (stop accepting their signatures)", permissions=["change"])
     def retire(self, request: HttpRequest, queryset: QuerySet[ConnectHMACKey]) -> None:
-        retired = sum(connect_hmac_key_retire(acting_user=request.user, key=key) for key in queryset)
+        retired = sum(connect_hmac_key_retire(acting_user=signed_in_user(request), key=key) for key in queryset)
         self.message_user(request, f"{retired} key(s) retired.", messages.SUCCESS)

@@ -22,12 +22,12 @@ from .models.envelopes import Envelope, EnvelopeStatus
 from .models.sync import AccountSyncState
 
 # badge-* classes of static/admin_badges.css (CSP: style-src 'self', so never a style attribute).
-STATUS_TONES = {
+STATUS_TONES: dict[str, str] = {
     EnvelopeStatus.CREATED: "neutral", EnvelopeStatus.SENT: "info", EnvelopeStatus.DELIVERED: "info",
     EnvelopeStatus.SIGNED: "info", EnvelopeStatus.COMPLETED: "ok", EnvelopeStatus.DECLINED: "error",
     EnvelopeStatus.VOIDED: "warning",
 }
-DOCUMENT_TONES = {DocumentState.PENDING: "neutral", DocumentState.DOWNLOADING: "info",
+DOCUMENT_TONES: dict[str, str] = {DocumentState.PENDING: "neutral", DocumentState.DOWNLOADING: "info",
                   DocumentState.STORED: "ok", DocumentState.FAILED: "error"}
 
 

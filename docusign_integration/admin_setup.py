@@ -22,6 +22,7 @@ from portal.admin_input import CheckedInputMixin, valid_pks
 from portal.badges import badge
 from tenants.active import active_only
 from tenants.models import ClientOrganization
+from tenants.users import signed_in_user
 
 from .account_setup import desired_configuration, listener_url
 from .models.setup import SetupProfile, SetupStatus
@@ -114,8 +115,9 @@ def setup_confirm(model_admin: ModelAdmin, request: HttpRequest) -> HttpResponse
     selected = model_admin.get_queryset(request).filter(pk__in=ids)
     ready = active_only(selected.filter(account_id__isnull=False))  # offboarded: nothing pushed (docs/security.md TS-6)
     if request.method == "POST":
-        count = enqueue_setup_pushes(ready.values_list("pk", flat=True), acting_user_id=request.user.pk)
-        LogEntry.objects.log_actions(user_id=request.user.pk, queryset=ready, action_flag=CHANGE,
+        staff = signed_in_user(request)
+        count = enqueue_setup_pushes(ready.values_list("pk", flat=True), acting_user_id=staff.pk)
+        LogEntry.objects.log_actions(user_id=staff.pk, queryset=ready, action_flag=CHANGE,
                                      change_message="Queued Setup DocuSign account.")
         model_admin.message_user(request, f"Setup DocuSign account queued for {count} organization(s); "
                                  "the DocuSign setup column shows each result in a minute.", messages.SUCCESS)

@@ -130,9 +130,19 @@ def _read(value: str, path: str) -> str:
     return ""
 
 
+def configured_private_key() -> str:
+    """DOCUSIGN_PRIVATE_KEY, else the file DOCUSIGN_PRIVATE_KEY_FILE names, read now; "" when neither gives one."""
+    return _read(settings.DOCUSIGN_PRIVATE_KEY, settings.DOCUSIGN_PRIVATE_KEY_FILE)
+
+
+def configured_client_secret() -> str:
+    """DOCUSIGN_CLIENT_SECRET, else the file DOCUSIGN_CLIENT_SECRET_FILE names, read now; "" when neither gives one."""
+    return _read(settings.DOCUSIGN_CLIENT_SECRET, settings.DOCUSIGN_CLIENT_SECRET_FILE)
+
+
 @functools.cache
 def _private_key_pem() -> str:
-    return _read(settings.DOCUSIGN_PRIVATE_KEY, settings.DOCUSIGN_PRIVATE_KEY_FILE)
+    return configured_private_key()
 
 
 def private_key_pem() -> str:
@@ -146,7 +156,7 @@ def private_key_pem() -> str:
 
 def client_secret() -> str:
     """The integration key's secret, for the Authorization Code grant's Basic authentication."""
-    secret = _read(settings.DOCUSIGN_CLIENT_SECRET, settings.DOCUSIGN_CLIENT_SECRET_FILE)
+    secret = configured_client_secret()
     if not secret:
         raise ImproperlyConfigured("DocuSign client secret is not configured (docusign.E005).")
     return secret

@@ -55,7 +55,7 @@ def _publish_pending() -> None:
         try:
             # No publish retries: while the broker is down each retry would hold DocuSign's request for a second or
             # more, and the sweeper queues whatever was stored but not queued.
-            process_connect_events.apply_async(args=[event_ids], retry=False)
+            process_connect_events.apply_async(args=(event_ids,), retry=False)
         except Exception:  # broker down: the events are stored and acknowledged; the sweeper queues them later
             logger.warning("%d Connect events stored but not queued (broker unavailable); the sweeper will queue them",
                            len(event_ids))

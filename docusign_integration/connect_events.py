@@ -194,6 +194,8 @@ def _apply(event: ConnectEvent) -> str:
         changed_at = event.generated_at
         if summary_data and summary_data.get("statusChangedDateTime") is not None:
             changed_at = parse_docusign_datetime(summary_data["statusChangedDateTime"], "statusChangedDateTime")
+        if changed_at is None:
+            raise PoisonMessage(f"{event.event} carries neither generatedDateTime nor statusChangedDateTime to order it by")
         summary = EnvelopeSummary.from_docusign(summary_data) if summary_data else None
         changed = envelope_status_apply(organization=event.organization, envelope_id=event.envelope_id, status=status,
                                         changed_at=changed_at, source=CreatedVia.CONNECT, summary=summary)

@@ -10,6 +10,7 @@ abused state costs no token request; then social-core's `do_complete` runs the b
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -22,6 +23,7 @@ from social_core.exceptions import AuthAssociationError, AuthException
 from social_django.utils import load_backend, load_strategy
 
 from tenants.models import ClientOrganization
+from tenants.users import acting_user
 
 from . import state
 from .errors import DocuSignError
@@ -48,7 +50,7 @@ def connect_callback(request: HttpRequest) -> HttpResponse:
         return _provider_error(request)
     backend = _backend(request)
     try:
-        response = do_complete(backend, _never_sign_in, user=request.user, request=request)
+        response = do_complete(backend, _never_sign_in, user=acting_user(request), request=request)
     except state.StateRejected:
         return _rejected(request)
     except DocuSignError as exc:
@@ -66,7 +68,7 @@ def _backend(request: HttpRequest) -> DocuSignOAuth2:
     return load_backend(load_strategy(request), DocuSignOAuth2.name, redirect_uri=None)
 
 
-def _never_sign_in(*args, **kwargs) -> None:
+def _never_sign_in(*args: Any, **kwargs: Any) -> None:
     # social-core calls this only for a user who is not signed in; connecting links DocuSign to a portal user
     # who is, and must never sign anyone in to the portal.
     raise PermissionDenied
@@ -92,6 +94,8 @@ def _back_to_checklist(request: HttpRequest, backend: DocuSignOAuth2, message: s
 
 
 def _checklist_url(organization_id: int | None) -> str:
+    if organization_id is None:
+        return reverse("onboarding:index")
     slug = ClientOrganization.objects.filter(pk=organization_id).values_list("slug", flat=True).first()
     return reverse("onboarding:checklist", args=[slug]) if slug else reverse("onboarding:index")
 

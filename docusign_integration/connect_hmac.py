@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -163,7 +163,7 @@ def verify(account_id: str, body: bytes, signatures: list[str]) -> Verified | No
 
 @sensitive_variables("secret")
 @transaction.atomic
-def connect_hmac_key_add(*, acting_user: AbstractBaseUser | None, environment: str, label: str, secret: str,
+def connect_hmac_key_add(*, acting_user: User | None, environment: str, label: str, secret: str,
                          organization: ClientOrganization | None = None, key_id: str = "") -> ConnectHMACKey:
     """Store a Connect HMAC secret: a partner key, or an account key when `organization` is given. Audited, never the secret."""
     secret = secret.strip()
@@ -182,7 +182,7 @@ def connect_hmac_key_add(*, acting_user: AbstractBaseUser | None, environment: s
 
 
 @transaction.atomic
-def connect_hmac_key_retire(*, acting_user: AbstractBaseUser | None, key: ConnectHMACKey) -> bool:
+def connect_hmac_key_retire(*, acting_user: User | None, key: ConnectHMACKey) -> bool:
     """Stop a key verifying anything (after DocuSign stopped signing with it); False if it was already retired."""
     retired = ConnectHMACKey.objects.filter(pk=key.pk, active=True).update(active=False, retired_at=timezone.now())
     if retired:
@@ -194,7 +194,7 @@ def connect_hmac_key_retire(*, acting_user: AbstractBaseUser | None, key: Connec
 
 
 @transaction.atomic
-def connect_hmac_key_discard_lost_key(*, acting_user: AbstractBaseUser | None, key: ConnectHMACKey, key_id: str) -> None:
+def connect_hmac_key_discard_lost_key(*, acting_user: User | None, key: ConnectHMACKey, key_id: str) -> None:
     """The encryption key `key_id` under this HMAC secret is lost: retire the key and empty its unreadable secret.
 
     The row stays for the record (label, scope, environment, DocuSign's key id), as for any retired key; staff add

@@ -10,7 +10,7 @@ from __future__ import annotations
 from urllib.parse import quote, urlencode
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from docusign_integration import conf, errors, oauth, tokens
 from tenants import services
@@ -46,7 +46,7 @@ def admin_consent_url(environment: str, state: str, code_challenge: str) -> str:
 
 
 def consent_verify(
-    *, acting_user: AbstractBaseUser | None, organization: ClientOrganization, consent_type: str | None = None,
+    *, acting_user: User | None, organization: ClientOrganization, consent_type: str | None = None,
 ) -> SystemUser:
     """Check with DocuSign that the system user's consent holds, and record the outcome and the account.
 

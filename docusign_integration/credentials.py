@@ -13,9 +13,11 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict
 from datetime import datetime, timedelta
+from uuid import UUID
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from social_django.models import UserSocialAuth
@@ -47,7 +49,7 @@ def _refresh_expiry(scopes: str, previous: datetime, now: datetime) -> datetime:
     return now + REFRESH_TOKEN_LIFETIME if "extended" in scopes.split() else previous
 
 
-def credential_store(*, acting_user: AbstractBaseUser, organization: ClientOrganization, tokens: TokenResponse,
+def credential_store(*, acting_user: User, organization: ClientOrganization, tokens: TokenResponse,
                      userinfo: UserInfo, environment: str) -> DocuSignCredential:
     """Create or replace `acting_user`'s connection for `organization` with a freshly exchanged token pair."""
     if not tokens.refresh_token:
@@ -56,10 +58,11 @@ def credential_store(*, acting_user: AbstractBaseUser, organization: ClientOrgan
     with transaction.atomic():
         credential = (DocuSignCredential.objects.select_for_update()
                       .filter(organization=organization, user=acting_user).first())
-        created = credential is None
-        if created:
+        before = None
+        if credential is None:
             credential = DocuSignCredential(organization=organization, user=acting_user)
-        before = None if created else audit.snapshot(credential, ("docusign_user_id", "status", "scopes"))
+        else:
+            before = audit.snapshot(credential, ("docusign_user_id", "status", "scopes"))
         credential.environment = environment
         credential.docusign_user_id = userinfo.sub
         credential.docusign_email = userinfo.email
@@ -117,7 +120,7 @@ def credential_refresh(credential_id: str) -> DocuSignCredential | None:
     return credential
 
 
-def credentials_due_for_refresh(now: datetime | None = None):
+def credentials_due_for_refresh(now: datetime | None = None) -> QuerySet[DocuSignCredential, UUID]:
     """Connections whose refresh token expires within REFRESH_WINDOW (ids only, for the fan-out)."""
     now = now or timezone.now()
     return (DocuSignCredential.objects.filter(status=CredentialStatus.OK, refresh_expires_at__lte=now + REFRESH_WINDOW)
@@ -134,7 +137,7 @@ def fetch_userinfo(credential: DocuSignCredential) -> UserInfo:
     return info
 
 
-def credential_disconnect(*, acting_user: AbstractBaseUser, credential: DocuSignCredential) -> None:
+def credential_disconnect(*, acting_user: User | None, credential: DocuSignCredential) -> None:
     """Delete the connection and its social-auth association: the tokens are gone, not just flagged."""
     with transaction.atomic():
         organization = credential.organization
@@ -149,7 +152,7 @@ def credential_disconnect(*, acting_user: AbstractBaseUser, credential: DocuSign
 LOST_KEY_MESSAGE = "The portal can no longer use your stored DocuSign connection: connect to DocuSign again."
 
 
-def credential_discard_lost_key(*, acting_user: AbstractBaseUser | None, credential: DocuSignCredential,
+def credential_discard_lost_key(*, acting_user: User | None, credential: DocuSignCredential,
                                 key_id: str) -> None:
     """The encryption key `key_id` under this connection's tokens is lost: drop them and ask its admin to reconnect.
 

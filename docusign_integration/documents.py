@@ -1,6 +1,6 @@
 """Signed documents: download a completed envelope's combined PDF and certificate once, into the default storage.
 
-Each file is streamed from DocuSign (`http.iter_capped`, so never more than DOCUSIGN_DOCUMENT_MAX_BYTES, default
+Each file is streamed from DocuSign (`http.download`, so never more than DOCUSIGN_DOCUMENT_MAX_BYTES, default
 200 MB, DocuSign's envelope limit) straight into storage under a deterministic, organization-prefixed key while its
 SHA-256 is computed. A `SignedDocument` row per envelope and kind is claimed with a conditional update before the
 download and holds a lease until it ends, so duplicate or concurrent tasks download nothing twice (docs/security.md BG-4);
@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import timedelta
 from enum import StrEnum
 
@@ -23,7 +24,7 @@ from django.db.models import F, Q
 from django.http import FileResponse
 from django.utils import timezone
 
-from . import errors, esign_envelopes, http
+from . import errors, esign_envelopes
 from .models.documents import DocumentKind, DocumentState, SignedDocument
 from .models.envelopes import Envelope, EnvelopeStatus
 from .sending import SendingIdentity, system_user_identity
@@ -117,11 +118,13 @@ def _download(identity: SendingIdentity, envelope: Envelope, row: SignedDocument
     name = storage_name(envelope, row.kind)
     cap = max_bytes()
     try:
-        response = identity.call(lambda bearer: esign_envelopes.download_document(
+        download = identity.call(lambda bearer: esign_envelopes.download_document(
             identity.ref, envelope.envelope_id, row.kind, bearer=bearer, max_bytes=cap))
-        reader = _HashingReader(http.iter_capped(response, max_bytes=cap))
-        default_storage.delete(name)  # what a worker killed mid-download left behind: the key must stay the same
-        saved = default_storage.save(name, File(reader, name=name))
+        with closing(download):
+            reader = _HashingReader(iter(download))
+            default_storage.delete(name)  # what a worker killed mid-download left behind: the key must stay the same
+            # File needs only read() of its object (and `size`, which the reader keeps); the stubs ask for a whole IO.
+            saved = default_storage.save(name, File(reader, name=name))  # type: ignore[arg-type]
     except errors.DocuSignError as exc:
         default_storage.delete(name)
         permanent = isinstance(exc, PERMANENT_ERRORS)

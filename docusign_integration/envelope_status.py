@@ -31,13 +31,13 @@ from .models.envelopes import CreatedVia, Envelope, EnvelopeStatus
 logger = logging.getLogger(__name__)
 
 # Position in the lifecycle; a status moves only to a higher rank, and never away from a final one.
-STATUS_RANK = {
+STATUS_RANK: dict[str, int] = {
     EnvelopeStatus.CREATED: 0, EnvelopeStatus.SENT: 1, EnvelopeStatus.DELIVERED: 2, EnvelopeStatus.SIGNED: 3,
     EnvelopeStatus.COMPLETED: 4, EnvelopeStatus.DECLINED: 4, EnvelopeStatus.VOIDED: 4,
 }
 FINAL_STATUSES = frozenset({EnvelopeStatus.COMPLETED, EnvelopeStatus.DECLINED, EnvelopeStatus.VOIDED})
 # The date column each status stamps when it is first reached.
-STATUS_DATE_FIELD = {
+STATUS_DATE_FIELD: dict[str, str] = {
     EnvelopeStatus.SENT: "sent_at", EnvelopeStatus.DELIVERED: "delivered_at", EnvelopeStatus.COMPLETED: "completed_at",
     EnvelopeStatus.DECLINED: "declined_at", EnvelopeStatus.VOIDED: "voided_at",
 }

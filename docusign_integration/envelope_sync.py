@@ -80,8 +80,10 @@ def envelopes_sweep(organization: ClientOrganization, *, now: datetime | None = 
         first_total: int | None = None
         complete = False
         for _ in range(MAX_PAGES):
-            page = identity.call(lambda bearer, start=envelopes: esign_envelopes.list_status_changes(
-                identity.ref, bearer=bearer, from_date=from_date, to_date=now, start_position=start))
+            def list_page(bearer: str, start: int = envelopes) -> dict[str, Any]:
+                return esign_envelopes.list_status_changes(identity.ref, bearer=bearer, from_date=from_date, to_date=now,
+                                                           start_position=start)
+            page = identity.call(list_page)
             calls += 1
             items = page.get("envelopes") or []
             if not isinstance(items, list):
@@ -125,7 +127,7 @@ def _apply(organization: ClientOrganization, item: Any) -> bool:
 
 
 def _record_failure(state: AccountSyncState, exc: errors.DocuSignError, *, next_allowed_at: datetime | None = None) -> None:
-    fields = {"last_error": exc.user_message[:500]}
+    fields: dict[str, object] = {"last_error": exc.user_message[:500]}
     if next_allowed_at is not None:
         fields["next_allowed_at"] = next_allowed_at
     AccountSyncState.objects.filter(pk=state.pk).update(**fields)

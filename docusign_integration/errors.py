@@ -8,6 +8,7 @@ authorization code, an assertion or a response body: `description` holds only Do
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 
 class DocuSignError(Exception):
@@ -75,7 +76,7 @@ class RateLimited(DocuSignError):
     default_message = "DocuSign's API rate limit for this account was reached; the call will be retried later."
     default_retryable = True
 
-    def __init__(self, user_message: str | None = None, *, reset_at: datetime, **kwargs) -> None:
+    def __init__(self, user_message: str | None = None, *, reset_at: datetime, **kwargs: Any) -> None:
         self.reset_at = reset_at
         super().__init__(user_message, **kwargs)
 

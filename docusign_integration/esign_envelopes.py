@@ -9,12 +9,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import requests
-
 from . import http
 from .errors import BadResponse
 from .ids import require_document_id, require_guid
-from .rest import AccountRef, rest_call
+from .rest import AccountRef, rest_call, rest_download
 
 LIST_PAGE_SIZE = 100
 # An envelopesInformation page of LIST_PAGE_SIZE envelopes with their recipients stays far below this.
@@ -115,13 +113,13 @@ def list_documents(ref: AccountRef, envelope_id: str, *, bearer: str) -> list[di
 
 
 def download_document(ref: AccountRef, envelope_id: str, document_id: str, *, bearer: str,
-                      max_bytes: int) -> requests.Response:
-    """GET /envelopes/{id}/documents/{documentId}, body unread: consume it with `http.iter_capped`."""
+                      max_bytes: int) -> http.Download:
+    """GET /envelopes/{id}/documents/{documentId}, body unread: iterate the chunks, then close it."""
     # Reference: https://developers.docusign.com/docs/esign-rest-api/reference/envelopes/envelopedocuments/get/
     require_guid(envelope_id, "envelope id")
     require_document_id(document_id)
     # certificate=false keeps `combined` to the signed documents whatever attachCompletedEnvelope says:
     # the certificate is downloaded on its own.
     params = {"certificate": "false"} if document_id == "combined" else None
-    return rest_call(ref, "GET", f"/envelopes/{envelope_id}/documents/{document_id}", bearer=bearer, params=params,
-                     headers={"Accept": "application/pdf"}, stream=True, max_bytes=max_bytes)
+    return rest_download(ref, f"/envelopes/{envelope_id}/documents/{document_id}", bearer=bearer, params=params,
+                         headers={"Accept": "application/pdf"}, max_bytes=max_bytes)

@@ -15,6 +15,7 @@ import logging
 import random
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -44,23 +45,65 @@ NOT_FOUND_CODES = frozenset({"ENVELOPE_DOES_NOT_EXIST", "DOCUMENT_DOES_NOT_EXIST
 PERMISSION_CODES = frozenset({"USER_LACKS_PERMISSIONS", "ACCOUNT_LACKS_PERMISSIONS", "ACCOUNT_NOT_AUTHORIZED_FOR_ENVELOPE"})
 UNAUTHORIZED_CODES = frozenset({"AUTHORIZATION_INVALID_TOKEN", "USER_AUTHENTICATION_FAILED"})
 BURST_WINDOW = timedelta(seconds=30)  # DocuSign's burst window (docs/docusign.md §9)
+Params = dict[str, str]
+
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A 2xx answer, read in full: what leaves this module instead of requests' response object."""
+
+    status_code: int
+    content: bytes
+
+
+class Download:
+    """The body of a 2xx answer, unread: iterate it in chunks (capped at `max_bytes`) once, then it is closed."""
+
+    def __init__(self, response: requests.Response, *, max_bytes: int) -> None:
+        self._response = response
+        self._max_bytes = max_bytes
+
+    def __iter__(self) -> Iterator[bytes]:
+        return _iter_capped(self._response, max_bytes=self._max_bytes)
+
+    def close(self) -> None:
+        self._response.close()
 
 
 def _setting(name: str, default: float) -> float:
-    return getattr(settings, name, default)
+    value: float = getattr(settings, name, default)
+    return value
 
 
 # Every local here and in requests/urllib3 below holds a bearer token, Basic credentials or a token request body:
 # error reports (docs/security.md TS-8) show none of them.
 @sensitive_variables()
 def call(method: str, url: str, *, environment: str, account_id: str | None = None, bearer: str | None = None,
-         basic: tuple[str, str] | None = None, json: Any = None, data: Any = None, params: dict | None = None,
-         headers: dict | None = None, idempotent: bool | None = None, stream: bool = False,
-         max_bytes: int = DEFAULT_MAX_BYTES) -> requests.Response:
-    """Send one DocuSign request and return its 2xx response, or raise a `errors.DocuSignError`.
+         basic: tuple[str, str] | None = None, json: Any = None, data: Any = None, params: Params | None = None,
+         headers: dict[str, str] | None = None, idempotent: bool | None = None,
+         max_bytes: int = DEFAULT_MAX_BYTES) -> Answer:
+    """Send one DocuSign request and return its 2xx answer, or raise a `errors.DocuSignError`."""
+    response = _call(method, url, environment=environment, account_id=account_id, bearer=bearer, basic=basic,
+                     json=json, data=data, params=params, headers=headers, idempotent=idempotent, stream=False,
+                     max_bytes=max_bytes)
+    return Answer(status_code=response.status_code, content=response.content)
 
-    With `stream=True` the body of a 2xx response is left unread: consume it with `iter_capped`.
-    """
+
+@sensitive_variables()
+def download(method: str, url: str, *, environment: str, account_id: str | None = None, bearer: str | None = None,
+             params: Params | None = None, headers: dict[str, str] | None = None, max_bytes: int) -> Download:
+    """Like `call`, for a large body: the 2xx answer's body is left unread, to be iterated from the `Download`."""
+    response = _call(method, url, environment=environment, account_id=account_id, bearer=bearer, basic=None,
+                     json=None, data=None, params=params, headers=headers, idempotent=None, stream=True,
+                     max_bytes=max_bytes)
+    return Download(response, max_bytes=max_bytes)
+
+
+@sensitive_variables()
+def _call(method: str, url: str, *, environment: str, account_id: str | None, bearer: str | None,
+          basic: tuple[str, str] | None, json: Any, data: Any, params: Params | None,
+          headers: dict[str, str] | None, idempotent: bool | None, stream: bool, max_bytes: int) -> requests.Response:
     method = method.upper()
     if account_id:
         _refuse_if_blocked(environment, account_id)
@@ -87,8 +130,8 @@ def _backoff(attempt: int) -> float:
     return random.uniform(0, min(cap, base * 2 ** (attempt - 1)))
 
 
-def _send_once(method: str, url: str, *, environment: str, account_id: str | None, headers: dict,
-               basic: tuple[str, str] | None, json_body: Any, data: Any, params: dict | None, stream: bool,
+def _send_once(method: str, url: str, *, environment: str, account_id: str | None, headers: dict[str, str],
+               basic: tuple[str, str] | None, json_body: Any, data: Any, params: Params | None, stream: bool,
                max_bytes: int) -> requests.Response:
     parts = urlsplit(url)
     started = time.monotonic()
@@ -160,7 +203,7 @@ def _read_capped(response: requests.Response, max_bytes: int, *, deadline: float
     response._content = b"".join(chunks)  # requests' own cache of the body: .content/.json() read it from here
 
 
-def iter_capped(response: requests.Response, *, max_bytes: int, chunk_size: int = 65536) -> Iterator[bytes]:
+def _iter_capped(response: requests.Response, *, max_bytes: int, chunk_size: int = 65536) -> Iterator[bytes]:
     """The body of a `stream=True` response in chunks, raising BadResponse once more than `max_bytes` arrive."""
     size = 0
     try:
@@ -177,20 +220,20 @@ def iter_capped(response: requests.Response, *, max_bytes: int, chunk_size: int 
         response.close()
 
 
-def json_or_raise(response: requests.Response) -> dict:
-    """The JSON object in `response`, or BadResponse for anything else (HTML, truncated JSON, a list ...)."""
+def json_or_raise(answer: Answer) -> dict[str, Any]:
+    """The JSON object in `answer`, or BadResponse for anything else (HTML, truncated JSON, a list ...)."""
     try:
-        body = json.loads(response.content)
+        body = json.loads(answer.content)
     except (ValueError, UnicodeDecodeError):
-        raise errors.BadResponse("DocuSign's answer is not valid JSON.", status=response.status_code,
+        raise errors.BadResponse("DocuSign's answer is not valid JSON.", status=answer.status_code,
                                  error_code="INVALID_JSON") from None
     if not isinstance(body, dict):
-        raise errors.BadResponse("DocuSign's answer is not a JSON object.", status=response.status_code,
+        raise errors.BadResponse("DocuSign's answer is not a JSON object.", status=answer.status_code,
                                  error_code="UNEXPECTED_SHAPE")
     return body
 
 
-def _error_body(response: requests.Response) -> dict:
+def _error_body(response: requests.Response) -> dict[str, Any]:
     try:
         body = json.loads(response.content)
     except (ValueError, UnicodeDecodeError):
@@ -221,15 +264,17 @@ def _error_for(response: requests.Response, *, environment: str, account_id: str
         return _rate_limited(response, environment, account_id, error_code, message)
     if status >= 500:
         return errors.TransientError(status=status, error_code=error_code, description=message)
-    kwargs = {"status": status, "error_code": error_code, "description": message}
+    refusal: type[errors.DocuSignError] | None = None
     if status == 401 or error_code in UNAUTHORIZED_CODES:
-        return errors.Unauthorized(**kwargs)
-    if error_code == "USER_DOES_NOT_BELONG_TO_SPECIFIED_ACCOUNT":
-        return errors.NotAMember(**kwargs)
-    if error_code in PERMISSION_CODES or status == 403:
-        return errors.PermissionDenied(**kwargs)
-    if error_code in NOT_FOUND_CODES or status == 404:
-        return errors.NotFound(**kwargs)
+        refusal = errors.Unauthorized
+    elif error_code == "USER_DOES_NOT_BELONG_TO_SPECIFIED_ACCOUNT":
+        refusal = errors.NotAMember
+    elif error_code in PERMISSION_CODES or status == 403:
+        refusal = errors.PermissionDenied
+    elif error_code in NOT_FOUND_CODES or status == 404:
+        refusal = errors.NotFound
+    if refusal is not None:
+        return refusal(status=status, error_code=error_code, description=message)
     if not error_code:
         return errors.BadResponse("DocuSign refused the request with an answer the portal could not understand.",
                                   status=status, error_code="UNEXPECTED_ERROR_BODY")
@@ -262,7 +307,7 @@ def _int_header(response: requests.Response, name: str) -> int | None:
 
 
 def _record_limits(environment: str, account_id: str, response: requests.Response) -> None:
-    values = {
+    values: dict[str, int | datetime | None] = {
         "limit": _int_header(response, "X-RateLimit-Limit"),
         "remaining": _int_header(response, "X-RateLimit-Remaining"),
         "burst_limit": _int_header(response, "X-BurstLimit-Limit"),

@@ -7,6 +7,7 @@ query characters or Unicode look-alikes ever reach a DocuSign URL.
 from __future__ import annotations
 
 import re
+from typing import TypeGuard
 
 from .errors import InvalidIdentifier
 
@@ -30,6 +31,6 @@ def require_document_id(value: object) -> str:
     raise InvalidIdentifier("The document id is not a valid DocuSign document id.", error_code="INVALID_IDENTIFIER")
 
 
-def is_guid(value: object) -> bool:
+def is_guid(value: object) -> TypeGuard[str]:
     """True for a GUID as `require_guid` accepts it."""
     return isinstance(value, str) and len(value) == 36 and _GUID.fullmatch(value) is not None

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -22,7 +23,8 @@ from .models.credentials import DocuSignCredential
 from .social_backend import DocuSignOAuth2
 
 
-def require_connecting_admin(backend: DocuSignOAuth2, user=None, *args, **kwargs) -> dict[str, Any]:
+def require_connecting_admin(backend: DocuSignOAuth2, user: User | None = None, *args: Any, **kwargs: Any,
+                             ) -> dict[str, Any]:
     """The organization of the consumed state, if the signed-in user who started the flow is still its admin."""
     record = backend.state_record
     if user is None or not user.is_authenticated or record is None or record.user_id != user.pk:
@@ -35,25 +37,28 @@ def require_connecting_admin(backend: DocuSignOAuth2, user=None, *args, **kwargs
     return {"organization": organization}
 
 
-def store_credential(backend: DocuSignOAuth2, user, organization: ClientOrganization, *args, **kwargs) -> dict[str, Any]:
+def store_credential(backend: DocuSignOAuth2, user: User, organization: ClientOrganization, *args: Any,
+                     **kwargs: Any) -> dict[str, Any]:
     """Move the token pair out of the pipeline into the encrypted DocuSignCredential."""
-    credential = credentials.credential_store(acting_user=user, organization=organization, tokens=backend.token_response,
-                                              userinfo=backend.userinfo, environment=backend.state_record.environment)
+    tokens, userinfo = backend.exchanged()
+    credential = credentials.credential_store(acting_user=user, organization=organization, tokens=tokens,
+                                              userinfo=userinfo, environment=backend.state_record.environment)
     return {"credential": credential}
 
 
-def finish_on_account_step(backend: DocuSignOAuth2, user, organization: ClientOrganization,
-                           credential: DocuSignCredential, *args, **kwargs) -> HttpResponse:
+def finish_on_account_step(backend: DocuSignOAuth2, user: User, organization: ClientOrganization,
+                           credential: DocuSignCredential, *args: Any, **kwargs: Any) -> HttpResponse:
     """Link or re-validate the organization's account, or ask the user to choose one when there are several."""
-    request = backend.strategy.request
+    request = backend.http_request
     checklist = reverse("onboarding:checklist", args=[organization.slug])
-    accounts = backend.userinfo.accounts
+    _, userinfo = backend.exchanged()
+    accounts = userinfo.accounts
     if organization.account_id is None and len(accounts) > 1:
         messages.info(request, "Connected to DocuSign. Your DocuSign user belongs to several accounts: choose the one "
                                "this organization uses.")
         return HttpResponseRedirect(reverse("onboarding:account", args=[organization.slug]))
     try:
-        account = onboarding.account_for_connection(organization, backend.userinfo)
+        account = onboarding.account_for_connection(organization, userinfo)
         onboarding.account_choose(acting_user=user, organization=organization, account=account)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))

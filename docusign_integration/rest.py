@@ -8,8 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import requests
-
 from . import conf, http
 from .errors import InvalidIdentifier
 from .ids import require_guid
@@ -33,9 +31,19 @@ class AccountRef:
         return f"{self.base_uri}/restapi/v2.1/accounts/{self.account_id}"
 
 
-def rest_call(ref: AccountRef, method: str, path: str, *, bearer: str, **kwargs: Any) -> requests.Response:
+def rest_call(ref: AccountRef, method: str, path: str, *, bearer: str, **kwargs: Any) -> http.Answer:
     """`method` on `path` (e.g. "/envelopes", ids already checked with `ids`) of the account, through http.call."""
+    return http.call(method, _url(ref, path), environment=ref.environment, account_id=ref.account_id, bearer=bearer,
+                     **kwargs)
+
+
+def rest_download(ref: AccountRef, path: str, *, bearer: str, **kwargs: Any) -> http.Download:
+    """GET `path` of the account with its body left unread (a document), through http.download."""
+    return http.download("GET", _url(ref, path), environment=ref.environment, account_id=ref.account_id,
+                         bearer=bearer, **kwargs)
+
+
+def _url(ref: AccountRef, path: str) -> str:
     if not path.startswith("/") or any(part in path for part in ("..", "?", "#", "//", "\\", "%")):
         raise InvalidIdentifier("The API path is not a plain path.", error_code="INVALID_PATH")
-    return http.call(method, ref.api_url + path, environment=ref.environment, account_id=ref.account_id,
-                     bearer=bearer, **kwargs)
+    return ref.api_url + path

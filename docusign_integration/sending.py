@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -71,7 +71,7 @@ class SignerIdentity:
     end_user_id: str = ""
 
     @classmethod
-    def portal_user(cls, user: AbstractBaseUser) -> SignerIdentity:
+    def portal_user(cls, user: User) -> SignerIdentity:
         if user.pk is None:
             raise ValueError("An embedded signer's portal user must be a saved, signed-in user.")
         return cls(kind=SignerIdentityKind.PORTAL_USER, portal_user_id=user.pk)
@@ -168,7 +168,7 @@ def system_user_identity(organization: ClientOrganization) -> SendingIdentity:
     return SendingIdentity(ref=ref, bearer=bearer, docusign_user_id=system_user.user_id, via="system_user")
 
 
-def sending_identity(user: AbstractBaseUser, organization: ClientOrganization) -> SendingIdentity:
+def sending_identity(user: User, organization: ClientOrganization) -> SendingIdentity:
     """The user's own connection when it reaches the organization's account, otherwise the system user."""
     ref = account_ref(organization)
     credential = DocuSignCredential.objects.filter(organization=organization, user_id=user.pk,
@@ -183,12 +183,12 @@ def sending_identity(user: AbstractBaseUser, organization: ClientOrganization) -
     return system_user_identity(organization)
 
 
-def portal_user_name(user: AbstractBaseUser) -> str:
+def portal_user_name(user: User) -> str:
     """How a portal user is named to DocuSign and on the pages: their full name, else their username."""
     return (getattr(user, "get_full_name", lambda: "")() or "").strip() or user.get_username()
 
 
-def embedded_signer_candidates(organization: ClientOrganization) -> list[AbstractBaseUser]:
+def embedded_signer_candidates(organization: ClientOrganization) -> list[User]:
     """The portal users who can be an embedded signer of `organization`'s envelopes: its active members (one query)."""
     memberships = (ClientMembership.objects.filter(organization=organization, user__is_active=True)
                    .select_related("user").order_by("user__first_name", "user__last_name", "user__username"))
@@ -223,7 +223,7 @@ def _definition(subject: str, documents: Sequence[UploadedDocument],
     }
 
 
-def envelope_create_draft(*, acting_user: AbstractBaseUser, organization: ClientOrganization, subject: str,
+def envelope_create_draft(*, acting_user: User, organization: ClientOrganization, subject: str,
                           documents: Sequence[UploadedDocument], recipients: Sequence[RecipientRequest]) -> Envelope:
     """Create a draft envelope in DocuSign and record it (created via the portal, audited)."""
     if not documents or not recipients:
@@ -262,7 +262,7 @@ def envelope_create_draft(*, acting_user: AbstractBaseUser, organization: Client
     return envelope
 
 
-def sender_view_url(*, acting_user: AbstractBaseUser, envelope: Envelope, return_url: str) -> str:
+def sender_view_url(*, acting_user: User, envelope: Envelope, return_url: str) -> str:
     """DocuSign's one-time "prepare and send" URL for a draft envelope (a top-level redirect, never a frame)."""
     identity = sending_identity(acting_user, envelope.organization)
     screen = getattr(settings, "DOCUSIGN_SENDER_VIEW_STARTING_SCREEN", "Tagger")
@@ -282,7 +282,7 @@ def bound_signer(envelope: Envelope, recipient_id: str, identity: SignerIdentity
     return binding, recipient
 
 
-def signing_view_url(*, acting_user: AbstractBaseUser, envelope: Envelope, recipient_id: str, return_url: str) -> str:
+def signing_view_url(*, acting_user: User, envelope: Envelope, recipient_id: str, return_url: str) -> str:
     """DocuSign's 5-minute signing URL for the embedded signer of `envelope` that `acting_user` is; else NotTheSigner."""
     try:
         binding, recipient = bound_signer(envelope, recipient_id, SignerIdentity.portal_user(acting_user))

@@ -15,12 +15,15 @@ social-core drives the flow (start, callback, pipeline); the DocuSign- and porta
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
 from social_core.backends.oauth import BaseOAuth2PKCE
 from social_core.exceptions import AuthConfigurationError
+from social_core.storage import UserProtocol
+from social_django.strategy import DjangoStrategy
 
 from . import conf, oauth, state
 from .oauth import TokenResponse, UserInfo
@@ -52,9 +55,19 @@ class DocuSignOAuth2(BaseOAuth2PKCE):
     userinfo: UserInfo | None = None
     _code_verifier: str | None = None
 
+    def exchanged(self) -> tuple[TokenResponse, UserInfo]:
+        """The callback's token answer and userinfo; the pipeline's steps run only after both were read."""
+        if self.token_response is None or self.userinfo is None:
+            raise RuntimeError("The DocuSign pipeline ran before the token exchange.")
+        return self.token_response, self.userinfo
+
     @property
-    def request(self) -> HttpRequest:
-        return self.strategy.request
+    def http_request(self) -> HttpRequest:
+        """The portal's request. (Not `request`: that is social-core's HTTP client method, which must stay itself.)"""
+        strategy = self.strategy
+        if not isinstance(strategy, DjangoStrategy) or strategy.request is None:
+            raise RuntimeError("The DocuSign backend runs only inside a request.")
+        return strategy.request
 
     def environment_name(self) -> str:
         """The environment this flow runs in: the state record's at the callback, the organization's at the start."""
@@ -86,7 +99,7 @@ class DocuSignOAuth2(BaseOAuth2PKCE):
     def get_or_create_state(self) -> str:
         self._code_verifier = state.new_code_verifier()
         return state.issue_state(
-            self.request,
+            self.http_request,
             flow=CONNECT_FLOW,
             environment=self.environment_name(),
             organization_id=self.organization.pk,
@@ -102,7 +115,7 @@ class DocuSignOAuth2(BaseOAuth2PKCE):
     def validate_state(self) -> str:
         """Consume the state before anything else happens (raises state.StateRejected; no token request is made)."""
         request_state = self.get_request_state() or ""
-        self.state_record = state.consume_state(self.request, request_state, flow=CONNECT_FLOW)
+        self.state_record = state.consume_state(self.http_request, request_state, flow=CONNECT_FLOW)
         return request_state
 
     def get_code_verifier(self, state: str | None = None) -> str:
@@ -110,8 +123,9 @@ class DocuSignOAuth2(BaseOAuth2PKCE):
 
     # --- DocuSign calls through the choke point ----------------------------------------------------------------
 
-    def request_access_token(self, url: str, method: str = "POST", headers=None, data: dict | None = None,
-                             json=None, auth=None, params=None, *, stage: str = "token_exchange") -> dict[str, Any]:
+    def request_access_token(self, url: str, method: str = "POST", headers: Mapping[str, str | bytes] | None = None,
+                             data: dict | None = None, json: dict | None = None, auth: object = None,
+                             params: dict | None = None, *, stage: str = "token_exchange") -> dict[str, Any]:
         """Exchange the code with oauth.exchange_code (Basic auth + code_verifier) instead of social-core's HTTP."""
         data = data or {}
         self.token_response = oauth.exchange_code(
@@ -124,7 +138,7 @@ class DocuSignOAuth2(BaseOAuth2PKCE):
             "expires_in": tokens.expires_in, "scope": tokens.scope, "token_type": "Bearer",
         }
 
-    def user_data(self, access_token: str, *args, **kwargs) -> dict[str, Any]:
+    def user_data(self, access_token: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """Userinfo (docs/docusign.md §5): `sub` is the uid; accounts stay on `self.userinfo` for the pipeline."""
         self.userinfo = oauth.userinfo(self.environment_name(), access_token)
         return {"sub": self.userinfo.sub, "name": self.userinfo.name, "email": self.userinfo.email}
@@ -133,7 +147,7 @@ class DocuSignOAuth2(BaseOAuth2PKCE):
         email = response.get("email") or ""
         return {"username": email, "email": email, "fullname": response.get("name") or ""}
 
-    def extra_data(self, user, uid: str, response: dict[str, Any], details: dict[str, Any],
+    def extra_data(self, user: UserProtocol | None, uid: str, response: dict[str, Any], details: dict[str, Any],
                    pipeline_kwargs: dict[str, Any]) -> dict[str, Any]:
         """What social-auth stores on UserSocialAuth: never a token (they live encrypted in DocuSignCredential)."""
         data = super().extra_data(user, uid, response, details, pipeline_kwargs)

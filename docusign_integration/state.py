@@ -59,7 +59,10 @@ def _session_key(request: HttpRequest) -> str:
         request.session.save()
     # Make SessionMiddleware send the cookie even for a fresh anonymous session.
     request.session.modified = True
-    return request.session.session_key
+    key = request.session.session_key
+    if key is None:  # save() above always gives the session a key
+        raise RuntimeError("The session backend gave the session no key.")
+    return key
 
 
 def _user_id(request: HttpRequest) -> int | None:

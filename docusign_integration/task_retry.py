@@ -101,7 +101,7 @@ def classify(exc: BaseException, retries: int, *, base: float = BACKOFF_BASE) ->
     return Decision(Action.FAIL)
 
 
-def retry_if_temporary(task: Task, exc: BaseException, *, base: float = BACKOFF_BASE) -> None:
+def retry_if_temporary(task: Task, exc: Exception, *, base: float = BACKOFF_BASE) -> None:
     """Raise the task's Retry when `exc` is a rate limit or transient; return (doing nothing) when it is permanent.
 
     Once the task's `max_retries` are spent, Celery re-raises `exc` itself: the task fails for good and
@@ -112,7 +112,7 @@ def retry_if_temporary(task: Task, exc: BaseException, *, base: float = BACKOFF_
         raise task.retry(exc=exc, countdown=decision.countdown) from exc
 
 
-def retry_or_raise(task: Task, exc: BaseException, *, base: float = BACKOFF_BASE) -> NoReturn:
+def retry_or_raise(task: Task, exc: Exception, *, base: float = BACKOFF_BASE) -> NoReturn:
     """Retry a rate limit or a transient error (see `classify`); re-raise a permanent one, failing the task."""
     retry_if_temporary(task, exc, base=base)
     raise exc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.db import transaction
 
 from docusign_integration import errors, task_retry
@@ -14,7 +14,7 @@ from tenants.models import ClientOrganization
 
 
 @shared_task(bind=True, max_retries=5, acks_late=True)
-def check_consent_task(self, organization_id: int) -> None:
+def check_consent_task(self: Task, organization_id: int) -> None:
     """Verify one organization's consent. Safe to run twice: a check only records what DocuSign says now."""
     organization = ClientOrganization.objects.filter(pk=organization_id).first()
     if not organization_is_active(organization, task="check_consent"):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.db.models import Q
 from django.utils import timezone
 
@@ -79,7 +79,7 @@ def sweep_connect_events() -> int:
 
 
 @shared_task(bind=True, max_retries=5, acks_late=True)
-def republish_failures(self, organization_id: int) -> int:
+def republish_failures(self: Task, organization_id: int) -> int:
     """Ask DocuSign to republish the organization's failed Connect messages; returns how many it queued."""
     organization = ClientOrganization.objects.select_related("system_user").filter(pk=organization_id).first()
     if (not organization_is_active(organization, task="republish_failures") or not organization.account_id
@@ -88,7 +88,8 @@ def republish_failures(self, organization_id: int) -> int:
     try:
         bearer = tokens.get_impersonation_token(organization.environment, organization.system_user.user_id)
         ref = AccountRef(organization.environment, organization.account_id, organization.base_uri)
-        envelope_ids = sorted({f.get("envelopeId") for f in connect_failures_list(ref, bearer=bearer)} - {None})
+        envelope_ids = sorted({envelope_id for failure in connect_failures_list(ref, bearer=bearer)
+                               if isinstance(envelope_id := failure.get("envelopeId"), str)})
         queued = connect_envelopes_retry_queue(ref, envelope_ids, bearer=bearer)
     except errors.DocuSignError as exc:
         task_retry.retry_if_temporary(self, exc)

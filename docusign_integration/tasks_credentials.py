@@ -7,7 +7,7 @@ connection. Tasks take ids only; a refused refresh marks the connection "needs r
 
 from __future__ import annotations
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from docusign_integration import credentials, errors, task_retry
 from docusign_integration.models import DocuSignCredential
@@ -26,7 +26,7 @@ def refresh_expiring_credentials() -> int:
 
 
 @shared_task(bind=True, max_retries=3, acks_late=True)
-def refresh_credential(self, credential_id: str) -> None:
+def refresh_credential(self: Task, credential_id: str) -> None:
     """Refresh one connection. Safe to run twice: the row lock lets only one refresh happen, the other re-reads."""
     credential = DocuSignCredential.objects.select_related("organization").filter(pk=credential_id).first()
     if credential is None or not organization_is_active(credential.organization, task="refresh_credential"):

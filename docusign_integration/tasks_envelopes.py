@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from tenants.active import active_only, organization_is_active
@@ -32,10 +32,9 @@ MAX_COUNTDOWN = task_retry.DEFER_MAX  # seconds; well below the broker's visibil
 # A person coming back from DocuSign asks for a sweep; the same kind of return within this many seconds shares one,
 # so reloading a return page cannot spend the account's hourly API budget.
 SWEEP_SOON_SECONDS = 15
-backoff = task_retry.backoff  # the back-off both tasks use (docs/security.md BG-1), named here for the envelope tests
 
 
-def syncable_organizations():
+def syncable_organizations() -> QuerySet[ClientOrganization]:
     """Organizations the sweep can run for: active, an account chosen, consent granted, not waiting for a rate-limit
     reset."""
     now = timezone.now()
@@ -56,7 +55,7 @@ def sync_all_organizations() -> int:
 
 
 @shared_task(bind=True, max_retries=8, acks_late=True)
-def sync_organization(self, organization_id: int) -> None:
+def sync_organization(self: Task, organization_id: int) -> None:
     """One organization's sweep. Safe to run twice: applying a status is monotonic and idempotent."""
     organization = ClientOrganization.objects.filter(pk=organization_id).first()
     if not organization_is_active(organization, task="sync_organization"):
@@ -78,7 +77,7 @@ def sync_organization_soon(organization: ClientOrganization, reason: str) -> boo
 
 
 @shared_task(bind=True, max_retries=8, acks_late=True)
-def download_envelope_documents(self, organization_id: int, envelope_id: str) -> None:
+def download_envelope_documents(self: Task, organization_id: int, envelope_id: str) -> None:
     """Download a completed envelope's signed documents; refuses an envelope of another organization (docs/security.md TI-2)."""
     envelope = (Envelope.objects.select_related("organization")
                 .filter(organization_id=organization_id, envelope_id=envelope_id).first())

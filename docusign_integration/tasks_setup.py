@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
@@ -18,7 +18,7 @@ from tenants.models import ClientOrganization
 
 
 @shared_task(bind=True, max_retries=5, acks_late=True)
-def account_setup_push_task(self, organization_id: int, acting_user_id: int | None = None) -> None:
+def account_setup_push_task(self: Task, organization_id: int, acting_user_id: int | None = None) -> None:
     """Push the setup profile to one organization's account as its system user; refusals are recorded, not retried."""
     organization = ClientOrganization.objects.filter(pk=organization_id).first()
     if not organization_is_active(organization, task="account_setup_push"):
@@ -32,7 +32,7 @@ def account_setup_push_task(self, organization_id: int, acting_user_id: int | No
 
 
 @shared_task(bind=True, max_retries=5, acks_late=True)
-def account_setup_check_task(self, organization_id: int) -> None:
+def account_setup_check_task(self: Task, organization_id: int) -> None:
     """Record whether one organization's account is in sync, drifted or missing the setup."""
     organization = ClientOrganization.objects.filter(pk=organization_id).first()
     if not organization_is_active(organization, task="account_setup_check"):
@@ -54,7 +54,7 @@ def account_setup_check_all() -> int:
     return count
 
 
-def _queue_after_commit(task, organization_ids: Iterable[int], *args: object) -> int:
+def _queue_after_commit(task: Task, organization_ids: Iterable[int], *args: object) -> int:
     """Queue `task(organization_id, *args)` per organization once the current transaction commits; returns how many."""
     ids = [int(i) for i in organization_ids]
 

@@ -34,11 +34,11 @@ def get_impersonation_token(environment: str, user_id: str, scopes: str = DEFAUL
         # SQLite (development only): a transaction locks the whole database file, and the sandbox sharing that
         # file must write while we wait for its answer. So grant without holding a transaction: no cross-process
         # single flight here; PostgreSQL (CI, production) takes the locked path below.
-        row, _ = CachedAccessToken.objects.get_or_create(**key)
+        row, _ = CachedAccessToken.objects.get_or_create(defaults=None, **key)
         return _grant_and_store(row, environment, user_id, scopes)
     with transaction.atomic():
         # get_or_create handles the insert race (IntegrityError -> get); the lock then serializes the grant.
-        CachedAccessToken.objects.get_or_create(**key)
+        CachedAccessToken.objects.get_or_create(defaults=None, **key)
         row = CachedAccessToken.objects.select_for_update().get(**key)
         if row.is_fresh():  # another process granted while we waited for the lock
             return row.get_access_token()

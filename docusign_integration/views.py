@@ -14,8 +14,8 @@ from http import HTTPStatus
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
@@ -27,6 +27,7 @@ from docusign_integration import consent, errors, oauth, state
 from portal.log_redaction import secret_query_string
 from tenants.active import active_only
 from tenants.models import ClientMembership, ClientOrganization, ConsentStatus, ConsentType, MembershipRole
+from tenants.users import AuthenticatedRequest, User, acting_user
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ def callback(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def consent_start(request: HttpRequest, slug: str, kind: str) -> HttpResponse:
+def consent_start(request: AuthenticatedRequest, slug: str, kind: str) -> HttpResponse:
     """Send the browser to DocuSign's consent page, top-level (never framed), with a fresh state for this session.
 
     Open to ISV staff who may change client organizations and to the organization's own client admins.
@@ -137,7 +138,8 @@ def _consent_return(request: HttpRequest, flow: str) -> HttpResponse:
 
     consent_type = ConsentType.INDIVIDUAL if flow == consent.FLOW_INDIVIDUAL else ConsentType.ORGANIZATION_ADMIN
     try:
-        system_user = consent.consent_verify(acting_user=request.user, organization=organization, consent_type=consent_type)
+        system_user = consent.consent_verify(acting_user=acting_user(request), organization=organization,
+                                             consent_type=consent_type)
     except errors.DocuSignError as exc:
         messages.error(request, f"Consent was given, but checking it failed: {exc.user_message}")
         return back
@@ -164,10 +166,12 @@ def _consenter_problem(flow: str, organization: ClientOrganization, person: oaut
     return ""
 
 
-def _consent_access(user: AbstractBaseUser, organization: ClientOrganization) -> HTTPStatus:
+def _consent_access(user: User | AnonymousUser, organization: ClientOrganization) -> HTTPStatus:
     """OK if `user` may give consent for `organization` (staff with the change permission, or its client admins);
     NOT_FOUND for a non-member, FORBIDDEN for a member without the admin role. Asked at the start and at the return.
     """
+    if not isinstance(user, User):
+        return HTTPStatus.NOT_FOUND  # signed out since the start: the same answer as for a stranger
     if user.is_staff and user.has_perm("tenants.change_clientorganization"):
         return HTTPStatus.OK
     role = ClientMembership.objects.filter(user=user, organization=organization).values_list("role", flat=True).first()

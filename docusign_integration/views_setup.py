@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from tenants import onboarding
+from tenants.users import AuthenticatedRequest
 
 from .account_setup import account_setup_push
 from .errors import DocuSignError
@@ -17,7 +18,7 @@ from .models.credentials import CredentialStatus, DocuSignCredential
 
 @login_required
 @require_POST
-def account_setup(request: HttpRequest, slug: str) -> HttpResponse:
+def account_setup(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     """Push the setup now, as the admin's own DocuSign connection when they are a DocuSign administrator, else the system user.
 
     Synchronous rather than a task: the admin is waiting for the outcome, which is often a sentence about who must

@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from .auth import bearer_token
+from .callers import record_caller
 from .models import AccessToken, Account, Membership, User
 
 INVALID_TOKEN_MESSAGE = "The access token provided is expired, revoked or malformed."
@@ -74,8 +75,7 @@ def rest_endpoint(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
         if account is None or membership is None:
             return error_response("USER_DOES_NOT_BELONG_TO_SPECIFIED_ACCOUNT",
                                   "The specified User is not a member of the specified Account.")
-        request.sandbox_account_id = account.account_id  # read by the request log
-        request.sandbox_user_id = token.user.user_id
+        record_caller(request, account_id=account.account_id, user_id=token.user.user_id)
         try:
             return view(request, Caller(token, token.user, account, membership), **kwargs)
         except ApiError as exc:

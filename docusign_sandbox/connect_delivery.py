@@ -21,12 +21,14 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import requests
 from django.conf import settings
 from django.db import close_old_connections, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteDatabaseWrapper
 
 from . import clock, router
 from .models import AccessToken, Account, ConnectConfiguration, ConnectDelivery, Envelope, HMACKey, IntegrationKey, Recipient
@@ -106,10 +108,10 @@ def envelope_summary(envelope: Envelope, included: set[str]) -> dict[str, Any]:
 
 
 def recipients_summary(envelope: Envelope) -> dict[str, Any]:
-    collections: dict[str, list[dict[str, str]]] = {name: [] for name in RECIPIENT_COLLECTIONS.values()}
+    collections: dict[str, list[dict[str, str | None]]] = {name: [] for name in RECIPIENT_COLLECTIONS.values()}
     recipients = list(envelope.recipients.order_by("routing_order", "pk"))
     for r in recipients:
-        item = {
+        item: dict[str, str | None] = {
             "recipientId": r.recipient_id, "recipientIdGuid": r.recipient_id_guid, "email": r.email, "name": r.name,
             "routingOrder": str(r.routing_order), "status": r.status,
         }
@@ -133,7 +135,7 @@ def hmac_signature(secret: str, body: bytes) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode("ascii")
 
 
-def signing_account(configuration: ConnectConfiguration, envelope_sender_id: int) -> Account | None:
+def signing_account(configuration: ConnectConfiguration, envelope_sender_id: int | None) -> Account | None:
     """Whose HMAC keys sign this configuration's messages: the account's own, or the partner's.
 
     For `integratorManaged` "true" the keys are those of the integration key's partner account (docs/docusign.md §7.4). The
@@ -144,7 +146,8 @@ def signing_account(configuration: ConnectConfiguration, envelope_sender_id: int
     if configuration.body.get("integratorManaged") != "true":
         return configuration.account
     token = (AccessToken.objects.filter(user_id=envelope_sender_id, integration_key__partner_account__isnull=False)
-             .select_related("integration_key__partner_account").order_by("-created", "-pk").first())
+             .select_related("integration_key__partner_account").order_by("-created", "-pk").first()
+             if envelope_sender_id is not None else None)
     if token is not None:
         return token.integration_key.partner_account
     partners = list(IntegrationKey.objects.filter(partner_account__isnull=False).select_related("partner_account")[:2])
@@ -168,7 +171,8 @@ class _Job:
     def __init__(self, delivery_id: int) -> None:
         self.delivery_id = delivery_id
         # In-memory SQLite is per connection: share the queuing thread's, as Django's live server does.
-        self.connections = {c.alias: c for c in connections.all() if c.vendor == "sqlite" and c.is_in_memory_db()}
+        self.connections = {c.alias: c for c in connections.all()
+                            if isinstance(c, SQLiteDatabaseWrapper) and c.is_in_memory_db()}
 
 
 _queue: queue.Queue[_Job] = queue.Queue()
@@ -215,7 +219,7 @@ def _work() -> None:
             _queue.task_done()
 
 
-def _use_connections(shared: dict[str, BaseDatabaseWrapper]) -> None:
+def _use_connections(shared: Mapping[str, BaseDatabaseWrapper]) -> None:
     for alias, conn in shared.items():
         connections[alias] = conn
 

@@ -115,7 +115,7 @@ def faults_view(request: HttpRequest) -> HttpResponse:
         body = _body(request)
         path_pattern, kind, count = body.get("path_pattern"), body.get("kind"), body.get("count", 1)
         problem = faults.check(path_pattern, kind, count)
-        if problem:
+        if problem or not isinstance(path_pattern, str) or not isinstance(kind, str):  # check() refused other types
             raise BadRequest(problem)
         return JsonResponse(_fault_json(Fault.objects.create(path_pattern=path_pattern, kind=kind, remaining=count)),
                             status=201)

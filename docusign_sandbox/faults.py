@@ -17,7 +17,8 @@ import time
 
 from django.conf import settings
 from django.db.models import F
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 
 from .models import Fault
 
@@ -73,17 +74,23 @@ def replacement(kind: str) -> HttpResponse | None:
     return None
 
 
+def _half(content: bytes) -> bytes:
+    return content[: len(content) // 2] if len(content) > 1 else b'{"'
+
+
 def delay() -> None:
     """Hold the request longer than a client's read timeout (the `timeout` kind)."""
     time.sleep(float(getattr(settings, "DOCUSIGN_SANDBOX_FAULT_DELAY", DEFAULT_DELAY_SECONDS)))
 
 
-def truncated(response: HttpResponse) -> HttpResponse:
+def truncated(response: HttpResponseBase) -> HttpResponseBase:
     """The `malformed` kind: the real status and content type, half of the body."""
-    content = b"".join(response.streaming_content) if response.streaming else response.content
-    cut = content[: len(content) // 2] if len(content) > 1 else b'{"'
-    if response.streaming:  # a document download: answered in one piece from here on
-        return HttpResponse(cut, status=response.status_code, content_type=response.get("Content-Type"))
+    if isinstance(response, StreamingHttpResponse):  # a document download: answered in one piece from here on
+        return HttpResponse(_half(response.getvalue()), status=response.status_code,
+                            content_type=response.get("Content-Type"))
+    if not isinstance(response, HttpResponse):
+        return response
+    cut = _half(response.content)
     response.content = cut
     if response.has_header("Content-Length"):  # set by CommonMiddleware for the whole body
         response["Content-Length"] = str(len(cut))

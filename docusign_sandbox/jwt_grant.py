@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import TypeGuard
 
 import jwt
+from jwt.types import Options
 
 from . import clock
 from .consent import JWT_REQUIRED_SCOPES, has_consent, scope_set, scope_string
@@ -18,7 +20,7 @@ from .models import IntegrationKey, User
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 # Signature only: claims are DocuSign's business, below, on the sandbox clock.
-_SIGNATURE_ONLY = {
+_SIGNATURE_ONLY: Options = {
     "verify_signature": True, "verify_exp": False, "verify_nbf": False, "verify_iat": False, "verify_aud": False,
     "verify_iss": False, "verify_sub": False, "verify_jti": False, "require": [],
 }
@@ -92,7 +94,7 @@ def _signed_by_registered_key(assertion: str, integration_key: IntegrationKey) -
     return False
 
 
-def _is_number(value: object) -> bool:
+def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 

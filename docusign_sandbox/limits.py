@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 
 from .api import error_response
 from .auth import bearer_token
@@ -118,7 +119,7 @@ def _envelope_refusal(envelope_id: str, method: str, now: datetime, status: int)
     return None
 
 
-def add_headers(response: HttpResponse, used: Usage) -> None:
+def add_headers(response: HttpResponseBase, used: Usage) -> None:
     """The rate-limit headers DocuSign puts on every REST response; the current request counts as used."""
     response["X-RateLimit-Limit"] = str(used.hourly_limit)
     response["X-RateLimit-Remaining"] = str(max(used.hourly_limit - used.hourly_used - 1, 0))

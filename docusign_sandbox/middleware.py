@@ -11,9 +11,11 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 
 from . import clock, faults, limits
+from .callers import pop_caller, record_caller
 from .models import Fault, RequestLog
 
 CONTROL_PREFIX = "/_sandbox/"
@@ -22,21 +24,20 @@ NO_RESPONSE = 0  # the status logged for a dropped connection
 
 
 class SandboxMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if request.path.startswith(CONTROL_PREFIX):
             return self.get_response(request)
         now = clock.now()
         fault = faults.claim(request.path)
-        response = faults.replacement(fault.kind) if fault is not None else None
-        if response is None:
-            response = self._answer(request, now, fault)
+        replaced = faults.replacement(fault.kind) if fault is not None else None
+        response = replaced if replaced is not None else self._answer(request, now, fault)
         _log(request, response, now)
         return response
 
-    def _answer(self, request: HttpRequest, now: datetime, fault: Fault | None) -> HttpResponse:
+    def _answer(self, request: HttpRequest, now: datetime, fault: Fault | None) -> HttpResponseBase:
         """The real answer, subject to the rate limits, possibly slowed down or cut short by a fault."""
         is_rest = request.path.startswith(REST_PREFIX)
         account = limits.path_account(request.path) if is_rest else None
@@ -45,7 +46,7 @@ class SandboxMiddleware:
         user_id = limits.authenticated_member(request, account) if account is not None else ""
         if account is not None and user_id:
             # Known before the view runs, so that a refused call is logged and counted against the account too.
-            request.sandbox_account_id, request.sandbox_user_id = account.account_id, user_id
+            record_caller(request, account_id=account.account_id, user_id=user_id)
             refused = limits.refusal(request, used, now)
         response = refused or self.get_response(request)
         if fault is not None and fault.kind == "timeout":
@@ -58,11 +59,12 @@ class SandboxMiddleware:
         return response
 
 
-def _log(request: HttpRequest, response: HttpResponse, now: datetime) -> None:
+def _log(request: HttpRequest, response: HttpResponseBase, now: datetime) -> None:
     dropped = faults.DROP_CONNECTION_HEADER in response
+    account_id, user_id = pop_caller(request)
     RequestLog.objects.create(
         at=now, method=request.method or "", path=request.path[:500],
         status=NO_RESPONSE if dropped else response.status_code,
-        account_id=getattr(request, "sandbox_account_id", ""), user_id=getattr(request, "sandbox_user_id", ""),
+        account_id=account_id, user_id=user_id,
         envelope_id=limits.envelope_id_in(request.path),
     )

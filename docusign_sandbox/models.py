@@ -61,7 +61,7 @@ class Organization(models.Model):
 
     organization_id = models.CharField(max_length=36, unique=True, default=new_guid)
     name = models.CharField(max_length=200)
-    admins = models.ManyToManyField("User", related_name="administered_organizations", blank=True)
+    admins = models.ManyToManyField("docusign_sandbox.User", related_name="administered_organizations", blank=True)
 
     def __str__(self) -> str:
         return self.name

@@ -70,7 +70,7 @@ def _posted_view(request: HttpRequest, token: str, kind: str) -> ViewToken | Htt
         return _error(request, "This page is no longer valid.", 404)
     try:
         view_pk = signing.loads(request.POST.get("page", ""), salt=PAGE_SALT,
-                                max_age=SESSION_TIMEOUT.total_seconds())
+                                max_age=SESSION_TIMEOUT)
     except signing.SignatureExpired:
         view.delete()
         return _return_to(view, "session_timeout") if kind == "recipient" else \
@@ -135,6 +135,8 @@ def signing_page(request: HttpRequest, token: str) -> HttpResponse:
         if isinstance(view, HttpResponse):
             return view
         recipient = view.recipient
+        if recipient is None:
+            return _error(request, "This page is no longer valid.", 404)
         can_act = view.envelope.status in ACTIONABLE_STATUSES and recipient.status in ACTIONABLE_STATUSES
         if can_act:
             envelope_state.deliver(recipient)
@@ -142,22 +144,25 @@ def signing_page(request: HttpRequest, token: str) -> HttpResponse:
     view = _posted_view(request, token, "recipient")
     if isinstance(view, HttpResponse):
         return view
+    recipient = view.recipient
+    if recipient is None:
+        return _error(request, "This page is no longer valid.", 404)
     action = request.POST.get("action")
     if action == "close":
         return _finish(view, "viewing_complete")
     try:
         if action == "sign":
-            envelope_state.sign(view.recipient)
+            envelope_state.sign(recipient)
             return _finish(view, "signing_complete")
         if action == "decline":
             reason = request.POST.get("reason", "").strip()
             if not reason:
-                return _render(request, "docusign_sandbox/signing.html", view, 400, recipient=view.recipient,
+                return _render(request, "docusign_sandbox/signing.html", view, 400, recipient=recipient,
                                can_act=True, reason_error="Please give a reason for declining.")
-            envelope_state.decline(view.recipient, reason)
+            envelope_state.decline(recipient, reason)
             return _finish(view, "decline")
         if action == "finish_later":
-            envelope_state.finish_later(view.recipient)
+            envelope_state.finish_later(recipient)
             return _finish(view, "cancel")
     except ApiError:
         # The envelope changed under the page (voided, or signed in another window).

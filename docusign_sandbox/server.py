@@ -10,11 +10,15 @@ import contextlib
 import socket
 import ssl
 import threading
+from typing import Any
+from wsgiref.headers import Headers
+from wsgiref.simple_server import WSGIServer
 
-from django.core.handlers.wsgi import WSGIHandler
+from django.core.handlers.wsgi import WSGIHandler, WSGIRequest
 from django.core.servers.basehttp import ServerHandler, ThreadedWSGIServer, WSGIRequestHandler
 from django.db import connections
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 
 from .faults import DROP_CONNECTION_HEADER
 from .middleware import SandboxMiddleware
@@ -22,20 +26,33 @@ from .middleware import SandboxMiddleware
 URLCONF = "docusign_sandbox.urls"
 
 
+class SandboxRequest(WSGIRequest):
+    """A request to the sandbox's origin: Django resolves it with the sandbox's URLconf (`request.urlconf`)."""
+
+    urlconf = URLCONF
+
+
 class SandboxHandler(WSGIHandler):
     """Django's WSGI handler with the sandbox's URLconf and SandboxMiddleware around every request."""
+
+    request_class = SandboxRequest
 
     def __init__(self) -> None:
         super().__init__()
         self._sandbox_chain = SandboxMiddleware(super().get_response)
 
-    def get_response(self, request: HttpRequest) -> HttpResponse:
-        request.urlconf = URLCONF
+    def get_response(self, request: HttpRequest) -> HttpResponseBase:
         return self._sandbox_chain(request)
 
 
 class DroppingServerHandler(ServerHandler):
     """Closes the connection without sending a byte when the response carries the drop marker (a `drop` fault)."""
+
+    headers: Headers | None  # wsgiref's: set by start_response
+
+    def __init__(self, *args: Any, request_handler: WSGIRequestHandler, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.request_handler = request_handler
 
     def finish_response(self) -> None:
         if self.headers is not None and DROP_CONNECTION_HEADER in self.headers:
@@ -60,9 +77,11 @@ class SandboxRequestHandler(WSGIRequestHandler):
             return
         if not self.parse_request():
             return
-        handler = DroppingServerHandler(self.rfile, self.wfile, self.get_stderr(), self.get_environ())
-        handler.request_handler = self
-        handler.run(self.server.get_app())
+        handler = DroppingServerHandler(self.rfile, self.wfile, self.get_stderr(), self.get_environ(), request_handler=self)
+        app = self.server.get_app() if isinstance(self.server, WSGIServer) else None
+        if app is None:
+            raise TypeError("SandboxRequestHandler serves a WSGIServer with its application set.")
+        handler.run(app)
 
 
 class QuietRequestHandler(SandboxRequestHandler):
@@ -73,19 +92,21 @@ class QuietRequestHandler(SandboxRequestHandler):
 class SandboxWSGIServer(ThreadedWSGIServer):
     """Django's threaded server that remembers its open client sockets, so stopping can end their threads."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.open_sockets: set[socket.socket] = set()
         self._sockets_lock = threading.Lock()
 
-    def process_request(self, request: socket.socket, client_address: object) -> None:
-        with self._sockets_lock:
-            self.open_sockets.add(request)
+    def process_request(self, request: socket.socket | tuple[bytes, socket.socket], client_address: Any) -> None:
+        if isinstance(request, socket.socket):  # always, for TCP (a datagram server would pass a tuple)
+            with self._sockets_lock:
+                self.open_sockets.add(request)
         super().process_request(request, client_address)
 
-    def shutdown_request(self, request: socket.socket) -> None:
-        with self._sockets_lock:
-            self.open_sockets.discard(request)
+    def shutdown_request(self, request: socket.socket | tuple[bytes, socket.socket]) -> None:
+        if isinstance(request, socket.socket):
+            with self._sockets_lock:
+                self.open_sockets.discard(request)
         super().shutdown_request(request)
 
     def close_client_sockets(self) -> None:

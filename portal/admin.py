@@ -14,6 +14,7 @@ from portal import dead_letters
 from portal.admin_input import CheckedInputMixin
 from portal.badges import BADGE_MEDIA, badge
 from portal.models import FailedTask
+from tenants.users import signed_in_user
 
 
 @admin.register(FailedTask)
@@ -66,7 +67,7 @@ class FailedTaskAdmin(CheckedInputMixin, admin.ModelAdmin):
         done, refused = 0, []
         for row in queryset.filter(resolved=False):
             try:
-                done += dead_letters.failed_task_retry(acting_user=request.user, failed_task=row)
+                done += dead_letters.failed_task_retry(acting_user=signed_in_user(request), failed_task=row)
             except dead_letters.CannotRetry as exc:
                 refused.append(str(exc))
         self.message_user(request, f"{done} failed task(s) queued again and marked resolved.", messages.SUCCESS)
@@ -75,6 +76,6 @@ class FailedTaskAdmin(CheckedInputMixin, admin.ModelAdmin):
 
     @admin.action(description="Mark resolved", permissions=["change"])
     def mark_resolved(self, request: HttpRequest, queryset: QuerySet[FailedTask]) -> None:
-        done = sum(dead_letters.failed_task_resolve(acting_user=request.user, failed_task=row)
+        done = sum(dead_letters.failed_task_resolve(acting_user=signed_in_user(request), failed_task=row)
                    for row in queryset.filter(resolved=False))
         self.message_user(request, f"{done} failed task(s) marked resolved.", messages.SUCCESS)

@@ -9,10 +9,11 @@ again with `?e=1`), and an action posted for rows that cannot exist does nothing
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
+from django.contrib.admin import ListFilter, helpers
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path
 from django.contrib.admin.views.main import ChangeList
@@ -49,13 +50,22 @@ def _integer_target(model: type[models.Model], key: str) -> models.IntegerField 
         field = get_fields_from_path(model, LOOKUP_SEP.join(path))[-1]
     except (FieldDoesNotExist, NotRelationField):
         return None  # Django's own checks refuse it (or a list filter consumed it)
-    if field.is_relation and (field.many_to_one or field.one_to_one) and field.concrete:
+    if isinstance(field, models.ForeignKey):  # OneToOneField too: the lookup compares with the target's column
         field = field.target_field
     return field if isinstance(field, models.IntegerField) else None
 
 
+def _values(lookup_value: object) -> Iterator[object]:
+    """The single values of a prepared lookup: a list of the query string's values, an `__in` one a list again."""
+    if isinstance(lookup_value, list):
+        for value in lookup_value:
+            yield from _values(value)
+    else:
+        yield lookup_value
+
+
 class CheckedChangeList(ChangeList):
-    def get_filters(self, request: HttpRequest):
+    def get_filters(self, request: HttpRequest) -> tuple[list[ListFilter], bool, dict[str, bool | str], bool, bool]:
         try:
             filters = super().get_filters(request)
         except OverflowError as exc:  # a date_hierarchy year, month or day beyond datetime's range
@@ -65,19 +75,22 @@ class CheckedChangeList(ChangeList):
             field = _integer_target(self.model, key)
             if field is None:
                 continue
-            for value in values:
-                for item in value if isinstance(value, list) else [value]:
-                    try:
-                        field.run_validators(field.to_python(item))
-                    except ValidationError as exc:
-                        raise IncorrectLookupParameters(exc) from exc
+            for item in _values(values):
+                try:
+                    field.run_validators(field.to_python(item))
+                except ValidationError as exc:
+                    raise IncorrectLookupParameters(exc) from exc
         return filters
 
 
-class CheckedInputMixin:
-    """For every ModelAdmin of the portal (and, re-registered in portal/admin.py, the ones Django and social-auth add)."""
+class CheckedInputMixin(admin.ModelAdmin):
+    """For every ModelAdmin of the portal (and, re-registered in portal/admin.py, the ones Django and social-auth add).
 
-    def get_changelist(self, request: HttpRequest, **kwargs: object) -> type[ChangeList]:
+    A ModelAdmin itself so that its `super()` calls are checked; placed first among the bases, it runs before the
+    class it is mixed into (`guard`).
+    """
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return CheckedChangeList
 
     def response_action(self, request: HttpRequest, queryset: models.QuerySet) -> HttpResponse | None:

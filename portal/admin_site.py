@@ -8,6 +8,8 @@ This module must not import model admins: it is imported while `admin.site` is f
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.admin import AdminSite
 from django.http import HttpRequest
@@ -19,7 +21,7 @@ class StaffOTPAuthenticationForm(OTPAdminAuthenticationForm):
     """django-otp's admin login form, in one step for the usual case: with no device chosen and exactly one
     confirmed device (what `staff_totp` enrols), the token is checked against that device."""
 
-    def _chosen_device(self, user):  # django-otp's hook for the device the token is checked against
+    def _chosen_device(self, user: Any) -> Any:  # django-otp's hook for the device the token is checked against
         device = super()._chosen_device(user)
         if device is None and not self.cleaned_data.get("otp_device"):
             devices = list(devices_for_user(user, confirmed=True))

@@ -2,6 +2,7 @@
 
 import os
 import sys
+from typing import Any
 
 from celery import Celery, Task
 from celery.signals import worker_init
@@ -15,7 +16,7 @@ class PortalTask(Task):
     failure or deadlock) is retried through the one classifier, `docusign_integration.task_retry`, instead of failing
     the task for good; any other error is left to the task, and to the dead letters."""
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         try:
             return super().__call__(*args, **kwargs)
         except DatabaseError as exc:

@@ -8,8 +8,11 @@ import ipaddress
 import os
 import re
 import stat
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
+from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
@@ -21,7 +24,7 @@ GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 
 
 @register(Tags.security, deploy=False)
-def check_docusign_settings(app_configs, **kwargs) -> list[CheckMessage]:
+def check_docusign_settings(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
     messages: list[CheckMessage] = []
     envs = settings.DOCUSIGN_ENVIRONMENTS
     unknown = [e for e in envs if e not in (conf.SANDBOX, conf.DEMO, conf.PRODUCTION)]
@@ -39,7 +42,7 @@ def check_docusign_settings(app_configs, **kwargs) -> list[CheckMessage]:
         ))
     real = [e for e in envs if e in (conf.DEMO, conf.PRODUCTION)]
     if real:
-        key = conf._read(settings.DOCUSIGN_PRIVATE_KEY, settings.DOCUSIGN_PRIVATE_KEY_FILE)
+        key = conf.configured_private_key()
         if not key:
             messages.append(Error(
                 "The DocuSign RSA private key is not configured or its file cannot be read.",
@@ -53,7 +56,7 @@ def check_docusign_settings(app_configs, **kwargs) -> list[CheckMessage]:
                 hint="The file must start with -----BEGIN RSA PRIVATE KEY----- or -----BEGIN PRIVATE KEY-----.",
                 id="docusign.E004",
             ))
-        if not conf._read(settings.DOCUSIGN_CLIENT_SECRET, settings.DOCUSIGN_CLIENT_SECRET_FILE):
+        if not conf.configured_client_secret():
             messages.append(Error(
                 "DOCUSIGN_CLIENT_SECRET is not configured.",
                 hint="Add a secret key on the integration key's page and set DOCUSIGN_CLIENT_SECRET_FILE.",
@@ -95,7 +98,7 @@ def _check_encryption_keys() -> list[CheckMessage]:
 
 
 @register(Tags.security, deploy=True)
-def check_production_profile(app_configs, **kwargs) -> list[CheckMessage]:
+def check_production_profile(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
     if conf.SANDBOX in settings.DOCUSIGN_ENVIRONMENTS and not settings.DEBUG:
         return [Warning(
             "The offline DocuSign sandbox is enabled in a production profile.",
@@ -106,8 +109,9 @@ def check_production_profile(app_configs, **kwargs) -> list[CheckMessage]:
 
 
 @register(Tags.database)
-def check_stored_encryption_key_ids(app_configs, databases=None, **kwargs) -> list[CheckMessage]:
-    """docusign.E009: a stored secret's key id is not in PORTAL_ENCRYPTION_KEYS (docs/security.md TS-2); web and worker refuse.
+def check_stored_encryption_key_ids(app_configs: Sequence[AppConfig] | None, databases: Sequence[str] | None = None,
+                                    **kwargs: Any) -> list[CheckMessage]:
+    """docusign.E009: stored secrets name a key id PORTAL_ENCRYPTION_KEYS lacks (docs/security.md TS-2); web and worker refuse.
 
     Runs only when databases are checked (`check --database default`, `migrate`). A database that cannot be read
     yet is not this check's business: `migrate` must still run on a fresh or unmigrated database.
@@ -129,7 +133,7 @@ def check_stored_encryption_key_ids(app_configs, databases=None, **kwargs) -> li
 
 
 @register(Tags.security)
-def check_private_key_file_mode(app_configs, **kwargs) -> list[CheckMessage]:
+def check_private_key_file_mode(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
     """docusign.W002: the RSA private key file that signs every JWT assertion is readable by group or others.
 
     Anyone who can read it can act as every client organization's system user. (Settings read the file into
@@ -175,7 +179,7 @@ def _is_loopback(host: str) -> bool:
 
 
 @register(Tags.security, deploy=True)
-def check_service_credentials(app_configs, **kwargs) -> list[CheckMessage]:
+def check_service_credentials(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
     """docusign.W003: the broker, Redis or PostgreSQL is on another machine and the portal logs in without a password.
 
     Redis and the broker carry task ids and locks, PostgreSQL every encrypted token: on a network they must require
@@ -202,7 +206,7 @@ def check_service_credentials(app_configs, **kwargs) -> list[CheckMessage]:
 
 
 @register(Tags.compatibility)
-def check_broker_visibility_timeout(app_configs, **kwargs) -> list[CheckMessage]:
+def check_broker_visibility_timeout(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
     """A task waiting out a rate limit holds its message unacknowledged (acks_late) for up to DEFER_MAX seconds; on
     Redis a message unacknowledged for longer than the visibility timeout is delivered again, to a second worker."""
     from docusign_integration.task_retry import DEFER_MAX

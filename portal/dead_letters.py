@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from celery import Task
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -191,11 +191,11 @@ def dead_letter_resolve_after_success(*, task_name: str, args: object, kwargs: o
     return True
 
 
-def _resolve(failed_task: FailedTask, *, acting_user: AbstractBaseUser | None, resolution: str) -> FailedTask:
+def _resolve(failed_task: FailedTask, *, acting_user: User | None, resolution: str) -> FailedTask:
     row = FailedTask.objects.select_for_update().get(pk=failed_task.pk)
     before = audit.snapshot(row, ("resolved", "resolution"))
     row.resolved, row.resolution, row.resolved_at = True, resolution, timezone.now()
-    row.resolved_by = acting_user if acting_user is not None and acting_user.is_authenticated else None
+    row.resolved_by = acting_user
     row.save(update_fields=["resolved", "resolution", "resolved_at", "resolved_by"])
     audit.record(actor=acting_user, action=f"task.dead_letter.{resolution}", organization=None, target=row,
                  before=before, after={**audit.snapshot(row, ("resolved", "resolution", "task_name", "args", "kwargs")),
@@ -204,7 +204,7 @@ def _resolve(failed_task: FailedTask, *, acting_user: AbstractBaseUser | None, r
 
 
 @transaction.atomic
-def failed_task_resolve(*, acting_user: AbstractBaseUser | None, failed_task: FailedTask) -> bool:
+def failed_task_resolve(*, acting_user: User | None, failed_task: FailedTask) -> bool:
     """Mark a dead letter resolved (a person dealt with it); False when it already was."""
     if FailedTask.objects.filter(pk=failed_task.pk, resolved=True).exists():
         return False
@@ -213,7 +213,7 @@ def failed_task_resolve(*, acting_user: AbstractBaseUser | None, failed_task: Fa
 
 
 @transaction.atomic
-def failed_task_retry(*, acting_user: AbstractBaseUser | None, failed_task: FailedTask) -> bool:
+def failed_task_retry(*, acting_user: User | None, failed_task: FailedTask) -> bool:
     """Queue the failed call again with its stored ids (after commit) and mark it resolved; False when already resolved.
 
     Raises CannotRetry when an argument was not kept or the task is not known to Celery any more.
@@ -224,7 +224,7 @@ def failed_task_retry(*, acting_user: AbstractBaseUser | None, failed_task: Fail
         raise CannotRetry(f"Dead letter {failed_task.pk} cannot be retried: an argument was not an id and was not kept.")
     task = _registered_task(failed_task.task_name)
     row = _resolve(failed_task, acting_user=acting_user, resolution="retried")
-    args, kwargs = list(row.args), dict(row.kwargs)
+    args, kwargs = tuple(row.args), dict(row.kwargs)
     transaction.on_commit(lambda: task.apply_async(args=args, kwargs=kwargs))
     return True
 

@@ -1,6 +1,7 @@
 """Error reports that never carry a secret (docs/security.md TS-8)."""
 
 import re
+from collections.abc import ItemsView
 from typing import Any
 
 from django.views.debug import SafeExceptionReporterFilter
@@ -14,8 +15,8 @@ class SecretScrubbingFilter(SafeExceptionReporterFilter):
         flags=re.IGNORECASE,
     )
 
-    def get_traceback_frame_variables(self, request: object, tb_frame: Any) -> list[tuple[str, Any]]:
+    def get_traceback_frame_variables(self, request: object, tb_frame: Any) -> ItemsView[str, Any]:
         """Also hide each frame's locals (and dict keys) whose names look secret, with or without @sensitive_variables:
         a view or task that forgot the decorator must not mail a refresh token held in `refresh_token`."""
-        return [(name, self.cleanse_setting(name, value))
-                for name, value in super().get_traceback_frame_variables(request, tb_frame)]
+        return {name: self.cleanse_setting(name, value)
+                for name, value in super().get_traceback_frame_variables(request, tb_frame)}.items()

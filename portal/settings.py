@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import environ
 
@@ -242,7 +243,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 300
 CELERY_TASK_TIME_LIMIT = 360
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
-CELERY_BEAT_SCHEDULE: dict = {}  # Filled in by the apps that own the tasks (see their tasks modules).
+# Filled in below, one entry in the settings section of each feature that owns a periodic task.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- social-auth (Connect to DocuSign) ------------------------------------------------------------
@@ -268,7 +270,7 @@ PORTAL_TRUSTED_PROXY_COUNT = env.int("PORTAL_TRUSTED_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "portal.sign_in.client_ip"
 
 # --- Logging --------------------------------------------------------------------------------------
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     # On the loggers that name request URLs, so that every handler gets the record without codes, states or tokens.
@@ -299,7 +301,7 @@ SOCIAL_AUTH_PIPELINE = (
     "docusign_integration.pipeline.store_credential",
     "docusign_integration.pipeline.finish_on_account_step",
 )
-CELERY_IMPORTS = ("docusign_integration.tasks_credentials",)  # not a tasks.py module, so not autodiscovered
+CELERY_IMPORTS: tuple[str, ...] = ("docusign_integration.tasks_credentials",)  # not a tasks.py module, so not autodiscovered
 CELERY_BEAT_SCHEDULE["docusign-refresh-expiring-credentials"] = {
     "task": "docusign_integration.tasks_credentials.refresh_expiring_credentials",
     "schedule": 6 * 3600,  # refresh tokens expiring within 10 days: four chances a day, well before day 30

@@ -6,7 +6,6 @@ The admin site that requires a verified device is `portal.admin_site.PortalAdmin
 from __future__ import annotations
 
 from django.contrib import admin
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.http import HttpRequest
 from django.urls import URLPattern
@@ -14,6 +13,7 @@ from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tenants import audit
+from tenants.users import User
 
 DEVICE_NAME = "Authenticator app"
 
@@ -53,7 +53,7 @@ class EnrolmentRefused(Exception):
 
 
 @transaction.atomic
-def staff_totp_enrol(*, acting_user: AbstractBaseUser | None, user: AbstractBaseUser, replace: bool) -> TOTPDevice:
+def staff_totp_enrol(*, acting_user: User | None, user: User, replace: bool) -> TOTPDevice:
     """A new, confirmed TOTP device for active ISV staff `user`; its `config_url` is shown to the operator once.
 
     A user has one device: with a device already, `replace` must be given and deletes the old one (a lost phone).

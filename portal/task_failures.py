@@ -67,7 +67,7 @@ def alert(row: FailedTask, exc: BaseException, traceback: TracebackType | None) 
     ])
     try:
         reporter = TaskFailureReporter(exc, traceback)
-        text, html = reporter.get_traceback_text(), reporter.get_traceback_html()
+        text, html = str(reporter.get_traceback_text()), str(reporter.get_traceback_html())
     except Exception:  # a report that cannot be built must not cost the alert itself
         logger.exception("error report for dead letter %s could not be built", row.pk)
         text, html = "", None

@@ -9,7 +9,7 @@ consent is revoked, so the portal must stop using them itself. A task queued bef
 from __future__ import annotations
 
 import logging
-from typing import TypeVar
+from typing import TypeGuard, TypeVar
 
 from django.db.models import Model, Q, QuerySet
 
@@ -17,14 +17,15 @@ from tenants.models import ClientOrganization
 
 logger = logging.getLogger(__name__)
 M = TypeVar("M", bound=Model)
+R = TypeVar("R")  # what the queryset yields: the model, or values_list rows
 
 
-def active_only(queryset: QuerySet[M], via: str = "") -> QuerySet[M]:
+def active_only(queryset: QuerySet[M, R], via: str = "") -> QuerySet[M, R]:
     """`queryset` without offboarded organizations; `via` is the lookup path to the organization ("organization__")."""
     return queryset.filter(Q(**{f"{via}offboarded_at__isnull": True}))
 
 
-def organization_is_active(organization: ClientOrganization | None, *, task: str = "") -> bool:
+def organization_is_active(organization: ClientOrganization | None, *, task: str = "") -> TypeGuard[ClientOrganization]:
     """True when `organization` exists and is not offboarded. A task that gets False returns without a DocuSign call.
 
     Reads only `offboarded_at`, which every loader of the organization fetches (the Connect listener's raw SELECT too),

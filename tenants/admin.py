@@ -6,6 +6,7 @@ Every change goes through `tenants.services`; pages that need input are admin vi
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from django.contrib import admin, messages
@@ -18,8 +19,12 @@ from docusign_integration.tasks import enqueue_consent_checks
 from portal.admin_input import CheckedInputMixin
 from portal.badges import BADGE_MEDIA, badge
 from tenants import admin_dashboard, admin_views, services
-from tenants.health import Level, with_health
+from tenants.health import HealthFigures, Level, with_health
 from tenants.models import AuditEvent, ClientOrganization, ConsentStatus, SystemUser
+from tenants.users import signed_in_user
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 CONSENT_BADGE = {
     ConsentStatus.GRANTED: "ok", ConsentStatus.REQUIRED: "warning", ConsentStatus.REVOKED: "error",
@@ -87,7 +92,7 @@ class ClientOrganizationAdmin(CheckedInputMixin, admin.ModelAdmin):
         return with_health(super().get_queryset(request))
 
     @admin.display(description="health", ordering="-health_level")
-    def health(self, obj: ClientOrganization) -> str:
+    def health(self, obj: WithAnnotations[ClientOrganization, HealthFigures]) -> str:
         if obj.offboarded_at is not None:  # nothing runs for it, so its last health is history, not a to-do
             return badge("Offboarded", "neutral", title=obj.offboarding_reason)
         level = Level(obj.health_level)
@@ -97,21 +102,22 @@ class ClientOrganizationAdmin(CheckedInputMixin, admin.ModelAdmin):
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None) -> HttpResponse:
         return admin_views.provision(self, request)
 
-    def save_model(self, request: HttpRequest, obj: ClientOrganization, form, change: bool) -> None:
-        services.organization_rename(acting_user=request.user, organization=obj, name=obj.name)
+    def save_model(self, request: HttpRequest, obj: ClientOrganization, form: Any, change: bool) -> None:
+        services.organization_rename(acting_user=signed_in_user(request), organization=obj, name=obj.name)
 
-    def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         # The system user changes through its service, never `formset.save()`; the admin's change message reads
         # the three lists `formset.save()` would have set, so they are set here from what the service changed.
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for inline_form in formset.forms:
             if inline_form.has_changed():
                 system_user = services.system_user_update(
-                    acting_user=request.user, organization=form.instance,
+                    acting_user=signed_in_user(request), organization=form.instance,
                     user_id=inline_form.cleaned_data["user_id"], email=inline_form.cleaned_data["email"])
                 formset.changed_objects.append((system_user, inline_form.changed_data))
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None):
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
         extra = {**(extra_context or {})}
         organization = self.get_object(request, object_id)
         if organization is not None:
@@ -155,7 +161,7 @@ class ClientOrganizationAdmin(CheckedInputMixin, admin.ModelAdmin):
     def reactivate(self, request: HttpRequest, queryset: QuerySet[ClientOrganization]) -> None:
         count = 0
         for organization in queryset.filter(offboarded_at__isnull=False):
-            if services.organization_reactivate(acting_user=request.user, organization=organization):
+            if services.organization_reactivate(acting_user=signed_in_user(request), organization=organization):
                 self.log_change(request, organization, "Reactivated.")
                 count += 1
         self.message_user(request, f"Reactivated {count} organization(s). Invite a client admin again and check "

@@ -60,9 +60,9 @@ def health_view(model_admin: ModelAdmin, request: HttpRequest, object_id: int) -
     system_user = getattr(organization, "system_user", None)
     token_expires_at = (CachedAccessToken.objects.filter(environment=organization.environment, user_id=system_user.user_id)
                         .order_by("-expires_at").values_list("expires_at", flat=True).first()) if system_user else None
-    audit = Paginator(AuditEvent.objects.filter(organization=organization).select_related("actor"),
+    events = AuditEvent.objects.filter(organization=organization).select_related("actor")
+    audit = Paginator(dashboard.MappedRows(events, lambda event: (event, audit_changes(event))),
                       AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
-    audit.object_list = [(event, audit_changes(event)) for event in audit.object_list]
     return TemplateResponse(request, "admin/tenants/health.html", {
         **model_admin.admin_site.each_context(request),
         "title": f"Health of {organization.name}",

@@ -15,6 +15,7 @@ from django.urls import reverse
 from docusign_integration import conf
 from tenants import services
 from tenants.models import ClientOrganization, MembershipRole
+from tenants.users import signed_in_user
 
 if TYPE_CHECKING:
     from tenants.admin import ClientOrganizationAdmin
@@ -64,7 +65,7 @@ def provision(model_admin: ClientOrganizationAdmin, request: HttpRequest) -> Htt
     form = ProvisionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            organization = services.organization_provision(acting_user=request.user, **form.cleaned_data)
+            organization = services.organization_provision(acting_user=signed_in_user(request), **form.cleaned_data)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
@@ -87,7 +88,8 @@ def invite(model_admin: ClientOrganizationAdmin, request: HttpRequest, object_id
     form = InvitationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            invitation = services.invitation_send(acting_user=request.user, organization=organization, **form.cleaned_data)
+            invitation = services.invitation_send(acting_user=signed_in_user(request), organization=organization,
+                                                  **form.cleaned_data)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
@@ -104,7 +106,7 @@ def offboard(model_admin: ClientOrganizationAdmin, request: HttpRequest, object_
     form = OffboardForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            changed = services.organization_offboard(acting_user=request.user, organization=organization,
+            changed = services.organization_offboard(acting_user=signed_in_user(request), organization=organization,
                                                      reason=form.cleaned_data["reason"])
         except ValidationError as exc:
             form.add_error(None, exc)

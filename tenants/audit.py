@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
@@ -15,12 +15,12 @@ from tenants.models import AuditEvent, ClientOrganization
 
 def snapshot(instance: models.Model, fields: Iterable[str]) -> dict[str, Any]:
     """The named fields of `instance` as JSON-ready values, for an event's `before` and `after`."""
-    return _jsonable({name: getattr(instance, name) for name in fields})
+    return _json_ready({name: getattr(instance, name) for name in fields})
 
 
 def record(
     *,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     action: str,
     organization: ClientOrganization | None,
     before: dict[str, Any] | None = None,
@@ -32,7 +32,7 @@ def record(
     Callers pass field values only, never secrets: the audit log is readable by staff.
     """
     return AuditEvent.objects.create(
-        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor=actor,
         action=action,
         organization=organization,
         target=str(target)[:200] if target is not None else "",
@@ -49,4 +49,9 @@ def changed(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, An
 
 def _jsonable(value: dict[str, Any] | None) -> dict[str, Any] | None:
     # Datetimes and UUIDs become strings the same way Django's JSON encoder writes them.
-    return None if value is None else json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+    return None if value is None else _json_ready(value)
+
+
+def _json_ready(value: dict[str, Any]) -> dict[str, Any]:
+    ready: dict[str, Any] = json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+    return ready

@@ -7,11 +7,13 @@ list is a page of `health.needs_attention`, so it costs a count and a page.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar, overload
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Q
+from django.db.models import Count, Model, Q, QuerySet
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
@@ -20,6 +22,9 @@ from docusign_integration.models.envelopes import ConnectEventState
 from tenants.active import active_only
 from tenants.health import Level, OrganizationHealth, needs_attention, organization_health, with_health
 from tenants.models import ClientOrganization, OnboardingStatus
+
+S = TypeVar("S", bound=Model)
+R = TypeVar("R")
 
 ATTENTION_PAGE_SIZE = 25
 CHART_HOURS = 24
@@ -67,6 +72,30 @@ class DeliveryChart:
     baseline: int = CHART_HEIGHT
 
 
+class MappedRows(Sequence[R]):
+    """`rows` read through `convert` one slice at a time: a Paginator counts and slices it as it would `rows`, and its
+    pages hold what `convert` makes of each row."""
+
+    def __init__(self, rows: QuerySet[S], convert: Callable[[S], R]) -> None:
+        self._rows, self._convert = rows, convert
+
+    def count(self, value: object = None) -> int:  # what Paginator calls (one COUNT query)
+        return self._rows.count()
+
+    def __len__(self) -> int:
+        return self._rows.count()
+
+    @overload
+    def __getitem__(self, index: int) -> R: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[R]: ...
+
+    def __getitem__(self, index: int | slice) -> R | list[R]:
+        if isinstance(index, slice):
+            return [self._convert(row) for row in self._rows[index]]
+        return self._convert(self._rows[index])
+
+
 def onboarding_tallies() -> list[Tally]:
     """Active organizations per onboarding status, every status listed (zero included), in onboarding order."""
     active = active_only(ClientOrganization.objects.all())
@@ -81,11 +110,10 @@ def health_tallies(now: datetime | None = None) -> list[Tally]:
     return [Tally(level.label, counts.get(level.value, 0), level.slug) for level in sorted(Level, reverse=True)]
 
 
-def attention_page(number: str | int | None, now: datetime | None = None) -> Page:
+def attention_page(number: str | int | None, now: datetime | None = None) -> Page[AttentionRow]:
     """One page of the organizations that need attention now, broken first; `object_list` holds `AttentionRow`s."""
-    page = Paginator(needs_attention(ClientOrganization.objects.all(), now), ATTENTION_PAGE_SIZE).get_page(number)
-    page.object_list = [AttentionRow(o, organization_health(o)) for o in page.object_list]
-    return page
+    rows = MappedRows(needs_attention(ClientOrganization.objects.all(), now), lambda o: AttentionRow(o, organization_health(o)))
+    return Paginator(rows, ATTENTION_PAGE_SIZE).get_page(number)
 
 
 def deliveries_per_hour(now: datetime | None = None) -> DeliveryChart:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib.auth import authenticate, get_user_model, password_validation
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 
 
@@ -17,12 +20,13 @@ class NewPasswordForm(forms.Form):
     password2 = forms.CharField(label="Portal password again", strip=False,
                                 widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
 
-    def __init__(self, *args, email: str, **kwargs) -> None:
+    def __init__(self, *args: Any, email: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.email = email
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         first, second = cleaned.get("password1"), cleaned.get("password2")
         if first and second and first != second:
             self.add_error("password2", "The two passwords differ.")
@@ -42,12 +46,14 @@ class ExistingPasswordForm(forms.Form):
     password = forms.CharField(label="Portal password", strip=False,
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
 
-    def __init__(self, *args, request: HttpRequest, user: AbstractBaseUser, **kwargs) -> None:
+    def __init__(self, *args: Any, request: HttpRequest, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.request, self.user, self.authenticated_user = request, user, None
+        self.request, self.user = request, user
+        self.authenticated_user: AbstractBaseUser | None = None
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("password"):
             self.authenticated_user = authenticate(self.request, username=self.user.get_username(),
                                                    password=cleaned["password"])
@@ -61,9 +67,11 @@ class AccountChoiceForm(forms.Form):
 
     account_id = forms.ChoiceField(label="DocuSign account", widget=forms.RadioSelect)
 
-    def __init__(self, *args, accounts: list[dict], **kwargs) -> None:
+    def __init__(self, *args: Any, accounts: list[dict], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["account_id"].choices = [(a["account_id"], a["account_name"]) for a in accounts]
+        field = self.fields["account_id"]
+        assert isinstance(field, forms.ChoiceField)  # declared above
+        field.choices = [(a["account_id"], a["account_name"]) for a in accounts]
         default = next((a["account_id"] for a in accounts if a.get("is_default")), None)
         if default:
-            self.fields["account_id"].initial = default
+            field.initial = default

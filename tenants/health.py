@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import reduce
 from operator import or_
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db import models
 from django.db.models import BooleanField, Case, Count, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery, Value, When
@@ -30,6 +31,25 @@ from docusign_integration.models.envelopes import ConnectEventState
 from docusign_integration.models.setup import SetupStatus
 from tenants.active import active_only
 from tenants.models import ClientOrganization, ConsentStatus
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class HealthFigures(TypedDict):
+    """What `with_health` adds to each organization besides the rule flags (read with getattr by flag name)."""
+
+    health_level: int
+    health_reconnects: int
+    health_quarantined: int
+    health_waiting: int
+    health_deliveries: int
+    health_last_delivery_at: datetime | None
+    health_limit: int | None
+    health_remaining: int | None
+    health_reset_at: datetime | None
+    health_blocked_until: datetime | None
+    health_headroom: int | None
 
 # A stored message still unprocessed after this means its task was lost and the sweeper is not running either:
 # the sweeper (beat, every minute) re-queues anything older than a minute.
@@ -99,7 +119,7 @@ class Rule:
     topic: Topic
     level: Level
     condition: Callable[[datetime], Q]  # given "now"; see `_has` for why it never counts per organization
-    sentence: Callable[[ClientOrganization], str]
+    sentence: Callable[[WithAnnotations[ClientOrganization, HealthFigures]], str]
 
     @property
     def flag(self) -> str:
@@ -209,7 +229,8 @@ def _per_organization_count(queryset: QuerySet) -> Coalesce:
     return Coalesce(Subquery(counted), 0)
 
 
-def with_health(queryset: QuerySet[ClientOrganization], now: datetime | None = None) -> QuerySet[ClientOrganization]:
+def with_health(queryset: QuerySet[ClientOrganization], now: datetime | None = None,
+                ) -> QuerySet[WithAnnotations[ClientOrganization, HealthFigures]]:
     """`queryset` with what `organization_health` reads: joined one-to-one rows, the rule flags, `health_level` (a
     `Level` value), and the counts and rate limit the sentences quote, all computed in the same single query.
 
@@ -247,13 +268,14 @@ def with_health(queryset: QuerySet[ClientOrganization], now: datetime | None = N
     )
 
 
-def needs_attention(queryset: QuerySet[ClientOrganization], now: datetime | None = None) -> QuerySet[ClientOrganization]:
+def needs_attention(queryset: QuerySet[ClientOrganization], now: datetime | None = None,
+                    ) -> QuerySet[WithAnnotations[ClientOrganization, HealthFigures]]:
     """The organizations of `queryset` that are not OK, broken first, then by name. An offboarded client needs no
     attention: nothing is done for it any more."""
     return with_health(active_only(queryset), now).filter(health_level__gt=Level.OK).order_by("-health_level", "name", "pk")
 
 
-def organization_health(organization: ClientOrganization) -> OrganizationHealth:
+def organization_health(organization: WithAnnotations[ClientOrganization, HealthFigures]) -> OrganizationHealth:
     """The findings for one organization loaded through `with_health` (no query is made here)."""
     findings = tuple(Finding(rule.topic, rule.level, rule.sentence(organization))
                      for rule in RULES if getattr(organization, rule.flag))

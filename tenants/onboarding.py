@@ -11,15 +11,16 @@ from __future__ import annotations
 import logging
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.http import Http404, HttpRequest
+from django.http import Http404
 from django.utils import timezone
 
 from docusign_integration.oauth import UserAccount, UserInfo
 from tenants import audit
 from tenants.models import ClientMembership, ClientOrganization, Invitation, MembershipRole, OnboardingStatus
+from tenants.users import AuthenticatedRequest
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ class InvitationUnusable(Exception):
         super().__init__(message)
 
 
-def organization_for(request: HttpRequest, slug: str, role: str = MembershipRole.ADMIN) -> ClientOrganization:
+def organization_for(request: AuthenticatedRequest, slug: str, role: str = MembershipRole.ADMIN) -> ClientOrganization:
     """The organization `slug` if the signed-in user is a member with `role` ("member" allows any member).
 
     404 when the user is not a member (the same as for a nonexistent slug), 403 when the role is too low.
@@ -45,14 +46,14 @@ def organization_for(request: HttpRequest, slug: str, role: str = MembershipRole
     return _check(membership, request.user, role, slug)
 
 
-def membership_organization(user: AbstractBaseUser, *, organization_id: int | None, role: str) -> ClientOrganization:
+def membership_organization(user: User, *, organization_id: int | None, role: str) -> ClientOrganization:
     """Like `organization_for`, by organization id (for flows that carry the id in their state)."""
     membership = (ClientMembership.objects.select_related("organization")
                   .filter(user_id=user.pk, organization_id=organization_id).first())
     return _check(membership, user, role, organization_id)
 
 
-def _check(membership: ClientMembership | None, user: AbstractBaseUser, role: str, ref: object) -> ClientOrganization:
+def _check(membership: ClientMembership | None, user: User, role: str, ref: object) -> ClientOrganization:
     if membership is None:
         logger.warning("onboarding_access_denied reason=not_a_member user=%s organization=%s", user.pk, ref)
         raise Http404
@@ -73,7 +74,7 @@ def invitation_status(invitation: Invitation | None) -> str | None:
     return None
 
 
-def invitation_accept(*, acting_user: AbstractBaseUser | None, invitation: Invitation,
+def invitation_accept(*, acting_user: User | None, invitation: Invitation,
                       password: str | None = None) -> ClientMembership:
     """Accept `invitation` once: as `acting_user` (signed in, same email) or as a new portal user with `password`.
 
@@ -124,7 +125,7 @@ def account_for_connection(organization: ClientOrganization, userinfo: UserInfo)
     raise ValidationError("Your DocuSign user belongs to several accounts: choose the one this organization uses.")
 
 
-def account_choose(*, acting_user: AbstractBaseUser, organization: ClientOrganization,
+def account_choose(*, acting_user: User, organization: ClientOrganization,
                    account: UserAccount) -> ClientOrganization:
     """Make `account` the organization's DocuSign account, or confirm it is the one already recorded.
 

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, TypedDict
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Model, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -40,6 +40,9 @@ from tenants.models import (
     SystemUser,
 )
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
 INVITATION_LIFETIME = timedelta(days=7)
 ACCOUNT_TAKEN = "This DocuSign account is already linked to another client organization; one account serves one organization."
 
@@ -48,28 +51,32 @@ ORGANIZATION_FIELDS = ("name", "slug", "environment", "onboarding_status", "acco
 SYSTEM_USER_FIELDS = ("user_id", "email", "consent_status", "consent_type", "scopes", "verified_at", "last_error",
                       "last_error_code")
 
-User = AbstractBaseUser | None
-
 
 class ConsentError(Protocol):
     """What a DocuSign error tells the portal (docusign_integration.errors.DocuSignError fits)."""
 
-    error_code: str | None
-    user_message: str
+    @property
+    def error_code(self) -> str | None: ...
+    @property
+    def user_message(self) -> str: ...
 
 
 class VerifiedAccount(Protocol):
     """The account a consent verification settled on (docusign_integration.oauth.UserAccount fits)."""
 
-    account_id: str
-    account_name: str
-    base_uri: str
-    organization_id: str | None
+    @property
+    def account_id(self) -> str: ...
+    @property
+    def account_name(self) -> str: ...
+    @property
+    def base_uri(self) -> str: ...
+    @property
+    def organization_id(self) -> str | None: ...
 
 
 def organization_provision(
     *,
-    acting_user: User,
+    acting_user: User | None,
     name: str,
     environment: str,
     system_user_id: str,
@@ -119,7 +126,7 @@ def organization_provision(
     return organization
 
 
-def organization_rename(*, acting_user: User, organization: ClientOrganization, name: str) -> ClientOrganization:
+def organization_rename(*, acting_user: User | None, organization: ClientOrganization, name: str) -> ClientOrganization:
     """Change the organization's display name (the slug stays: it is in links already sent)."""
     name = name.strip()
     if not name:
@@ -134,7 +141,7 @@ def organization_rename(*, acting_user: User, organization: ClientOrganization, 
     return organization
 
 
-def system_user_update(*, acting_user: User, organization: ClientOrganization, user_id: str, email: str) -> SystemUser:
+def system_user_update(*, acting_user: User | None, organization: ClientOrganization, user_id: str, email: str) -> SystemUser:
     """Record another DocuSign user as the organization's system user. A new user id starts again at consent "unknown"."""
     user_id = user_id.strip().lower()
     email = email.strip()
@@ -166,7 +173,7 @@ def system_user_update(*, acting_user: User, organization: ClientOrganization, u
     return system_user
 
 
-def invitation_send(*, acting_user: User, organization: ClientOrganization, email: str, role: str) -> Invitation:
+def invitation_send(*, acting_user: User | None, organization: ClientOrganization, email: str, role: str) -> Invitation:
     """Invite someone by email to the organization's onboarding pages with a signed, expiring, single-use link."""
     email = email.strip()
     errors: dict[str, str] = {}
@@ -208,7 +215,7 @@ def invitation_accept_url(token: str) -> str:
 
 def consent_record_result(
     *,
-    acting_user: User,
+    acting_user: User | None,
     organization: ClientOrganization,
     granted: bool | None,
     consent_type: str | None = None,
@@ -304,7 +311,19 @@ OFFBOARDING_RETENTION = (
 )
 
 
-def offboarding_preview(organizations: QuerySet[ClientOrganization]) -> QuerySet[ClientOrganization]:
+class OffboardingCounts(TypedDict):
+    """What `offboarding_preview` adds to each organization."""
+
+    to_disconnect: int
+    to_forget: int
+    to_retire: int
+    to_revoke: int
+    to_remove: int
+    to_cancel: int
+
+
+def offboarding_preview(organizations: QuerySet[ClientOrganization],
+                        ) -> QuerySet[WithAnnotations[ClientOrganization, OffboardingCounts]]:
     """`organizations` annotated with what offboarding each would delete or revoke (one query for the page or command).
 
     `to_disconnect` DocuSign connections, `to_forget` cached JWT tokens, `to_retire` account Connect HMAC keys,
@@ -312,8 +331,8 @@ def offboarding_preview(organizations: QuerySet[ClientOrganization]) -> QuerySet
     """
     now = timezone.now()
 
-    def count(model: type, **filters: object) -> Coalesce:
-        rows = model.objects.filter(**filters).order_by().values("organization_id").annotate(n=Count("pk")).values("n")
+    def count(model: type[Model], **filters: object) -> Coalesce:
+        rows = model._default_manager.filter(**filters).order_by().values("organization_id").annotate(n=Count("pk")).values("n")
         return Coalesce(Subquery(rows), 0)
 
     tokens = (CachedAccessToken.objects.filter(environment=OuterRef("environment"), user_id=OuterRef("system_user__user_id"))
@@ -328,7 +347,7 @@ def offboarding_preview(organizations: QuerySet[ClientOrganization]) -> QuerySet
     )
 
 
-def organization_offboard(*, acting_user: User, organization: ClientOrganization, reason: str) -> bool:
+def organization_offboard(*, acting_user: User | None, organization: ClientOrganization, reason: str) -> bool:
     """Stop serving a client that left: delete its DocuSign secrets and access, keep its records (docs/security.md TS-6).
 
     Deletes its DocuSign connections, its system user's cached JWT tokens and its OAuth sign-ins in progress, retires
@@ -373,7 +392,7 @@ def organization_offboard(*, acting_user: User, organization: ClientOrganization
     return True
 
 
-def organization_reactivate(*, acting_user: User, organization: ClientOrganization) -> bool:
+def organization_reactivate(*, acting_user: User | None, organization: ClientOrganization) -> bool:
     """Serve an offboarded client again; False, changing nothing, when it is active.
 
     Nothing deleted comes back: staff invite a client admin again, who connects to DocuSign again; account Connect

@@ -25,10 +25,11 @@ from docusign_integration.models.credentials import DocuSignCredential
 from tenants import onboarding
 from tenants.forms import AccountChoiceForm, ExistingPasswordForm, NewPasswordForm
 from tenants.models import ClientMembership, ClientOrganization, Invitation, MembershipRole, SystemUser
+from tenants.users import AuthenticatedRequest, User, signed_in_user
 
 
 @login_required
-def index(request: HttpRequest) -> HttpResponse:
+def index(request: AuthenticatedRequest) -> HttpResponse:
     """The organizations the user belongs to; straight to the checklist when there is only one."""
     memberships = list(ClientMembership.objects.filter(user=request.user).select_related("organization")
                        .order_by("organization__name"))
@@ -45,12 +46,14 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     """Accept an emailed invitation: choose a portal password (or sign in if the email has an account), then join."""
     invitation = Invitation.find(token)
     problem = onboarding.invitation_status(invitation)
-    if problem:
+    if problem or invitation is None:  # no invitation always has a problem
         return render(request, "onboarding/invitation_unusable.html", {"problem": problem}, status=410 if invitation else 404)
 
     existing = get_user_model().objects.filter(email__iexact=invitation.email).first()
+    form: NewPasswordForm | ExistingPasswordForm | None
+    acting_user: User | None
     if request.user.is_authenticated:
-        form, acting_user = None, request.user
+        form, acting_user = None, signed_in_user(request)
     elif existing is not None:
         form = ExistingPasswordForm(request.POST or None, request=request, user=existing)
         acting_user = existing
@@ -74,7 +77,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @login_required
-def checklist(request: HttpRequest, slug: str) -> HttpResponse:
+def checklist(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     """The onboarding checklist: each step's status and the one button that moves it forward."""
     organization = onboarding.organization_for(request, slug, role=MembershipRole.MEMBER)
     is_admin = ClientMembership.objects.filter(user=request.user, organization=organization,
@@ -93,7 +96,7 @@ def checklist(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def connect(request: HttpRequest, slug: str) -> HttpResponse:
+def connect(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     """Start "Connect to DocuSign": a top-level redirect to DocuSign's sign-in and approval page."""
     organization = onboarding.organization_for(request, slug)
     return connect_flow.connect_start(request, organization)
@@ -101,7 +104,7 @@ def connect(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def disconnect(request: HttpRequest, slug: str) -> HttpResponse:
+def disconnect(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     """Delete the user's DocuSign connection for this organization (its tokens and the social-auth link)."""
     organization = onboarding.organization_for(request, slug)
     credential = DocuSignCredential.objects.filter(organization=organization, user=request.user).first()
@@ -113,7 +116,7 @@ def disconnect(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def account(request: HttpRequest, slug: str) -> HttpResponse:
+def account(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     """Choose which of the connected user's DocuSign accounts this organization uses (the default is marked)."""
     organization = onboarding.organization_for(request, slug)
     credential = DocuSignCredential.objects.filter(organization=organization, user=request.user).first()
@@ -129,7 +132,7 @@ def account(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "onboarding/account.html", {"organization": organization, "form": form, "accounts": accounts})
 
 
-def _choose(request: HttpRequest, organization: ClientOrganization, credential: DocuSignCredential,
+def _choose(request: AuthenticatedRequest, organization: ClientOrganization, credential: DocuSignCredential,
             account_id: str) -> HttpResponseRedirect | None:
     """Re-check with DocuSign that the user reaches `account_id`, then record it; None (with a message) on failure."""
     try:

@@ -10,15 +10,16 @@ query string anyone could type.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -33,6 +34,7 @@ from docusign_integration.tasks_envelopes import sync_organization_soon
 from portal.request_size import max_request_body
 from tenants import onboarding
 from tenants.models import ClientOrganization, MembershipRole
+from tenants.users import AuthenticatedRequest
 
 PAGE_SIZE = 25
 SIGNABLE = (EnvelopeStatus.SENT, EnvelopeStatus.DELIVERED)
@@ -77,18 +79,21 @@ class RecipientForm(forms.Form):
     email = forms.EmailField(required=False)
     embedded = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Signs here in the portal as")
 
-    def __init__(self, *args, organization: ClientOrganization, members: Sequence[AbstractBaseUser], **kwargs) -> None:
+    def __init__(self, *args: Any, organization: ClientOrganization, members: Sequence[User], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.members = {member.pk: member for member in members}
         field = self.fields["embedded"]
+        assert isinstance(field, forms.TypedChoiceField)  # declared above
         field.choices = [("", "Nobody: DocuSign emails this signer")] + [
             (member.pk, f"{sending.portal_user_name(member)} ({member.email or 'no email address'})") for member in members]
         field.error_messages["invalid_choice"] = (f"Choose a member of {organization.name}, or nobody: only the "
                                                   "organization's members sign here in the portal.")
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        member = self.members.get(cleaned.get("embedded"))
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        embedded = cleaned.get("embedded")
+        member = None if embedded is None else self.members.get(embedded)
         if member is None:
             if "embedded" in cleaned:  # a valid choice of nobody: a signer by email
                 if not cleaned.get("name"):
@@ -111,7 +116,7 @@ RecipientFormSet = forms.formset_factory(RecipientForm, extra=2, min_num=1, vali
                                          max_num=sending.MAX_RECIPIENTS, validate_max=True)
 
 
-def _organization(request: HttpRequest, slug: str) -> ClientOrganization:
+def _organization(request: AuthenticatedRequest, slug: str) -> ClientOrganization:
     return onboarding.organization_for(request, slug, role=MembershipRole.MEMBER)
 
 
@@ -130,7 +135,7 @@ def _absolute(path: str) -> str:
 
 
 @login_required
-def envelope_list(request: HttpRequest, slug: str) -> HttpResponse:
+def envelope_list(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     """The organization's envelopes, newest first, paginated."""
     organization = _organization(request, slug)
     envelopes = Envelope.objects.filter(organization=organization).order_by("-created", "-pk")
@@ -141,7 +146,7 @@ def envelope_list(request: HttpRequest, slug: str) -> HttpResponse:
 @max_request_body(sending.upload_max_bytes, form_overhead=64 * 1024)  # the document, the subject and the signers
 @login_required
 @require_http_methods(["GET", "POST"])
-def envelope_new(request: HttpRequest, slug: str) -> HttpResponse:
+def envelope_new(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     """Upload a document and name the signers; DocuSign's sender view then places the fields and sends it."""
     organization = _organization(request, slug)
     form = EnvelopeForm(request.POST or None, request.FILES or None)
@@ -164,7 +169,7 @@ def envelope_new(request: HttpRequest, slug: str) -> HttpResponse:
                   {"organization": organization, "form": form, "recipients": recipients})
 
 
-def _to_sender_view(request: HttpRequest, envelope: Envelope) -> HttpResponse:
+def _to_sender_view(request: AuthenticatedRequest, envelope: Envelope) -> HttpResponse:
     return_url = _absolute(reverse("onboarding:envelope_sender_return", args=[envelope.organization.slug])
                            + f"?envelope={envelope.envelope_id}")
     try:
@@ -177,7 +182,7 @@ def _to_sender_view(request: HttpRequest, envelope: Envelope) -> HttpResponse:
 
 @login_required
 @require_POST
-def envelope_prepare(request: HttpRequest, slug: str, envelope_id: str) -> HttpResponse:
+def envelope_prepare(request: AuthenticatedRequest, slug: str, envelope_id: str) -> HttpResponse:
     """Open DocuSign's sender view again for a draft (after Save or Cancel)."""
     envelope = _envelope(_organization(request, slug), envelope_id)
     if envelope.status != EnvelopeStatus.CREATED:
@@ -188,7 +193,7 @@ def envelope_prepare(request: HttpRequest, slug: str, envelope_id: str) -> HttpR
 
 @login_required
 @never_cache
-def envelope_sender_return(request: HttpRequest, slug: str) -> HttpResponse:
+def envelope_sender_return(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     """Where DocuSign's sender view sends the person back, with `?event=Send|Save|Cancel|Error`."""
     organization = _organization(request, slug)
     level, text = SENDER_EVENTS.get(request.GET.get("event", ""), UNKNOWN_EVENT)
@@ -202,7 +207,7 @@ def envelope_sender_return(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
-def envelope_detail(request: HttpRequest, slug: str, envelope_id: str) -> HttpResponse:
+def envelope_detail(request: AuthenticatedRequest, slug: str, envelope_id: str) -> HttpResponse:
     """One envelope: status, recipients ("Sign now" for embedded signers) and the signed documents."""
     organization = _organization(request, slug)
     envelope = _envelope(organization, envelope_id)
@@ -235,7 +240,7 @@ def _signs_here_as(binding: EmbeddedSigner | None) -> str:
 
 @login_required
 @require_POST
-def envelope_sign(request: HttpRequest, slug: str, envelope_id: str, recipient_id: str) -> HttpResponse:
+def envelope_sign(request: AuthenticatedRequest, slug: str, envelope_id: str, recipient_id: str) -> HttpResponse:
     """Open DocuSign's signing page for the embedded signer the signed-in user is (the portal authenticated them).
 
     Anyone else gets 404, the same as for an unknown recipient, and DocuSign is not called.
@@ -255,7 +260,7 @@ def envelope_sign(request: HttpRequest, slug: str, envelope_id: str, recipient_i
 
 @login_required
 @never_cache
-def envelope_signing_return(request: HttpRequest, slug: str, envelope_id: str) -> HttpResponse:
+def envelope_signing_return(request: AuthenticatedRequest, slug: str, envelope_id: str) -> HttpResponse:
     """Where DocuSign's signing page sends the signer back, with `?event=signing_complete|decline|cancel|...`."""
     organization = _organization(request, slug)
     envelope = _envelope(organization, envelope_id)
@@ -268,7 +273,7 @@ def envelope_signing_return(request: HttpRequest, slug: str, envelope_id: str) -
 
 
 @login_required
-def document_download(request: HttpRequest, slug: str, envelope_id: str, kind: str) -> FileResponse:
+def document_download(request: AuthenticatedRequest, slug: str, envelope_id: str, kind: str) -> FileResponse:
     """A stored signed document of the organization's envelope, streamed from storage (there is no public URL)."""
     organization = _organization(request, slug)
     document = documents.stored_document(organization.pk, envelope_id.lower(), kind) if is_guid(envelope_id) else None

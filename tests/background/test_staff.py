@@ -86,7 +86,7 @@ def test_the_retry_action_queues_the_task_again_resolves_and_audits(staff, sweep
         response = client_for(staff).post(CHANGELIST, {"action": "retry", "_selected_action": [sweep_letter.pk]})
 
     assert response.status_code == 302
-    assert queued == [([acme_id], {})]
+    assert queued == [((acme_id,), {})]
     sweep_letter.refresh_from_db()
     assert (sweep_letter.resolved, sweep_letter.resolution, sweep_letter.resolved_by) == (True, "retried", staff)
     event = AuditEvent.objects.get(action="task.dead_letter.retried")
@@ -167,7 +167,7 @@ def test_the_command_retries_and_resolves_by_id(db, sweep_letter, monkeypatch, d
         output = run("--retry", str(sweep_letter.pk), "--resolve", str(other.pk))
 
     assert output.rstrip().endswith("1 retried, 1 resolved, 0 skipped.")
-    assert queued == [sweep_letter.args]
+    assert queued == [tuple(sweep_letter.args)]
     assert set(FailedTask.objects.values_list("resolution", flat=True)) == {"retried", "resolved"}
     assert AuditEvent.objects.filter(action__startswith="task.dead_letter.", actor=None).count() == 2
 

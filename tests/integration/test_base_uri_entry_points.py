@@ -8,6 +8,7 @@ server that records anything it receives.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -27,13 +28,13 @@ def _crafted_userinfo(monkeypatch, base_uri: str) -> None:
     real_call = http.call
 
     def call(method: str, url: str, **kwargs):
-        response = real_call(method, url, **kwargs)
+        answer = real_call(method, url, **kwargs)
         if url.endswith("/oauth/userinfo"):
-            body = response.json()
+            body = http.json_or_raise(answer)
             for account in body["accounts"]:
                 account["base_uri"] = base_uri
-            response._content = json.dumps(body).encode()
-        return response
+            answer = dataclasses.replace(answer, content=json.dumps(body).encode())
+        return answer
 
     monkeypatch.setattr(http, "call", call)
 

@@ -8,7 +8,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from docusign_integration import conf, errors, oauth
+from docusign_integration import conf, errors, http, oauth
 from docusign_integration.rest import AccountRef, rest_call
 
 UNKNOWN_USER = "a0000001-0000-4000-8000-0000000000ff"
@@ -30,7 +30,7 @@ def test_the_token_works_on_the_accounts_rest_api(sandbox):
     token = oauth.jwt_grant("sandbox", sender["user_id"]).access_token
     account = oauth.userinfo("sandbox", token).choose_account()
     ref = AccountRef("sandbox", account.account_id, account.base_uri)
-    settings_json = rest_call(ref, "GET", "/settings", bearer=token).json()
+    settings_json = http.json_or_raise(rest_call(ref, "GET", "/settings", bearer=token))
     assert settings_json["envelopeIntegrationEnabled"] == "true"
 
 

@@ -16,7 +16,7 @@ import pytest
 import requests
 from django.db import connection, transaction
 
-from docusign_integration import errors, rest
+from docusign_integration import errors, http, rest
 from docusign_integration.models import AccountRateLimit
 from docusign_sandbox import auth
 from docusign_sandbox.models import IntegrationKey, RequestLog, User
@@ -154,7 +154,7 @@ def test_a_rate_limit_write_that_cannot_be_made_leaves_docusigns_answer_intact(f
         AccountRateLimit.objects.create(environment="sandbox", account_id=ACCOUNT, remaining=5)
         response = rest.rest_call(ref, "POST", "/envelopes", bearer="token", json={})
 
-    assert response.status_code == 201 and response.json()["envelopeId"] == "e"
+    assert response.status_code == 201 and http.json_or_raise(response)["envelopeId"] == "e"
     assert "rate_limit_state_not_recorded" in caplog.text
     assert AccountRateLimit.objects.get(environment="sandbox", account_id=ACCOUNT).remaining == 5
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandParser
 
 from docusign_integration import documents, errors
@@ -19,12 +21,12 @@ class Command(BaseCommand):
         parser.add_argument("--retry-failed", action="store_true", help="try documents that failed permanently again")
         parser.add_argument("--dry-run", action="store_true", help="list what would be downloaded")
 
-    def handle(self, *args, org: list[str] | None, retry_failed: bool, dry_run: bool, **options) -> None:
+    def handle(self, *args: Any, org: list[str] | None, retry_failed: bool, dry_run: bool, **options: Any) -> None:
         envelopes = (Envelope.objects.filter(status=EnvelopeStatus.COMPLETED).select_related("organization")
                      .order_by("organization__slug", "completed_at"))
         if org:
             envelopes = envelopes.filter(organization__slug__in=org)
-        stored = {kind: set() for kind in DocumentKind.values}
+        stored: dict[str, set[int]] = {kind: set() for kind in DocumentKind.values}
         for envelope_pk, kind in documents.SignedDocument.objects.filter(
                 envelope__in=envelopes, state=DocumentState.STORED).values_list("envelope_id", "kind"):
             stored[kind].add(envelope_pk)

@@ -63,5 +63,5 @@ class Command(BaseCommand):
         if dry_run:
             self.stdout.write(f"Would ask DocuSign to republish failures for {len(organizations)} organization(s).")
             return
-        queued = sum(republish_failures.apply(args=[o.pk]).get() or 0 for o in organizations)
+        queued = sum(int(republish_failures.apply(args=(o.pk,)).get() or 0) for o in organizations)
         self.stdout.write(f"DocuSign queued {queued} failed message(s) of {len(organizations)} organization(s).")

@@ -111,10 +111,10 @@ class Command(BaseCommand):
             raise CommandError(f"Key {key_id} is configured in PORTAL_ENCRYPTION_KEYS, so it is not lost: its secrets "
                                "can be read. Rotate them with `rotate_encryption_keys` instead.")
         # Rows, not secrets: a row with any secret under the lost key cannot be used whole.
-        plan = [(entry, entry.model._default_manager.filter(
+        queries = [(entry, entry.model._default_manager.filter(
                     reduce(or_, (Q(**{f"{field}__startswith": f"{encryption.VERSION}.{key_id}."}) for field in entry.fields))))
                 for entry in encryption.registered()]
-        plan = [(entry, rows, rows.count()) for entry, rows in plan]
+        plan = [(entry, rows, rows.count()) for entry, rows in queries]
         for entry, _, count in plan:
             effect = (entry.discard.__doc__ or "").strip().splitlines()[0] if entry.discard else "NO DISCARD RULE"
             self.stdout.write(f"{entry.model._meta.label}: {count} row(s) under key {key_id}"
@@ -130,7 +130,9 @@ class Command(BaseCommand):
                               "of it exists anywhere, run again with --yes (and without --dry-run) to act.")
             return
         with transaction.atomic():  # all or nothing: a half-forgotten key would still stop web and worker
-            handled = {entry.model._meta.object_name: entry.discard(rows, key_id) for entry, rows, count in plan if count}
+            # Every entry with rows has a discard rule (checked above).
+            handled = {entry.model._meta.object_name: discard(rows, key_id) for entry, rows, count in plan
+                       if count and (discard := entry.discard) is not None}
         self.stdout.write(f"Forgot key {key_id}: {sum(handled.values())} row(s) ("
                           + ", ".join(f"{name} {n}" for name, n in handled.items())
                           + "). `rotate_encryption_keys --check` shows what the keys protect now.")

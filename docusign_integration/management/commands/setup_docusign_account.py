@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -24,7 +25,7 @@ class Command(BaseCommand):
         add_organization_arguments(parser)
         parser.add_argument("--dry-run", action="store_true", help="Print the differences; change nothing.")
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         organizations = selected_organizations(options)
         if options["all"]:
             organizations = organizations.filter(account_id__isnull=False)  # nothing to set up before an account is chosen

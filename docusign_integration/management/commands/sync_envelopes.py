@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandParser
 
 from docusign_integration import envelope_sync, errors
@@ -16,7 +18,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         add_organization_arguments(parser, all_help="every organization whose system user has granted consent")
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         if options["all"]:
             organizations = list(syncable_organizations().order_by("slug"))
         else:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.servers.basehttp import ThreadedWSGIServer
 
 from docusign_sandbox.server import SandboxHandler, SandboxRequestHandler
@@ -13,12 +15,12 @@ class Command(BaseCommand):
     help = ("Serve the offline DocuSign sandbox (account server and eSignature REST) at DocuSign's own paths. "
             "--control also serves its control API and console under /_sandbox/ (as DOCUSIGN_SANDBOX_CONTROL=true).")
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("addrport", nargs="?", default="localhost:8001", help="ADDR:PORT (default localhost:8001)")
         parser.add_argument("--control", action="store_true",
                             help="serve /_sandbox/ (faults, clock, recipients' actions, the console); off by default")
 
-    def handle(self, *args, addrport: str, control: bool, **options) -> None:
+    def handle(self, *args: Any, addrport: str, control: bool, **options: Any) -> None:
         host, _, port = addrport.rpartition(":")
         if not port.isdigit():
             raise CommandError("Give ADDR:PORT, for example localhost:8001.")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from docusign_sandbox.seed import seed
 
@@ -19,13 +20,13 @@ class Command(BaseCommand):
         "and fixed test accounts and users. --json prints the result, client secret included, for scripts."
     )
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--json", dest="as_json", action="store_true",
                             help="print the seed as JSON (includes the client secret)")
         parser.add_argument("--base-url", default=None,
                             help="the sandbox's origin (default: settings.DOCUSIGN_SANDBOX_URL)")
 
-    def handle(self, *args, as_json: bool = False, base_url: str | None = None, **options) -> None:
+    def handle(self, *args: Any, as_json: bool = False, base_url: str | None = None, **options: Any) -> None:
         if not settings.DOCUSIGN_PRIVATE_KEY_FILE or not settings.DOCUSIGN_CLIENT_SECRET_FILE:
             raise CommandError("Set DOCUSIGN_PRIVATE_KEY_FILE and DOCUSIGN_CLIENT_SECRET_FILE: the seed writes the "
                                "sandbox's private key and client secret there.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -20,7 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--resolve", nargs="+", type=int, default=[], metavar="ID", help="mark these resolved")
         parser.add_argument("--dry-run", action="store_true", help="say what would be done, change nothing")
 
-    def handle(self, *args, retry: list[int], resolve: list[int], dry_run: bool, **options) -> None:
+    def handle(self, *args: Any, retry: list[int], resolve: list[int], dry_run: bool, **options: Any) -> None:
         if set(retry) & set(resolve):
             raise CommandError("An id cannot be both retried and resolved.")
         if not retry and not resolve:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -19,7 +20,7 @@ DEMO_ORGANIZATIONS = (
 class Command(BaseCommand):
     help = "Create the demo staff user (once) and print its sign-in; later runs keep the stored password."
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         password_file = settings.VAR_DIR / "demo_staff_password.txt"
         User = get_user_model()
         user = User.objects.filter(username=USERNAME).first()

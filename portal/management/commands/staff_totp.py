@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -17,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("email", help="the staff user's email address")
         parser.add_argument("--replace", action="store_true", help="remove the user's existing TOTP device first")
 
-    def handle(self, *args, email: str, replace: bool, **options) -> None:
+    def handle(self, *args: Any, email: str, replace: bool, **options: Any) -> None:
         users = list(get_user_model().objects.filter(email__iexact=email.strip())[:2])
         if not users:
             raise CommandError(f"No user has the email address {email}.")

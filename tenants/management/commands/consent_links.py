@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
 from tenants.admin_views import consent_links
 from tenants.models import ClientOrganization
@@ -19,14 +21,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("slug")
 
-    def handle(self, *args, slug: str, **options) -> None:
+    def handle(self, *args: Any, slug: str, **options: Any) -> None:
         organization = ClientOrganization.objects.filter(slug=slug).first()
         if organization is None:
             raise CommandError(f"No client organization with slug {slug}.")
         write_consent_links(self.stdout, organization)
 
 
-def write_consent_links(out, organization: ClientOrganization) -> None:  # noqa: ANN001 (a command's OutputWrapper)
+def write_consent_links(out: OutputWrapper, organization: ClientOrganization) -> None:
     base = settings.PORTAL_BASE_URL.rstrip("/")
     out.write(f"Consent links for {organization.name} (open while signed in to the portal):")
     for link in consent_links(organization):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
@@ -19,7 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("emails", nargs="+", metavar="EMAIL")
         parser.add_argument("--role", choices=MembershipRole.values, default=MembershipRole.ADMIN)
 
-    def handle(self, *args, slug: str, emails: list[str], role: str, **options) -> None:
+    def handle(self, *args: Any, slug: str, emails: list[str], role: str, **options: Any) -> None:
         organization = ClientOrganization.objects.filter(slug=slug).first()
         if organization is None:
             raise CommandError(f"No client organization with slug {slug}.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -24,7 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--reason", required=True, help="Why the clients leave; kept in the audit history.")
         parser.add_argument("--dry-run", action="store_true", help="Print what would be deleted; change nothing.")
 
-    def handle(self, *args, slugs: list[str], reason: str, dry_run: bool, **options) -> None:
+    def handle(self, *args: Any, slugs: list[str], reason: str, dry_run: bool, **options: Any) -> None:
         if not reason.strip():
             raise CommandError("--reason: say why the clients leave (it is kept in the audit history).")
         organizations = services.offboarding_preview(selected_organizations({"org": slugs}, include_offboarded=True))

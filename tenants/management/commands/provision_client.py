@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
@@ -30,7 +32,7 @@ class Command(BaseCommand):
         parser.add_argument("--slug")
         parser.add_argument("--invite", nargs="*", default=[], metavar="EMAIL", help="Invite these people as client admins.")
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         try:
             # One transaction: a bad invitation address leaves no half-provisioned organization behind.
             with transaction.atomic():
