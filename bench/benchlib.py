@@ -25,7 +25,7 @@ def start_sandbox(tmp: Path) -> tuple[object, dict]:
     """The sandbox on a free loopback port, seeded, with the portal's settings pointed at it: (thread, seed data)."""
     from django.conf import settings
 
-    from docusign_integration import conf
+    from docusign_integration.client import conf
     from docusign_sandbox import server
     from docusign_sandbox.seed import seed
 

@@ -85,6 +85,7 @@ def fill(orgs: int, events: int, days: float, seed: int = 1) -> None:
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
+    from docusign_integration.envelopes.models.envelopes import ConnectEventState, CreatedVia, EnvelopeStatus
     from docusign_integration.models import (
         AccountRateLimit,
         AccountSetupState,
@@ -93,9 +94,8 @@ def fill(orgs: int, events: int, days: float, seed: int = 1) -> None:
         DocuSignCredential,
         Envelope,
     )
-    from docusign_integration.models.credentials import CredentialStatus
-    from docusign_integration.models.envelopes import ConnectEventState, CreatedVia, EnvelopeStatus
-    from docusign_integration.models.setup import SetupStatus
+    from docusign_integration.oauth.models.credentials import CredentialStatus
+    from docusign_integration.setup.models import SetupStatus
     from tenants.models import AuditEvent, ClientOrganization, ConsentStatus, OnboardingStatus, SystemUser
 
     rng, now = random.Random(seed), timezone.now()

@@ -83,8 +83,8 @@ class Chaos(threading.Thread):
     def run(self) -> None:
         from django.db import close_old_connections
 
+        from docusign_integration.envelopes.models.envelopes import ConnectEventState
         from docusign_integration.models import ConnectEvent
-        from docusign_integration.models.envelopes import ConnectEventState
 
         next_kill = self.kill_every
         try:
@@ -140,8 +140,8 @@ def _wait_for_drain(seconds: float) -> float:
     """Wait until no stored event is waiting for processing; how long it took."""
     from django.db import close_old_connections
 
+    from docusign_integration.envelopes.models.envelopes import ConnectEventState
     from docusign_integration.models import ConnectEvent
-    from docusign_integration.models.envelopes import ConnectEventState
 
     started = time.monotonic()
 

@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.soak_relay import Ack
-from docusign_integration.envelope_status import STATUS_RANK, parse_docusign_datetime
+from docusign_integration.envelopes.models.envelopes import ConnectEventState
+from docusign_integration.envelopes.status import STATUS_RANK, parse_docusign_datetime
 from docusign_integration.models import ConnectEvent, Envelope
-from docusign_integration.models.envelopes import ConnectEventState
 from docusign_sandbox.models import ConnectDelivery
 from docusign_sandbox.models import Envelope as SandboxEnvelope
 from tenants.models import AuditEvent, ClientOrganization

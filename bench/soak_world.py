@@ -23,13 +23,13 @@ import requests
 from django.conf import settings
 from django.db import close_old_connections
 
-from docusign_integration import errors
-from docusign_integration.account_setup import account_setup_push
-from docusign_integration.connect_hmac import connect_hmac_key_add
-from docusign_integration.consent import consent_verify
-from docusign_integration.http import Answer, json_or_raise
-from docusign_integration.rest import rest_call
-from docusign_integration.sending import SendingIdentity, system_user_identity
+from docusign_integration.client import errors
+from docusign_integration.client.http import Answer, json_or_raise
+from docusign_integration.client.rest import rest_call
+from docusign_integration.connect.hmac import connect_hmac_key_add
+from docusign_integration.consent.system_user import consent_verify
+from docusign_integration.envelopes.sending import SendingIdentity, system_user_identity
+from docusign_integration.setup.account_setup import account_setup_push
 from docusign_sandbox.consent import grant_individual
 from docusign_sandbox.models import IntegrationKey
 from docusign_sandbox.models import User as SandboxUser

@@ -35,7 +35,7 @@ def _start_sandbox(tmp: Path) -> str:
 
 def _organizations() -> list:
     """The 3 client organizations, each on its own sandbox account, consent granted and verified as in production."""
-    from docusign_integration.consent import consent_verify
+    from docusign_integration.consent.system_user import consent_verify
     from docusign_sandbox.consent import grant_individual
     from docusign_sandbox.models import Account, IntegrationKey, User
     from docusign_sandbox.seed import JWT_SCOPES
@@ -90,7 +90,7 @@ class CallCounter:
 
 
 def _counted(run) -> tuple[CallCounter, float]:
-    from docusign_integration import http
+    from docusign_integration.client import http
 
     counter = CallCounter()
     http.session.hooks["response"] = [counter]
@@ -104,7 +104,9 @@ def _counted(run) -> tuple[CallCounter, float]:
 
 def _naive_poll(organization, envelope_ids: list[str]) -> None:
     """The design this replaces: per envelope, a new JWT grant, then GET /envelopes/{id}."""
-    from docusign_integration import http, oauth, rest, sending
+    from docusign_integration.client import http, rest
+    from docusign_integration.envelopes import sending
+    from docusign_integration.oauth import account_server as oauth
 
     ref = sending.account_ref(organization)
     user_id = organization.system_user.user_id
@@ -126,7 +128,7 @@ def main() -> None:
         import requests
         from django.conf import settings
 
-        from docusign_integration.envelope_sync import envelopes_sweep
+        from docusign_integration.envelopes.sync import envelopes_sweep
         from docusign_sandbox import clock, envelope_state
 
         def advance(minutes: int) -> None:

@@ -29,7 +29,7 @@ def _run(calls: int, get_token: Callable[[], str]) -> tuple[int, float]:
     """Make `calls` userinfo calls with tokens from `get_token`; return (JWT grants seen, seconds)."""
     from django.conf import settings
 
-    from docusign_integration import http
+    from docusign_integration.client import http
 
     grants: list[int] = []
 
@@ -56,7 +56,8 @@ def main() -> None:
         setup_django(tmp)
         thread, user_id = _start_sandbox(tmp)
         try:
-            from docusign_integration import oauth, tokens
+            from docusign_integration.oauth import account_server as oauth
+            from docusign_integration.oauth import tokens
 
             ours = _run(calls, lambda: tokens.get_impersonation_token("sandbox", user_id))
             naive = _run(calls, lambda: oauth.jwt_grant("sandbox", user_id).access_token)

@@ -67,7 +67,7 @@ def _prepare(env: dict[str, str], secret: str) -> None:
 
     django.setup()
     call_command("migrate", verbosity=0)
-    from docusign_integration.connect_hmac import connect_hmac_key_add
+    from docusign_integration.connect.hmac import connect_hmac_key_add
     from tenants.models import ClientOrganization
 
     ClientOrganization.objects.get_or_create(environment="sandbox", account_id=ACCOUNT_ID,
@@ -79,7 +79,7 @@ def _prepare(env: dict[str, str], secret: str) -> None:
 
 
 def _deliveries(count: int, secret: str) -> list[tuple[bytes, dict[str, str]]]:
-    from docusign_integration.connect_hmac import signature
+    from docusign_integration.connect.hmac import signature
 
     template = json.loads(FIXTURE.read_bytes())
     start = datetime.now(UTC)

@@ -28,7 +28,7 @@ from celery import Task
 from django.db import OperationalError
 from django.utils import timezone
 
-from . import errors
+from docusign_integration.client import errors
 
 BACKOFF_BASE = 30  # seconds for the first retry; doubles with each retry
 BACKOFF_MAX = 600  # docs/security.md BG-1: retry_backoff_max <= 600 s

@@ -2,7 +2,9 @@
 
 from django.urls import path
 
-from docusign_integration import connect_listener, views, views_setup
+from docusign_integration.connect import listener as connect_listener
+from docusign_integration.oauth import views
+from docusign_integration.setup import views as views_setup
 
 app_name = "docusign"
 urlpatterns = [

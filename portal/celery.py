@@ -28,6 +28,14 @@ class PortalTask(Task):
 app = Celery("portal", task_cls=PortalTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# docusign_integration keeps each capability's tasks beside it (docusign_integration/<capability>/tasks.py).
+app.autodiscover_tasks(lambda: [f"docusign_integration.{name}" for name in _capabilities()])
+
+
+def _capabilities() -> tuple[str, ...]:
+    from docusign_integration.apps import CAPABILITIES
+
+    return CAPABILITIES
 
 
 @worker_init.connect
@@ -36,7 +44,7 @@ def _refuse_to_start_without_encryption_keys(**kwargs: object) -> None:
     must not start (it would fail on every read of those secrets; docs/security.md TS-2)."""
     from django.core.exceptions import ImproperlyConfigured
 
-    from docusign_integration.stored_keys import validate_keys_at_start
+    from docusign_integration.keys.stored_keys import validate_keys_at_start
 
     try:
         validate_keys_at_start()

@@ -108,7 +108,7 @@ def scrub_message(text: str) -> str:
 
 def failure_message(exc: BaseException) -> str:
     """DocuSign's user-facing sentence for a DocuSignError (never a response body); else the scrubbed exception text."""
-    from docusign_integration.errors import DocuSignError
+    from docusign_integration.client.errors import DocuSignError
 
     if isinstance(exc, DocuSignError):
         return exc.user_message[:MESSAGE_MAX]

@@ -110,7 +110,7 @@ for _database in DATABASES.values():
         _database["CONN_HEALTH_CHECKS"] = True
 # The same database, one more connection, used only for DocuSign's rate-limit state (AccountRateLimit), in
 # autocommit: a DocuSign call inside a caller's transaction then holds no row lock until that transaction ends,
-# and a rollback cannot undo a block (docusign_integration/rate_limits.py). Tests share the default's database.
+# and a rollback cannot undo a block (docusign_integration/client/rate_limits.py). Tests share the default's database.
 DATABASES["docusign_rate_limits"] = {**DATABASES["default"], "ATOMIC_REQUESTS": False, "AUTOCOMMIT": True,
                                      "OPTIONS": dict(DATABASES["default"].get("OPTIONS", {})),
                                      "TEST": {"MIRROR": "default"}}
@@ -207,7 +207,7 @@ DOCUSIGN_PRIVATE_KEY_FILE_DEFAULT = VAR_DIR / "sandbox" / "private_key.pem"
 DOCUSIGN_CLIENT_SECRET = _secret("DOCUSIGN_CLIENT_SECRET")
 DOCUSIGN_PRIVATE_KEY = _secret("DOCUSIGN_PRIVATE_KEY")
 if not env.str("DOCUSIGN_CLIENT_SECRET", default="") and not env.str("DOCUSIGN_CLIENT_SECRET_FILE", default=""):
-    # Embedded default: the file `manage.py sandbox_seed` writes. Read lazily (see docusign_integration.conf).
+    # Embedded default: the file `manage.py sandbox_seed` writes. Read lazily (see docusign_integration.client.conf).
     DOCUSIGN_CLIENT_SECRET_FILE = str(DOCUSIGN_CLIENT_SECRET_FILE_DEFAULT)
 else:
     DOCUSIGN_CLIENT_SECRET_FILE = env.str("DOCUSIGN_CLIENT_SECRET_FILE", default="")
@@ -289,25 +289,26 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.errors.SecretScrubbingFilter"
 
 # --- Connect to DocuSign (social-auth) and the refresh of its tokens ------------------------------
 # The "docusign" backend links a DocuSign identity to the signed-in portal user; it never signs anyone in.
-AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "docusign_integration.social_backend.DocuSignOAuth2"]
+AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "docusign_integration.oauth.social_backend.DocuSignOAuth2"]
 SOCIAL_AUTH_PIPELINE = (
     "social_core.pipeline.social_auth.social_details",
     "social_core.pipeline.social_auth.social_uid",
     "social_core.pipeline.social_auth.auth_allowed",
-    "docusign_integration.pipeline.require_connecting_admin",
+    "docusign_integration.oauth.pipeline.require_connecting_admin",
     "social_core.pipeline.social_auth.social_user",
     "social_core.pipeline.social_auth.associate_user",
     "social_core.pipeline.social_auth.load_extra_data",  # the backend's extra_data never includes a token
-    "docusign_integration.pipeline.store_credential",
-    "docusign_integration.pipeline.finish_on_account_step",
+    "docusign_integration.oauth.pipeline.store_credential",
+    "docusign_integration.oauth.pipeline.finish_on_account_step",
 )
-CELERY_IMPORTS: tuple[str, ...] = ("docusign_integration.tasks_credentials",)  # not a tasks.py module, so not autodiscovered
+# Celery autodiscovers each capability's tasks module (portal/celery.py); CELERY_IMPORTS names them once more, harmlessly.
+CELERY_IMPORTS: tuple[str, ...] = ("docusign_integration.oauth.tasks",)
 CELERY_BEAT_SCHEDULE["docusign-refresh-expiring-credentials"] = {
     "task": "docusign_integration.tasks_credentials.refresh_expiring_credentials",
     "schedule": 6 * 3600,  # refresh tokens expiring within 10 days: four chances a day, well before day 30
 }
 
-# --- Setup DocuSign account (docusign_integration.account_setup) ---------------------------------
+# --- Setup DocuSign account (docusign_integration.setup.account_setup) ---------------------------------
 # The first SetupProfile row is made from this; ISV staff edit the profile in the admin afterwards.
 # Values are DocuSign's string forms (docs/docusign.md §6): "true", not True.
 DOCUSIGN_SETUP_PROFILE = {
@@ -328,17 +329,17 @@ DOCUSIGN_SETUP_PROFILE = {
     },
     "account_settings": {"attachCompletedEnvelope": "true", "enableResponsiveSigning": "true"},
 }
-CELERY_IMPORTS = (*CELERY_IMPORTS, "docusign_integration.tasks_setup")
+CELERY_IMPORTS = (*CELERY_IMPORTS, "docusign_integration.setup.tasks")
 CELERY_BEAT_SCHEDULE["docusign-setup-drift-check"] = {
     "task": "docusign_integration.tasks_setup.account_setup_check_all",
     "schedule": 24 * 3600,  # daily: drift comes from people editing the account in DocuSign's console
 }
 
-# --- Connect listener (docusign_integration.connect_listener, tasks_connect) -----------------------
+# --- Connect listener (docusign_integration.connect.listener, tasks_connect) -----------------------
 DOCUSIGN_CONNECT_MAX_BODY = env.int("DOCUSIGN_CONNECT_MAX_BODY", default=1_048_576)  # SIM without documents
 # How long a web process remembers an account's HMAC keys; a retired key stops working within this.
 DOCUSIGN_CONNECT_KEY_CACHE_SECONDS = env.float("DOCUSIGN_CONNECT_KEY_CACHE_SECONDS", default=10.0)
-CELERY_IMPORTS = (*CELERY_IMPORTS, "docusign_integration.tasks_connect")
+CELERY_IMPORTS = (*CELERY_IMPORTS, "docusign_integration.connect.tasks")
 CELERY_BEAT_SCHEDULE["docusign-sweep-connect-events"] = {
     "task": "docusign_integration.tasks_connect.sweep_connect_events",
     "schedule": 60,  # messages stored while the broker was down get processed within about two minutes
@@ -348,13 +349,13 @@ CELERY_BEAT_SCHEDULE["docusign-republish-connect-failures"] = {
     "schedule": 3600,  # DocuSign itself retries only daily (docs/docusign.md §7.5)
 }
 
-# --- Envelopes: polling fallback and signed documents (docusign_integration.tasks_envelopes) ----------
+# --- Envelopes: polling fallback and signed documents (docusign_integration.envelopes.tasks) ----------
 DOCUSIGN_DOCUMENT_MAX_BYTES = env.int("DOCUSIGN_DOCUMENT_MAX_BYTES", default=200 * 1_048_576)  # DocuSign's envelope limit
 DOCUSIGN_UPLOAD_MAX_BYTES = env.int("DOCUSIGN_UPLOAD_MAX_BYTES", default=25 * 1_048_576)  # DocuSign's per-document limit
 DOCUSIGN_SENDER_VIEW_STARTING_SCREEN = env.str("DOCUSIGN_SENDER_VIEW_STARTING_SCREEN", default="Tagger")  # or "Prepare"
 # A download holds its document this long; as long as a task may run, so only a dead worker's lease runs out.
 DOCUSIGN_DOWNLOAD_LEASE_SECONDS = env.int("DOCUSIGN_DOWNLOAD_LEASE_SECONDS", default=CELERY_TASK_TIME_LIMIT)
-CELERY_IMPORTS = (*CELERY_IMPORTS, "docusign_integration.tasks_envelopes")
+CELERY_IMPORTS = (*CELERY_IMPORTS, "docusign_integration.envelopes.tasks")
 CELERY_BEAT_SCHEDULE["docusign-sync-envelopes"] = {
     "task": "docusign_integration.tasks_envelopes.sync_all_organizations",
     # DocuSign advises polling every 20 minutes; a sweep lists changes per account, never one envelope (docs/docusign.md §9).

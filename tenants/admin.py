@@ -14,8 +14,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 
-from docusign_integration import admin_setup
-from docusign_integration.tasks import enqueue_consent_checks
+from docusign_integration.consent.tasks import enqueue_consent_checks
+from docusign_integration.setup import admin as admin_setup
 from portal.admin_input import CheckedInputMixin
 from portal.badges import BADGE_MEDIA, badge
 from tenants import admin_dashboard, admin_views, services

@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from docusign_integration import conf
+from docusign_integration.client import conf
 from tenants import services
 from tenants.models import ClientOrganization, MembershipRole
 from tenants.users import signed_in_user

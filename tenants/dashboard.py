@@ -17,8 +17,8 @@ from django.db.models import Count, Model, Q, QuerySet
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
+from docusign_integration.envelopes.models.envelopes import ConnectEventState
 from docusign_integration.models import ConnectEvent
-from docusign_integration.models.envelopes import ConnectEventState
 from tenants.active import active_only
 from tenants.health import Level, OrganizationHealth, needs_attention, organization_health, with_health
 from tenants.models import ClientOrganization, OnboardingStatus

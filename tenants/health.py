@@ -24,11 +24,11 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from docusign_integration.conf import ENVIRONMENT_CHOICES
+from docusign_integration.client.conf import ENVIRONMENT_CHOICES
+from docusign_integration.envelopes.models.envelopes import ConnectEventState
 from docusign_integration.models import AccountRateLimit, ConnectEvent, DocuSignCredential
-from docusign_integration.models.credentials import CredentialStatus
-from docusign_integration.models.envelopes import ConnectEventState
-from docusign_integration.models.setup import SetupStatus
+from docusign_integration.oauth.models.credentials import CredentialStatus
+from docusign_integration.setup.models import SetupStatus
 from tenants.active import active_only
 from tenants.models import ClientOrganization, ConsentStatus
 

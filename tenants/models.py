@@ -18,9 +18,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from docusign_integration import conf
-from docusign_integration.conf import ENVIRONMENT_CHOICES, SANDBOX
-from docusign_integration.errors import UntrustedHost
+from docusign_integration.client import conf
+from docusign_integration.client.conf import ENVIRONMENT_CHOICES, SANDBOX
+from docusign_integration.client.errors import UntrustedHost
 
 GUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 guid_validator = RegexValidator(GUID_PATTERN, "Enter a DocuSign id: a GUID such as 0a1b2c3d-4e5f-6789-abcd-ef0123456789.")

@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
 
-from docusign_integration.oauth import UserAccount, UserInfo
+from docusign_integration.oauth.account_server import UserAccount, UserInfo
 from tenants import audit
 from tenants.models import ClientMembership, ClientOrganization, Invitation, MembershipRole, OnboardingStatus
 from tenants.users import AuthenticatedRequest

@@ -22,12 +22,12 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
-from docusign_integration import conf
-from docusign_integration.connect_hmac import connect_hmac_key_retire
-from docusign_integration.credentials import credential_disconnect
+from docusign_integration.client import conf
+from docusign_integration.connect.hmac import connect_hmac_key_retire
+from docusign_integration.connect.models import HMACKeyScope
 from docusign_integration.models import CachedAccessToken, ConnectHMACKey, DocuSignCredential, OAuthState
-from docusign_integration.models.hmac import HMACKeyScope
-from docusign_integration.tokens import forget_impersonation_token
+from docusign_integration.oauth.credentials import credential_disconnect
+from docusign_integration.oauth.tokens import forget_impersonation_token
 from tenants import audit
 from tenants.models import (
     GUID_PATTERN,
@@ -53,7 +53,7 @@ SYSTEM_USER_FIELDS = ("user_id", "email", "consent_status", "consent_type", "sco
 
 
 class ConsentError(Protocol):
-    """What a DocuSign error tells the portal (docusign_integration.errors.DocuSignError fits)."""
+    """What a DocuSign error tells the portal (docusign_integration.client.errors.DocuSignError fits)."""
 
     @property
     def error_code(self) -> str | None: ...
@@ -62,7 +62,7 @@ class ConsentError(Protocol):
 
 
 class VerifiedAccount(Protocol):
-    """The account a consent verification settled on (docusign_integration.oauth.UserAccount fits)."""
+    """The account a consent verification settled on (docusign_integration.oauth.account_server.UserAccount fits)."""
 
     @property
     def account_id(self) -> str: ...

@@ -19,9 +19,10 @@ from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
-from docusign_integration import connect_flow, credentials
-from docusign_integration.errors import DocuSignError
-from docusign_integration.models.credentials import DocuSignCredential
+from docusign_integration.client.errors import DocuSignError
+from docusign_integration.oauth import authorization_code as connect_flow
+from docusign_integration.oauth import credentials
+from docusign_integration.oauth.models.credentials import DocuSignCredential
 from tenants import onboarding
 from tenants.forms import AccountChoiceForm, ExistingPasswordForm, NewPasswordForm
 from tenants.models import ClientMembership, ClientOrganization, Invitation, MembershipRole, SystemUser

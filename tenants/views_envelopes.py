@@ -25,12 +25,12 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from docusign_integration import documents, sending
-from docusign_integration.errors import DocuSignError
-from docusign_integration.ids import is_guid
-from docusign_integration.models.documents import DocumentKind, DocumentState
-from docusign_integration.models.envelopes import EmbeddedSigner, Envelope, EnvelopeStatus, SignerIdentityKind
-from docusign_integration.tasks_envelopes import sync_organization_soon
+from docusign_integration.client.errors import DocuSignError
+from docusign_integration.client.ids import is_guid
+from docusign_integration.envelopes import documents, sending
+from docusign_integration.envelopes.models.documents import DocumentKind, DocumentState
+from docusign_integration.envelopes.models.envelopes import EmbeddedSigner, Envelope, EnvelopeStatus, SignerIdentityKind
+from docusign_integration.envelopes.tasks import sync_organization_soon
 from portal.request_size import max_request_body
 from tenants import onboarding
 from tenants.models import ClientOrganization, MembershipRole

@@ -89,7 +89,7 @@ def _close_background_connections(django_db_setup, django_db_blocker):
 def _forget_process_caches():
     """Per-process caches must not carry one test's rows into the next (ids are not reused on PostgreSQL)."""
     yield
-    from docusign_integration.connect_hmac import forget_cached_keys
+    from docusign_integration.connect.hmac import forget_cached_keys
 
     forget_cached_keys()
 

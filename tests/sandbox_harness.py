@@ -62,7 +62,7 @@ def _join_request_threads() -> None:
 
 @contextlib.contextmanager
 def running_sandbox(settings) -> Iterator[SandboxInfo]:
-    from docusign_integration import conf
+    from docusign_integration.client import conf
     from docusign_sandbox.seed import seed
 
     with serving_sandbox() as thread, tempfile.TemporaryDirectory(prefix="sandbox-") as tmp:

@@ -18,12 +18,15 @@ import requests
 from django.db import IntegrityError, OperationalError
 from django.utils import timezone
 
-from docusign_integration import errors, esign_envelopes, http, task_retry, tokens
+from docusign_integration import task_retry
+from docusign_integration.client import envelopes as esign_envelopes
+from docusign_integration.client import errors, http
+from docusign_integration.client.rest import AccountRef
+from docusign_integration.connect.tasks import republish_failures
+from docusign_integration.envelopes.tasks import download_envelope_documents, sync_organization
 from docusign_integration.models import CachedAccessToken, Envelope
-from docusign_integration.rest import AccountRef
+from docusign_integration.oauth import tokens
 from docusign_integration.task_retry import Action, classify
-from docusign_integration.tasks_connect import republish_failures
-from docusign_integration.tasks_envelopes import download_envelope_documents, sync_organization
 from docusign_sandbox import faults
 from docusign_sandbox.seed import GLOBEX_GENERAL
 from portal.celery import app as celery_app
@@ -137,7 +140,7 @@ def test_a_401_that_persists_is_permanent_and_becomes_a_dead_letter(sandbox, acm
     assert retries.countdowns == []
     letter = FailedTask.objects.get()
     assert (letter.task_name, letter.args, letter.exception_class) == (
-        "docusign_integration.tasks_connect.republish_failures", [acme.pk], "docusign_integration.errors.Unauthorized")
+        "docusign_integration.tasks_connect.republish_failures", [acme.pk], "docusign_integration.client.errors.Unauthorized")
     assert letter.error_code == "AUTHORIZATION_INVALID_TOKEN"
 
 

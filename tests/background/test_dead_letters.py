@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 
-from docusign_integration.tasks_connect import process_connect_events
-from docusign_integration.tasks_envelopes import sync_organization
+from docusign_integration.connect.tasks import process_connect_events
+from docusign_integration.envelopes.tasks import sync_organization
 from portal import dead_letters
 from portal.models import NOT_AN_ID, FailedTask
 from tenants.models import AuditEvent
@@ -35,7 +35,7 @@ def test_retries_exhausted_leave_one_dead_letter_with_ids_only_and_one_mail(sand
     letter = FailedTask.objects.get()
     assert letter.task_name == "docusign_integration.tasks_envelopes.sync_organization"
     assert (letter.args, letter.kwargs) == ([acme.pk], {})
-    assert letter.exception_class == "docusign_integration.errors.TransientError"
+    assert letter.exception_class == "docusign_integration.client.errors.TransientError"
     assert letter.message.startswith("DocuSign is unavailable")  # DocuSign's user-facing sentence
     assert (letter.retries, letter.failure_count, letter.resolved) == (sync_organization.max_retries, 1, False)
     assert len(mail.outbox) == 1
@@ -87,7 +87,7 @@ def test_a_rate_limit_that_outlasts_the_retries_is_recorded_as_one(sandbox, acme
     sync_organization.apply(args=[acme.pk])
 
     letter = FailedTask.objects.get()
-    assert (letter.exception_class, letter.retries) == ("docusign_integration.errors.RateLimited",
+    assert (letter.exception_class, letter.retries) == ("docusign_integration.client.errors.RateLimited",
                                                         sync_organization.max_retries)
     assert letter.error_code in ("BLOCKED_LOCALLY", "RATE_LIMITED")
     assert api_requests(LIST).count() < TRIES

@@ -13,7 +13,7 @@ from celery import shared_task
 from django.core import mail
 
 from docusign_integration.models import DocuSignCredential
-from docusign_integration.tasks_credentials import refresh_credential
+from docusign_integration.oauth.tasks import refresh_credential
 from portal.models import FailedTask
 from tests.security.test_error_reports import expired_connection, secrets, transport_breaks
 

@@ -79,7 +79,7 @@ def test_the_changelist_filters_by_task_and_resolved(staff):
 def test_the_retry_action_queues_the_task_again_resolves_and_audits(staff, sweep_letter, acme_id, monkeypatch,
                                                                     django_capture_on_commit_callbacks):
     queued = []
-    monkeypatch.setattr("docusign_integration.tasks_envelopes.sync_organization.apply_async",
+    monkeypatch.setattr("docusign_integration.envelopes.tasks.sync_organization.apply_async",
                         lambda args, kwargs: queued.append((args, kwargs)))
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -158,7 +158,7 @@ def test_the_command_lists_unresolved_dead_letters(db, sweep_letter, acme_id):
 def test_the_command_retries_and_resolves_by_id(db, sweep_letter, monkeypatch, django_capture_on_commit_callbacks):
     other = dead_letter("t.other", 9)
     queued = []
-    monkeypatch.setattr("docusign_integration.tasks_envelopes.sync_organization.apply_async",
+    monkeypatch.setattr("docusign_integration.envelopes.tasks.sync_organization.apply_async",
                         lambda args, kwargs: queued.append(args))
 
     assert "would be retried" in run("--retry", str(sweep_letter.pk), "--dry-run")

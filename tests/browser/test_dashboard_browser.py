@@ -15,9 +15,9 @@ import requests
 from django.conf import settings as django_settings
 from django.test import Client
 
-from docusign_integration import http
-from docusign_integration.account_setup import account_setup_push
-from docusign_integration.connect_hmac import signature
+from docusign_integration.client import http
+from docusign_integration.connect.hmac import signature
+from docusign_integration.setup.account_setup import account_setup_push
 from docusign_sandbox.models import ConnectDelivery, IntegrationKey, RedirectURI
 from tenants.models import ClientOrganization
 from tests import factories

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from django.core import mail
 
-from docusign_integration import http
-from docusign_integration.oauth import UserAccount
+from docusign_integration.client import http
+from docusign_integration.oauth.account_server import UserAccount
 from docusign_sandbox.models import ClaimedDomain, IntegrationKey, Organization, RedirectURI, User
 from docusign_sandbox.seed import ACME, ACME_ORG_ID
 from tenants.models import ClientOrganization, ConsentStatus

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from docusign_integration import http
-from docusign_integration.envelope_sync import envelopes_sweep
+from docusign_integration.client import http
+from docusign_integration.envelopes.sync import envelopes_sweep
 from docusign_sandbox.models import Envelope as SandboxEnvelope
 from docusign_sandbox.models import IntegrationKey, RedirectURI
 from docusign_sandbox.pdf import text_pdf

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from docusign_integration.tasks_setup import account_setup_check_all
+from docusign_integration.setup.tasks import account_setup_check_all
 from docusign_sandbox.models import Account, ConnectConfiguration, IntegrationKey, RedirectURI, RequestLog
 from tenants.models import AuditEvent
 from tests import factories

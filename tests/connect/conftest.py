@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from django.test import Client, TestCase
 
-from docusign_integration import envelope_status
-from docusign_integration.connect_hmac import connect_hmac_key_add, forget_cached_keys, signature
+from docusign_integration.connect.hmac import connect_hmac_key_add, forget_cached_keys, signature
+from docusign_integration.envelopes import status as envelope_status
 from docusign_integration.models import ConnectHMACKey
 from docusign_sandbox.seed import ACME
 from tenants.models import ClientOrganization

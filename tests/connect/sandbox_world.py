@@ -11,7 +11,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from docusign_integration.connect_hmac import connect_hmac_key_add
+from docusign_integration.connect.hmac import connect_hmac_key_add
 from docusign_integration.models import ConnectHMACKey
 from docusign_sandbox import connect_delivery
 from docusign_sandbox.models import Account, ConnectConfiguration, ConnectDelivery, Document, Envelope, Recipient, User

@@ -13,7 +13,7 @@ from collections import defaultdict
 import pytest
 import requests
 
-from docusign_integration.envelope_status import STATUS_RANK
+from docusign_integration.envelopes.status import STATUS_RANK
 from docusign_integration.models import ConnectEvent, Envelope
 from docusign_sandbox import connect_delivery, envelope_state
 from docusign_sandbox.models import ConnectDelivery, SandboxControl

@@ -10,9 +10,10 @@ import pytest
 from django.db import DatabaseError
 from kombu.exceptions import OperationalError
 
-from docusign_integration import connect_dispatch, envelope_status
+from docusign_integration.connect import dispatch as connect_dispatch
+from docusign_integration.connect.tasks import process_connect_events
+from docusign_integration.envelopes import status as envelope_status
 from docusign_integration.models import ConnectEvent, Envelope
-from docusign_integration.tasks_connect import process_connect_events
 from tests.connect.conftest import fixture_body
 
 
@@ -87,7 +88,7 @@ def test_an_event_added_just_as_the_publisher_lets_go_is_still_published(broker,
 def test_a_broker_outage_costs_the_delivery_nothing_and_leaves_the_event_waiting(
         monkeypatch, deliver, acme_organization, partner_key, caplog):
     monkeypatch.setattr(process_connect_events, "apply_async", RecordingBroker(fail=True).apply_async)
-    with caplog.at_level(logging.WARNING, logger="docusign_integration.connect_dispatch"):
+    with caplog.at_level(logging.WARNING, logger="docusign_integration.connect.dispatch"):
         response = deliver.signed(fixture_body("envelope-completed"))
 
     assert response.status_code == 200  # stored, so acknowledged; the sweeper queues it once the broker is back
@@ -124,7 +125,7 @@ def test_one_event_failing_leaves_it_for_the_sweeper_and_the_others_are_applied(
             raise DatabaseError("server closed the connection unexpectedly")
         return real_apply(**kwargs)
 
-    monkeypatch.setattr("docusign_integration.connect_events.envelope_status_apply", database_gone_for_the_first)
+    monkeypatch.setattr("docusign_integration.connect.events.envelope_status_apply", database_gone_for_the_first)
     assert process_connect_events([first.pk, second.pk]) == 1
 
     first.refresh_from_db()

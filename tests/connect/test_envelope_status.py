@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from docusign_integration.envelope_status import (
+from docusign_integration.envelopes.status import (
     EnvelopeSummary,
     SummaryError,
     envelope_status_apply,
@@ -129,6 +129,6 @@ def test_completion_runs_the_callbacks_once_after_commit(organization, django_ca
             apply(organization, envelope_id, "completed", 1)
         assert completed == [envelope_id]
     finally:
-        from docusign_integration import envelope_status
+        from docusign_integration.envelopes import status as envelope_status
 
         envelope_status._completed_callbacks.remove(callback)

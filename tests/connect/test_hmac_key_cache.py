@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 from django.test import TestCase
 
-from docusign_integration import connect_hmac
-from docusign_integration.connect_hmac import connect_hmac_key_add, connect_hmac_key_retire, forget_cached_keys
+from docusign_integration.connect import hmac as connect_hmac
+from docusign_integration.connect.hmac import connect_hmac_key_add, connect_hmac_key_retire, forget_cached_keys
 from docusign_integration.models import ConnectEvent, ConnectHMACKey
 from docusign_sandbox.seed import ACME
 from tenants.models import ClientOrganization

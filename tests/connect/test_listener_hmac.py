@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from docusign_integration.connect_hmac import connect_hmac_key_add, connect_hmac_key_retire, signature
+from docusign_integration.connect.hmac import connect_hmac_key_add, connect_hmac_key_retire, signature
 from docusign_integration.models import ConnectEvent, Envelope
 from tests import factories
 from tests.connect.conftest import PARTNER_SECRET, URL, fixture_body, signed_headers, with_payload

@@ -9,10 +9,10 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from docusign_integration import envelope_status
-from docusign_integration.connect_events import connect_event_process, connect_event_store
+from docusign_integration.connect.events import connect_event_process, connect_event_store
+from docusign_integration.connect.tasks import sweep_connect_events
+from docusign_integration.envelopes import status as envelope_status
 from docusign_integration.models import ConnectEvent, Envelope
-from docusign_integration.tasks_connect import sweep_connect_events
 from tenants.models import AuditEvent
 from tests.connect.conftest import fixture_body, with_payload
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from docusign_integration.connect.tasks import process_connect_events
 from docusign_integration.models import ConnectEvent, Envelope
-from docusign_integration.tasks_connect import process_connect_events
 from portal.celery import app as celery_app
 from tests.connect.conftest import PARTNER_SECRET, fixture_body, signed_headers
 

@@ -1,6 +1,6 @@
 """Connect events are processed again only from a state that allows it.
 
-The states (docusign_integration/connect_events.py, tasks_connect.py, `replay_connect_events`):
+The states (docusign_integration/connect/events.py, tasks_connect.py, `replay_connect_events`):
 
 - `received` -> `applied` or `quarantined`: processing (the listener's task, a requeued task, the sweeper, a replay).
 - `received` -> `quarantined`: the sweeper parks an event whose processing kept failing.
@@ -21,11 +21,11 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from docusign_integration import connect_events
-from docusign_integration.connect_events import connect_event_store
+from docusign_integration.connect import events as connect_events
+from docusign_integration.connect.events import connect_event_store
+from docusign_integration.connect.tasks import process_connect_event, process_connect_events, sweep_connect_events
+from docusign_integration.envelopes.models.envelopes import ConnectEventState
 from docusign_integration.models import ConnectEvent, Envelope
-from docusign_integration.models.envelopes import ConnectEventState
-from docusign_integration.tasks_connect import process_connect_event, process_connect_events, sweep_connect_events
 from docusign_sandbox.seed import ACME
 from tests import factories
 from tests.connect.conftest import fixture_body, with_payload

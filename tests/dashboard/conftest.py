@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from docusign_integration import http
-from docusign_integration.connect_hmac import connect_hmac_key_add, signature
+from docusign_integration.client import http
+from docusign_integration.connect.hmac import connect_hmac_key_add, signature
 from docusign_integration.models import ConnectHMACKey
 from tenants.models import ClientOrganization
 from tests import factories

@@ -9,11 +9,12 @@ import requests
 from django.db.models import Count
 from django.utils import timezone
 
-from docusign_integration import credentials, errors, tokens
-from docusign_integration.account_setup import account_setup_push, account_setup_status
-from docusign_integration.consent import consent_verify
+from docusign_integration.client import errors
+from docusign_integration.client.rest import AccountRef, rest_call
+from docusign_integration.consent.system_user import consent_verify
 from docusign_integration.models import AccountRateLimit
-from docusign_integration.rest import AccountRef, rest_call
+from docusign_integration.oauth import credentials, tokens
+from docusign_integration.setup.account_setup import account_setup_push, account_setup_status
 from docusign_sandbox.models import ConnectConfiguration
 from tenants.health import Level, Topic, needs_attention, organization_health, with_health
 from tenants.models import ClientOrganization

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from docusign_integration.connect_hmac import signature
+from docusign_integration.connect.hmac import signature
 from tests.embedded.make_run import alive
 
 pytestmark = pytest.mark.make_run

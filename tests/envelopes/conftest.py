@@ -13,7 +13,7 @@ from datetime import datetime
 import pytest
 import requests
 
-from docusign_integration.consent import consent_verify
+from docusign_integration.consent.system_user import consent_verify
 from docusign_sandbox import envelope_state
 from docusign_sandbox.consent import grant_individual
 from docusign_sandbox.models import Account, Document, Envelope, IntegrationKey, Recipient, RequestLog, User

@@ -7,8 +7,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from docusign_integration.documents import documents_download
-from docusign_integration.envelope_sync import envelopes_sweep
+from docusign_integration.envelopes.documents import documents_download
+from docusign_integration.envelopes.sync import envelopes_sweep
 from docusign_integration.models import Envelope, SignedDocument
 from tests import factories
 from tests.envelopes.conftest import docusign_envelope

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from django.test import Client, TestCase
 
-from docusign_integration.connect_hmac import connect_hmac_key_add, forget_cached_keys
-from docusign_integration.envelope_status import parse_docusign_datetime
+from docusign_integration.connect.hmac import connect_hmac_key_add, forget_cached_keys
+from docusign_integration.envelopes.status import parse_docusign_datetime
 from docusign_integration.models import ConnectEvent, Envelope
 from docusign_sandbox.models import ViewToken
 from docusign_sandbox.seed import ACME

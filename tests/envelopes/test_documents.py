@@ -9,10 +9,10 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from docusign_integration.documents import Outcome, documents_download, storage_name
-from docusign_integration.envelope_sync import envelopes_sweep
+from docusign_integration.envelopes.documents import Outcome, documents_download, storage_name
+from docusign_integration.envelopes.sync import envelopes_sweep
+from docusign_integration.envelopes.tasks import download_envelope_documents
 from docusign_integration.models import Envelope, SignedDocument
-from docusign_integration.tasks_envelopes import download_envelope_documents
 from docusign_sandbox.documents import certificate_pdf, combined_pdf
 from tests.envelopes.conftest import add_fault, api_requests, docusign_envelope
 

@@ -12,7 +12,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from docusign_integration.envelope_sync import envelopes_sweep
+from docusign_integration.envelopes.sync import envelopes_sweep
 from docusign_integration.models import Envelope
 from docusign_sandbox import envelope_state
 from docusign_sandbox.models import Envelope as SandboxEnvelope

@@ -6,8 +6,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from docusign_integration.documents import documents_download
-from docusign_integration.envelope_sync import envelopes_sweep
+from docusign_integration.envelopes.documents import documents_download
+from docusign_integration.envelopes.sync import envelopes_sweep
 from docusign_integration.models import Envelope
 from tests import factories
 from tests.envelopes.conftest import SIMPLE_PDF, api_requests, docusign_envelope

@@ -11,9 +11,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 
-from docusign_integration import sending
+from docusign_integration.envelopes import sending
+from docusign_integration.envelopes.sending import RecipientRequest, SignerIdentity
 from docusign_integration.models import EmbeddedSigner, Envelope
-from docusign_integration.sending import RecipientRequest, SignerIdentity
 from docusign_sandbox.models import Recipient as SandboxRecipient
 from tenants.models import AuditEvent, MembershipRole
 from tests import factories

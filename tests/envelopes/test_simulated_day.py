@@ -13,7 +13,7 @@ from datetime import timedelta
 import requests
 from django.utils import timezone
 
-from docusign_integration.envelope_sync import envelopes_sweep
+from docusign_integration.envelopes.sync import envelopes_sweep
 from docusign_integration.models import Envelope
 from docusign_sandbox import clock, envelope_state, limits
 from docusign_sandbox.models import Account, Document, Recipient, RequestLog

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from docusign_integration import errors
-from docusign_integration.envelope_sync import envelopes_sweep, sync_state
+from docusign_integration.client import errors
+from docusign_integration.envelopes.sync import envelopes_sweep, sync_state
 from docusign_integration.models import Envelope
 from docusign_sandbox import clock
 from tests.envelopes.conftest import api_requests, docusign_envelope

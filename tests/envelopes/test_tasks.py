@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from docusign_integration.envelope_sync import envelopes_sweep
+from docusign_integration.envelopes.sync import envelopes_sweep
+from docusign_integration.envelopes.tasks import sync_all_organizations
 from docusign_integration.models import AccountSyncState, SignedDocument
-from docusign_integration.tasks_envelopes import sync_all_organizations
 from tests import factories
 from tests.envelopes.conftest import api_requests, connected_organization, docusign_envelope
 

@@ -20,7 +20,7 @@ import redis
 from celery import Celery
 from django.db import connection
 
-from docusign_integration.envelope_sync import envelopes_sweep
+from docusign_integration.envelopes.sync import envelopes_sweep
 from docusign_integration.models import Envelope, SignedDocument
 from docusign_sandbox.documents import combined_pdf
 from tests.envelopes.conftest import add_fault, api_requests, docusign_envelope

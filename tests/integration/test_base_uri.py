@@ -16,9 +16,9 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from urllib3.util import parse_url
 
-from docusign_integration import conf, errors
-from docusign_integration.oauth import UserInfo
-from docusign_integration.rest import AccountRef
+from docusign_integration.client import conf, errors
+from docusign_integration.client.rest import AccountRef
+from docusign_integration.oauth.account_server import UserInfo
 
 ACCOUNT = "11111111-1111-4111-8111-111111111111"
 USER = "33333333-3333-4333-8333-333333333333"

@@ -15,8 +15,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.forms import modelform_factory
 
-from docusign_integration import http
-from docusign_integration.consent import consent_verify
+from docusign_integration.client import http
+from docusign_integration.consent.system_user import consent_verify
 from docusign_sandbox.consent import grant_individual
 from docusign_sandbox.models import IntegrationKey, User
 from docusign_sandbox.seed import ACME, JWT_SCOPES

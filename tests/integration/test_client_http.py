@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from docusign_integration import errors, http
+from docusign_integration.client import errors, http
 from docusign_integration.models import AccountRateLimit
 
 pytestmark = pytest.mark.django_db

@@ -9,10 +9,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from docusign_integration.errors import InvalidIdentifier, UntrustedHost
-from docusign_integration.ids import require_document_id, require_guid
-from docusign_integration.jwt_assertion import build_assertion
-from docusign_integration.rest import AccountRef, rest_call
+from docusign_integration.client.errors import InvalidIdentifier, UntrustedHost
+from docusign_integration.client.ids import require_document_id, require_guid
+from docusign_integration.client.rest import AccountRef, rest_call
+from docusign_integration.oauth.jwt_assertion import build_assertion
 
 IK = "5c1f3d2e-6a1b-4c8e-9f7a-2d4b6e8a0c11"
 USER = "0f6e1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b"

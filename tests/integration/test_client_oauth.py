@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from docusign_integration import conf, errors, oauth
-from docusign_integration.oauth import TokenResponse, UserInfo
+from docusign_integration.client import conf, errors
+from docusign_integration.oauth import account_server as oauth
+from docusign_integration.oauth.account_server import TokenResponse, UserInfo
 
 ACCOUNT_A = "11111111-1111-4111-8111-111111111111"
 ACCOUNT_B = "22222222-2222-4222-8222-222222222222"

@@ -8,8 +8,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from docusign_integration import conf, errors, http, oauth
-from docusign_integration.rest import AccountRef, rest_call
+from docusign_integration.client import conf, errors, http
+from docusign_integration.client.rest import AccountRef, rest_call
+from docusign_integration.oauth import account_server as oauth
 
 UNKNOWN_USER = "a0000001-0000-4000-8000-0000000000ff"
 

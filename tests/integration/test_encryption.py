@@ -16,8 +16,8 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone
 
-from docusign_integration import encryption
-from docusign_integration.encryption import DecryptionError
+from docusign_integration.keys import encryption
+from docusign_integration.keys.encryption import DecryptionError
 from docusign_integration.models import CachedAccessToken
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,7 +16,7 @@ import pytest
 import requests
 from django.db import connection, transaction
 
-from docusign_integration import errors, http, rest
+from docusign_integration.client import errors, http, rest
 from docusign_integration.models import AccountRateLimit
 from docusign_sandbox import auth
 from docusign_sandbox.models import IntegrationKey, RequestLog, User

@@ -14,7 +14,7 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from docusign_integration.models import OAuthState
-from docusign_integration.state import (
+from docusign_integration.oauth.state import (
     StateRejected,
     code_challenge,
     consume_state,

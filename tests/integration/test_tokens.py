@@ -8,9 +8,11 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from docusign_integration import errors, http, oauth, tokens
+from docusign_integration.client import errors, http
+from docusign_integration.client.rest import AccountRef, rest_call
 from docusign_integration.models import CachedAccessToken
-from docusign_integration.rest import AccountRef, rest_call
+from docusign_integration.oauth import account_server as oauth
+from docusign_integration.oauth import tokens
 
 _token_posts: list[str] = []
 

@@ -7,7 +7,7 @@ import threading
 import pytest
 from django.db import connections
 
-from docusign_integration import tokens
+from docusign_integration.oauth import tokens
 from docusign_sandbox.models import RequestLog
 
 THREADS = 20

@@ -15,8 +15,8 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
-from docusign_integration import tokens
 from docusign_integration.models import CachedAccessToken
+from docusign_integration.oauth import tokens
 from docusign_sandbox.models import RequestLog
 
 THREADS = 20

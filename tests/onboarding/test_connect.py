@@ -9,8 +9,9 @@ from django.contrib.messages import get_messages
 from django.db import connection
 from social_django.models import UserSocialAuth
 
-from docusign_integration import encryption, state
+from docusign_integration.keys import encryption
 from docusign_integration.models import DocuSignCredential, OAuthState
+from docusign_integration.oauth import state
 from tests.onboarding.conftest import DocuSignBrowser, connect, start_connect, token_requests
 
 pytestmark = pytest.mark.usefixtures("sandbox")

@@ -9,11 +9,11 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from docusign_integration import credentials
-from docusign_integration.encryption import DecryptionError
+from docusign_integration.keys.encryption import DecryptionError
 from docusign_integration.models import DocuSignCredential
-from docusign_integration.models.credentials import CredentialStatus
-from docusign_integration.tasks_credentials import refresh_expiring_credentials
+from docusign_integration.oauth import credentials
+from docusign_integration.oauth.models.credentials import CredentialStatus
+from docusign_integration.oauth.tasks import refresh_expiring_credentials
 from tests.onboarding.conftest import connect, token_requests
 from tests.tenants.sandbox_pages import revoke_individual
 

@@ -27,13 +27,13 @@ from django.test import Client
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from docusign_integration import credentials
-from docusign_integration.connect_hmac import forget_cached_keys
-from docusign_integration.documents import documents_download
-from docusign_integration.envelope_sync import envelopes_sweep
-from docusign_integration.errors import DocuSignError
+from docusign_integration.client.errors import DocuSignError
+from docusign_integration.connect.hmac import forget_cached_keys
+from docusign_integration.envelopes.documents import documents_download
+from docusign_integration.envelopes.sync import envelopes_sweep
 from docusign_integration.models import ConnectEvent, ConnectHMACKey, DocuSignCredential, Envelope
-from docusign_integration.oauth import TokenResponse, UserAccount, UserInfo
+from docusign_integration.oauth import credentials
+from docusign_integration.oauth.account_server import TokenResponse, UserAccount, UserInfo
 from docusign_sandbox.models import IntegrationKey
 from docusign_sandbox.seed import ACME
 from tenants import services

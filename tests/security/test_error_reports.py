@@ -17,8 +17,9 @@ from django.core import mail
 from django.test import Client
 from django.utils.log import AdminEmailHandler
 
-from docusign_integration import credentials, http
-from docusign_integration.oauth import TokenResponse, UserAccount, UserInfo
+from docusign_integration.client import http
+from docusign_integration.oauth import credentials
+from docusign_integration.oauth.account_server import TokenResponse, UserAccount, UserInfo
 from tenants import services
 from tests import factories
 from tests.security.conftest import Secrets, canary

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from docusign_integration import http
+from docusign_integration.client import http
 from tests import factories
 from tests.security.conftest import ROLES
 from tests.security.crawl import Visit, body_of, crawl

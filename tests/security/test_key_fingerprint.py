@@ -25,8 +25,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from docusign_integration import stored_keys
-from docusign_integration.connect_hmac import connect_hmac_key_add
+from docusign_integration.connect.hmac import connect_hmac_key_add
+from docusign_integration.keys import stored_keys
 from portal.checks import check_stored_encryption_key_ids
 
 ROOT = Path(__file__).resolve().parents[2]

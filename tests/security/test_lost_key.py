@@ -19,11 +19,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from docusign_integration import credentials, encryption, stored_keys
-from docusign_integration.connect_hmac import connect_hmac_key_add
+from docusign_integration.connect.hmac import connect_hmac_key_add
+from docusign_integration.keys import encryption, stored_keys
 from docusign_integration.models import CachedAccessToken, ConnectHMACKey, DocuSignCredential, OAuthState
-from docusign_integration.models.credentials import CredentialStatus
-from docusign_integration.oauth import TokenResponse, UserAccount, UserInfo
+from docusign_integration.oauth import credentials
+from docusign_integration.oauth.account_server import TokenResponse, UserAccount, UserInfo
+from docusign_integration.oauth.models.credentials import CredentialStatus
 from tenants.models import AuditEvent, ClientOrganization
 from tests import factories
 from tests.security.test_key_fingerprint import key_id, manage, new_key, portal_env, start_web, start_worker

@@ -23,8 +23,8 @@ import pytest
 import requests
 from django.core.checks import run_checks
 
-from docusign_integration import errors
-from docusign_integration import http as docusign_http
+from docusign_integration.client import errors
+from docusign_integration.client import http as docusign_http
 from portal import checks
 from tests.sandbox_tls import self_signed_certificate
 from tests.test_settings_checks import production_env, run_check  # noqa: F401 (production_env is a fixture)

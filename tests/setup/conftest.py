@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from docusign_integration import http
-from docusign_integration.consent import consent_verify
+from docusign_integration.client import http
+from docusign_integration.consent.system_user import consent_verify
 from docusign_sandbox.models import Account, ConnectConfiguration, Consent, IntegrationKey, User
 from tenants.models import ClientOrganization
 from tests import factories

@@ -13,11 +13,11 @@ from django.template.loader import render_to_string
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 
-from docusign_integration.account_setup import account_setup_status
-from docusign_integration.errors import TransientError
+from docusign_integration.client.errors import TransientError
 from docusign_integration.models import AccountSetupState
-from docusign_integration.models.setup import SetupStatus
-from docusign_integration.tasks_setup import account_setup_check_all, account_setup_push_task
+from docusign_integration.setup.account_setup import account_setup_status
+from docusign_integration.setup.models import SetupStatus
+from docusign_integration.setup.tasks import account_setup_check_all, account_setup_push_task
 from docusign_sandbox.models import ConnectConfiguration, Fault
 from tenants.models import AuditEvent, ClientMembership, MembershipRole
 from tests import factories

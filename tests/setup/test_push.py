@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 
-from docusign_integration import account_setup
-from docusign_integration.account_setup import SetupRefused, account_setup_push, account_setup_status
 from docusign_integration.models import AccountSetupState, SetupProfile
-from docusign_integration.models.setup import SetupStatus
+from docusign_integration.setup import account_setup
+from docusign_integration.setup.account_setup import SetupRefused, account_setup_push, account_setup_status
+from docusign_integration.setup.models import SetupStatus
 from docusign_sandbox.models import ConnectConfiguration, RequestLog
 from tenants.models import AuditEvent
 from tests.setup.conftest import configurations, sandbox_account

@@ -25,10 +25,12 @@ import threading
 import pytest
 from django.db import connection
 
-from docusign_integration import esign_connect, http, tokens
-from docusign_integration.account_setup import account_setup_push
+from docusign_integration.client import connect_configurations as esign_connect
+from docusign_integration.client import http
 from docusign_integration.models import AccountSetupState
-from docusign_integration.models.setup import SetupStatus
+from docusign_integration.oauth import tokens
+from docusign_integration.setup.account_setup import account_setup_push
+from docusign_integration.setup.models import SetupStatus
 from docusign_sandbox.models import RequestLog
 from tenants.models import AuditEvent
 from tests.setup.conftest import configurations

@@ -11,8 +11,9 @@ from django.contrib.messages import get_messages
 from django.core.management import call_command
 from django.test import Client
 
-from docusign_integration import encryption, state
+from docusign_integration.keys import encryption
 from docusign_integration.models import OAuthState
+from docusign_integration.oauth import state
 from docusign_sandbox.models import RequestLog
 from docusign_sandbox.seed import ACME_ORG_ID
 from tenants.models import AuditEvent, ConsentStatus, ConsentType, SystemUser

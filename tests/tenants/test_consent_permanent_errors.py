@@ -12,10 +12,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from docusign_integration import conf
-from docusign_integration.consent import consent_verify
-from docusign_integration.errors import InvalidGrant
-from docusign_integration.tasks import check_consent_task
+from docusign_integration.client import conf
+from docusign_integration.client.errors import InvalidGrant
+from docusign_integration.consent.system_user import consent_verify
+from docusign_integration.consent.tasks import check_consent_task
 from docusign_sandbox.models import Consent, IntegrationKey, RequestLog, User
 from tenants.models import AuditEvent, ConsentStatus, SystemUser
 from tests import factories

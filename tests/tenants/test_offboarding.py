@@ -22,9 +22,12 @@ from django.test import Client, TestCase
 from django.urls import reverse
 from django.utils import timezone
 
-from docusign_integration import tasks, tasks_connect, tasks_credentials, tasks_envelopes, tasks_setup, tokens
-from docusign_integration.connect_hmac import connect_hmac_key_add, organization_for_account
-from docusign_integration.envelope_sync import envelopes_sweep
+from docusign_integration.connect import tasks as tasks_connect
+from docusign_integration.connect.hmac import connect_hmac_key_add, organization_for_account
+from docusign_integration.connect.tasks import process_connect_event
+from docusign_integration.consent import tasks
+from docusign_integration.envelopes import tasks as tasks_envelopes
+from docusign_integration.envelopes.sync import envelopes_sweep
 from docusign_integration.models import (
     CachedAccessToken,
     ConnectEvent,
@@ -33,7 +36,9 @@ from docusign_integration.models import (
     Envelope,
     OAuthState,
 )
-from docusign_integration.tasks_connect import process_connect_event
+from docusign_integration.oauth import tasks as tasks_credentials
+from docusign_integration.oauth import tokens
+from docusign_integration.setup import tasks as tasks_setup
 from docusign_sandbox.models import RequestLog
 from docusign_sandbox.seed import ACME
 from portal.celery import app as celery_app
@@ -190,7 +195,7 @@ def test_a_connect_message_for_an_offboarded_organization_is_stored_and_quaranti
         client, acme_with_key):
     offboard(acme_with_key)
 
-    with mock.patch("docusign_integration.connect_events.queue_processing") as queue_processing:
+    with mock.patch("docusign_integration.connect.events.queue_processing") as queue_processing:
         response = deliver(client, fixture_body("envelope-completed"))
 
     assert response.status_code == 200

@@ -8,9 +8,9 @@ import uuid
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from docusign_integration.conf import ENVIRONMENT_CHOICES
-from docusign_integration.connect_hmac import connect_hmac_key_add, connect_hmac_key_retire
-from docusign_integration.encryption import masked
+from docusign_integration.client.conf import ENVIRONMENT_CHOICES
+from docusign_integration.connect.hmac import connect_hmac_key_add, connect_hmac_key_retire
+from docusign_integration.keys.encryption import masked
 from docusign_integration.models import ConnectHMACKey
 from tenants.models import ClientOrganization
 

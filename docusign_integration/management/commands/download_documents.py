@@ -6,9 +6,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from docusign_integration import documents, errors
-from docusign_integration.models.documents import DocumentKind, DocumentState
-from docusign_integration.models.envelopes import Envelope, EnvelopeStatus
+from docusign_integration.client import errors
+from docusign_integration.envelopes import documents
+from docusign_integration.envelopes.models.documents import DocumentKind, DocumentState
+from docusign_integration.envelopes.models.envelopes import Envelope, EnvelopeStatus
 
 
 class Command(BaseCommand):

@@ -5,11 +5,11 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Q
 
-from docusign_integration.connect_events import connect_event_replay
-from docusign_integration.connect_hmac import organization_for_account
+from docusign_integration.connect.events import connect_event_replay
+from docusign_integration.connect.hmac import organization_for_account
+from docusign_integration.connect.tasks import republish_failures
+from docusign_integration.envelopes.models.envelopes import ConnectEventState
 from docusign_integration.models import ConnectEvent
-from docusign_integration.models.envelopes import ConnectEventState
-from docusign_integration.tasks_connect import republish_failures
 from tenants.models import ClientOrganization
 
 

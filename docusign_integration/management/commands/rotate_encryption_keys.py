@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.db.models import Q
 
-from docusign_integration import encryption, stored_keys
+from docusign_integration.keys import encryption, stored_keys
 
 BATCH_SIZE = 200
 KEY_ID = re.compile(r"[0-9a-f]{8}")  # the first 8 hex digits of sha256(key): encryption._key_id

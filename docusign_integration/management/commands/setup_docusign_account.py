@@ -8,8 +8,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from docusign_integration import errors
-from docusign_integration.account_setup import SetupDiff, account_setup_diff, account_setup_push
+from docusign_integration.client import errors
+from docusign_integration.setup.account_setup import SetupDiff, account_setup_diff, account_setup_push
 from tenants.selection import add_organization_arguments, selected_organizations
 
 

@@ -6,8 +6,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from docusign_integration import envelope_sync, errors
-from docusign_integration.tasks_envelopes import syncable_organizations
+from docusign_integration.client import errors
+from docusign_integration.envelopes import sync as envelope_sync
+from docusign_integration.envelopes.tasks import syncable_organizations
 from tenants.selection import add_organization_arguments, selected_organizations
 
 

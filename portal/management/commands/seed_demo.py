@@ -42,7 +42,7 @@ class Command(BaseCommand):
         """Copy the sandbox partner account's Connect HMAC keys in as partner keys, as ISV staff would from DocuSign."""
         if "sandbox" not in settings.DOCUSIGN_ENVIRONMENTS:
             return
-        from docusign_integration.connect_hmac import connect_hmac_key_add
+        from docusign_integration.connect.hmac import connect_hmac_key_add
         from docusign_integration.models import ConnectHMACKey
         from docusign_sandbox.models import IntegrationKey
         from docusign_sandbox.seed import partner_hmac_keys

@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from docusign_integration import errors
-from docusign_integration.consent import consent_verify
+from docusign_integration.client import errors
+from docusign_integration.consent.system_user import consent_verify
 from tenants.models import ConsentStatus
 from tenants.selection import add_organization_arguments, selected_organizations
 

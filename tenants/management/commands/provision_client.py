@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from docusign_integration import conf
+from docusign_integration.client import conf
 from tenants import services
 from tenants.management.commands.consent_links import write_consent_links
 from tenants.models import MembershipRole
