@@ -43,7 +43,7 @@ def test_a_failed_refresh_task_mails_a_report_without_any_secret(expired_connect
     assert result.failed()
     subject, body, html = mail_texts()
     assert "refresh_credential" in subject and "RuntimeError" in subject
-    assert "oauth.py" in body and "oauth.py" in html  # the report shows the refresh that failed, frame by frame
+    assert "account_server.py" in body and "account_server.py" in html  # the report shows the refresh that failed, frame by frame
     assert "Local Vars" in html  # ... with each frame's variables, cleansed
     assert not [name for text in (subject, body, html) for name in secrets.found_in(text)]
     row = FailedTask.objects.values().get()

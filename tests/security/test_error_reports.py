@@ -86,7 +86,7 @@ def test_the_error_mail_of_a_failed_refresh_holds_no_secret(expired_connection, 
     assert len(mail.outbox) == 1
     report = mail.outbox[0]
     texts = [report.body, *(content for content, _ in getattr(report, "alternatives", []))]
-    assert "RuntimeError" in texts[-1] and "oauth.py" in texts[-1]  # the report is about the refresh that failed
+    assert "RuntimeError" in texts[-1] and "account_server.py" in texts[-1]  # the report is about the refresh that failed
     assert len(texts) == (2 if include_html else 1)
     leaks = [name for text in texts for name in secrets.found_in(text)]
     assert not leaks
