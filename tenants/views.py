@@ -20,8 +20,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_http_methods, require_POST
 
 from docusign_integration.client.errors import DocuSignError
-from docusign_integration.oauth import authorization_code as connect_flow
-from docusign_integration.oauth import credentials
+from docusign_integration.oauth import authorization_code, credentials
 from docusign_integration.oauth.models.credentials import DocuSignCredential
 from tenants import onboarding
 from tenants.forms import AccountChoiceForm, ExistingPasswordForm, NewPasswordForm
@@ -100,7 +99,7 @@ def checklist(request: AuthenticatedRequest, slug: str) -> HttpResponse:
 def connect(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     """Start "Connect to DocuSign": a top-level redirect to DocuSign's sign-in and approval page."""
     organization = onboarding.organization_for(request, slug)
-    return connect_flow.connect_start(request, organization)
+    return authorization_code.authorization_code_start(request, organization)
 
 
 @login_required

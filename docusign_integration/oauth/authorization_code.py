@@ -1,8 +1,8 @@
-"""The "connect" flow: start "Connect to DocuSign" for an organization, and its handler on the one redirect URI.
+"""The Authorization Code grant flow: start "Connect to DocuSign" for an organization, and its handler on the one redirect URI.
 
 The start sends the browser top-level to DocuSign's /oauth/auth (never in a frame). DocuSign redirects to
 /docusign/callback/, whose router (docusign_integration.oauth.views) peeks at the state's flow and calls
-`connect_callback`. The state is consumed (single use, this session, this user) before anything else, so an
+`authorization_code_callback`. The state is consumed (single use, this session, this user) before anything else, so an
 abused state costs no token request; then social-core's `do_complete` runs the backend and the pipeline
 (docusign_integration.oauth.pipeline), which ends on the account choice page or the checklist.
 """
@@ -24,7 +24,7 @@ from social_django.utils import load_backend, load_strategy
 
 from docusign_integration.client.errors import DocuSignError
 from docusign_integration.oauth import state
-from docusign_integration.oauth.social_backend import CONNECT_FLOW, DocuSignOAuth2
+from docusign_integration.oauth.social_backend import AUTHORIZATION_CODE_FLOW, DocuSignOAuth2
 from docusign_integration.oauth.views import register_callback_flow
 from tenants.models import ClientOrganization
 from tenants.users import acting_user
@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 CANCELLED = "Connecting to DocuSign was cancelled."
 
 
-def connect_start(request: HttpRequest, organization: ClientOrganization) -> HttpResponse:
+def authorization_code_start(request: HttpRequest, organization: ClientOrganization) -> HttpResponse:
     """Redirect to DocuSign's sign-in and consent page for `organization` (the caller checked the admin role)."""
     backend = _backend(request)
     backend.organization = organization
@@ -43,8 +43,8 @@ def connect_start(request: HttpRequest, organization: ClientOrganization) -> Htt
 
 # social-core's frames below hold DocuSign's token answer: error reports show none of their variables (docs/security.md TS-8).
 @sensitive_variables()
-def connect_callback(request: HttpRequest) -> HttpResponse:
-    """DocuSign's redirect for the "connect" flow: 400 for a bad state, else back to the portal's pages."""
+def authorization_code_callback(request: HttpRequest) -> HttpResponse:
+    """DocuSign's redirect for the Authorization Code grant flow: 400 for a bad state, else back to the portal's pages."""
     if request.GET.get("error"):
         return _provider_error(request)
     backend = _backend(request)
@@ -76,7 +76,7 @@ def _never_sign_in(*args: Any, **kwargs: Any) -> None:
 def _provider_error(request: HttpRequest) -> HttpResponse:
     """DocuSign sent `error=...` (the user declined, or the request was refused): consume the state, then explain."""
     try:
-        record = state.consume_state(request, request.GET.get("state", ""), flow=CONNECT_FLOW)
+        record = state.consume_state(request, request.GET.get("state", ""), flow=AUTHORIZATION_CODE_FLOW)
     except state.StateRejected:
         return _rejected(request)
     if request.GET["error"] == "access_denied":
@@ -103,4 +103,4 @@ def _rejected(request: HttpRequest) -> HttpResponse:
     return render(request, "docusign_integration/callback_rejected.html", status=400)
 
 
-register_callback_flow(CONNECT_FLOW, connect_callback)
+register_callback_flow(AUTHORIZATION_CODE_FLOW, authorization_code_callback)

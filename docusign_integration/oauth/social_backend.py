@@ -4,7 +4,7 @@ social-core drives the flow (start, callback, pipeline); the DocuSign- and porta
 
 - The account server is the organization's environment's, computed at call time (the sandbox's origin differs
   per test run and deployment), never a class constant.
-- `state` is the portal's own single-use OAuthState (flow "connect"), bound to the session, the portal user,
+- `state` is the portal's own single-use OAuthState (flow "authorization_code"), bound to the session, the portal user,
   the organization and the environment; it also keeps the PKCE verifier server-side, encrypted. social-core's
   session-held state is not used, so the one redirect URI can be routed by `state.peek_flow`.
 - `redirect_uri` is always settings.DOCUSIGN_REDIRECT_URI, the one URI registered on the integration key.
@@ -30,9 +30,11 @@ from docusign_integration.oauth import account_server as oauth
 from docusign_integration.oauth import state
 from docusign_integration.oauth.account_server import TokenResponse, UserInfo
 
-CONNECT_FLOW = "connect"
+# The OAuthState flow of "Connect to DocuSign" (the Authorization Code grant). States stored as "connect" before the
+# rename (at most 10 minutes old at a deploy) are answered "start again", like any expired state.
+AUTHORIZATION_CODE_FLOW = "authorization_code"
 # Exactly these (docs/security.md OA-8): eSignature calls, and refresh tokens whose lifetime slides.
-CONNECT_SCOPES = ("signature", "extended")
+AUTHORIZATION_CODE_SCOPES = ("signature", "extended")
 # Fields of the token response that must never be copied into extra_data.
 TOKEN_FIELDS = ("access_token", "refresh_token", "id_token", "code", "code_verifier")
 
@@ -49,7 +51,7 @@ class DocuSignOAuth2(BaseOAuth2PKCE):
     USE_BASIC_AUTH = True  # DocuSign's confidential client: Basic auth, added by oauth.exchange_code
     EXTRA_DATA: list = []
 
-    # Set by the start view (connect_flow.connect_start) before `start()`.
+    # Set by the start view (authorization_code.authorization_code_start) before `start()`.
     organization: Any = None
     # Set at the callback by validate_state, then by the token exchange and userinfo; read by the pipeline.
     state_record: Any = None
@@ -90,7 +92,7 @@ class DocuSignOAuth2(BaseOAuth2PKCE):
 
     def get_scope(self) -> list[str]:
         # Not configurable on purpose: the scope is part of the security contract (docs/security.md OA-8).
-        return list(CONNECT_SCOPES)
+        return list(AUTHORIZATION_CODE_SCOPES)
 
     def get_key_and_secret(self) -> tuple[str, str]:
         # Only the public client_id is needed here; the secret is added at the choke point (oauth.exchange_code).
@@ -102,7 +104,7 @@ class DocuSignOAuth2(BaseOAuth2PKCE):
         self._code_verifier = state.new_code_verifier()
         return state.issue_state(
             self.http_request,
-            flow=CONNECT_FLOW,
+            flow=AUTHORIZATION_CODE_FLOW,
             environment=self.environment_name(),
             organization_id=self.organization.pk,
             code_verifier=self._code_verifier,
@@ -117,7 +119,7 @@ class DocuSignOAuth2(BaseOAuth2PKCE):
     def validate_state(self) -> str:
         """Consume the state before anything else happens (raises state.StateRejected; no token request is made)."""
         request_state = self.get_request_state() or ""
-        self.state_record = state.consume_state(self.http_request, request_state, flow=CONNECT_FLOW)
+        self.state_record = state.consume_state(self.http_request, request_state, flow=AUTHORIZATION_CODE_FLOW)
         return request_state
 
     def get_code_verifier(self, state: str | None = None) -> str:
