@@ -85,7 +85,8 @@ def fill(orgs: int, events: int, days: float, seed: int = 1) -> None:
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
-    from docusign_integration.envelopes.models.envelopes import ConnectEventState, CreatedVia, EnvelopeStatus
+    from docusign_integration.connect.models import ConnectEventState
+    from docusign_integration.envelopes.models.envelopes import CreatedVia, EnvelopeStatus
     from docusign_integration.models import (
         AccountRateLimit,
         AccountSetupState,

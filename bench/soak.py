@@ -83,7 +83,7 @@ class Chaos(threading.Thread):
     def run(self) -> None:
         from django.db import close_old_connections
 
-        from docusign_integration.envelopes.models.envelopes import ConnectEventState
+        from docusign_integration.connect.models import ConnectEventState
         from docusign_integration.models import ConnectEvent
 
         next_kill = self.kill_every
@@ -140,7 +140,7 @@ def _wait_for_drain(seconds: float) -> float:
     """Wait until no stored event is waiting for processing; how long it took."""
     from django.db import close_old_connections
 
-    from docusign_integration.envelopes.models.envelopes import ConnectEventState
+    from docusign_integration.connect.models import ConnectEventState
     from docusign_integration.models import ConnectEvent
 
     started = time.monotonic()

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.soak_relay import Ack
-from docusign_integration.envelopes.models.envelopes import ConnectEventState
+from docusign_integration.connect.models import ConnectEventState
 from docusign_integration.envelopes.status import STATUS_RANK, parse_docusign_datetime
 from docusign_integration.models import ConnectEvent, Envelope
 from docusign_sandbox.models import ConnectDelivery

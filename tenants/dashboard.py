@@ -17,7 +17,7 @@ from django.db.models import Count, Model, Q, QuerySet
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
-from docusign_integration.envelopes.models.envelopes import ConnectEventState
+from docusign_integration.connect.models import ConnectEventState
 from docusign_integration.models import ConnectEvent
 from tenants.active import active_only
 from tenants.health import Level, OrganizationHealth, needs_attention, organization_health, with_health

@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from docusign_integration.client.conf import ENVIRONMENT_CHOICES
-from docusign_integration.envelopes.models.envelopes import ConnectEventState
+from docusign_integration.connect.models import ConnectEventState
 from docusign_integration.models import AccountRateLimit, ConnectEvent, DocuSignCredential
 from docusign_integration.oauth.models.credentials import CredentialStatus
 from docusign_integration.setup.models import SetupStatus

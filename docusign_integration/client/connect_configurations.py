@@ -1,4 +1,4 @@
-"""eSignature REST calls for an account's Connect configurations, settings and users (docs/docusign.md §7.1, §8).
+"""eSignature REST calls for an account's Connect configurations (docs/docusign.md §7.1).
 
 All go through `rest.rest_call`. Bodies and answers are in DocuSign's shapes: camelCase, every scalar a string.
 """
@@ -10,7 +10,6 @@ from typing import Any
 
 from docusign_integration.client import http
 from docusign_integration.client.errors import BadResponse, InvalidIdentifier
-from docusign_integration.client.ids import require_guid
 from docusign_integration.client.rest import AccountRef, rest_call
 
 _CONNECT_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits only: str.isdigit() also accepts other scripts' digits
@@ -61,20 +60,3 @@ def update_connect_configuration(ref: AccountRef, connect_id: str, configuration
     body = {**configuration, "connectId": _connect_id(connect_id)}
     return http.json_or_raise(rest_call(ref, "PUT", "/connect", bearer=bearer, json=body))
 
-
-def get_account_settings(ref: AccountRef, *, bearer: str) -> dict[str, Any]:
-    """accountSettingsInformation: a flat object of string properties."""
-    # Reference: https://developers.docusign.com/docs/esign-rest-api/reference/accounts/accounts/listsettings/
-    return http.json_or_raise(rest_call(ref, "GET", "/settings", bearer=bearer))
-
-
-def update_account_settings(ref: AccountRef, changes: dict[str, str], *, bearer: str) -> None:
-    """Change only the named account settings (a partial object; DocuSign answers 200 with no body)."""
-    # Reference: https://developers.docusign.com/docs/esign-rest-api/reference/accounts/accounts/updatesettings/
-    rest_call(ref, "PUT", "/settings", bearer=bearer, json=changes)
-
-
-def get_user(ref: AccountRef, user_id: str, *, bearer: str) -> dict[str, Any]:
-    """One user of the account (userInformation, including `isAdmin`)."""
-    # Reference: https://developers.docusign.com/docs/esign-rest-api/reference/users/users/get/
-    return http.json_or_raise(rest_call(ref, "GET", f"/users/{require_guid(user_id, 'DocuSign user id')}", bearer=bearer))

@@ -15,8 +15,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from docusign_integration.connect.hmac import connect_hmac_key_add, connect_hmac_key_retire
-from docusign_integration.connect.models import ConnectHMACKey
-from docusign_integration.envelopes.models.envelopes import ConnectEvent, ConnectEventState
+from docusign_integration.connect.models import ConnectEvent, ConnectEventState, ConnectHMACKey
 from docusign_integration.keys.encryption import masked
 from portal.admin_input import CheckedInputMixin
 from tenants.users import signed_in_user

@@ -23,7 +23,8 @@ from django.utils import timezone
 
 from docusign_integration.client.ids import is_guid
 from docusign_integration.connect.dispatch import queue_processing
-from docusign_integration.envelopes.models.envelopes import ConnectEvent, ConnectEventState, CreatedVia
+from docusign_integration.connect.models import ConnectEvent, ConnectEventState
+from docusign_integration.envelopes.models.envelopes import CreatedVia
 from docusign_integration.envelopes.status import EnvelopeSummary, SummaryError, envelope_status_apply, parse_docusign_datetime
 from tenants.active import organization_is_active
 from tenants.models import ClientOrganization

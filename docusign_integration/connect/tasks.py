@@ -21,7 +21,7 @@ from docusign_integration.client.connect_failures import connect_envelopes_retry
 from docusign_integration.client.rest import AccountRef
 from docusign_integration.connect.dispatch import MAX_EVENTS_PER_MESSAGE
 from docusign_integration.connect.events import connect_event_process
-from docusign_integration.envelopes.models.envelopes import ConnectEvent, ConnectEventState
+from docusign_integration.connect.models import ConnectEvent, ConnectEventState
 from docusign_integration.oauth import tokens
 from portal.dead_letters import dead_letter_record
 from tenants.active import active_only, organization_is_active

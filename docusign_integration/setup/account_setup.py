@@ -22,7 +22,7 @@ from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.utils import timezone
 
-from docusign_integration.client import connect_configurations as esign_connect
+from docusign_integration.client import accounts, connect_configurations
 from docusign_integration.client.errors import DocuSignError, PermissionDenied, RateLimited
 from docusign_integration.client.models import AccountRateLimit
 from docusign_integration.client.rest import AccountRef
@@ -167,7 +167,7 @@ def _administrator(organization: ClientOrganization, ref: AccountRef, credential
     for user_id, token, who in _candidates(organization, credential):
         try:
             bearer = token()
-            if esign_connect.get_user(ref, user_id, bearer=bearer).get("isAdmin") == "true":
+            if accounts.get_user(ref, user_id, bearer=bearer).get("isAdmin") == "true":
                 return Administrator(user_id=user_id, bearer=bearer, who=who)
         except DocuSignError as exc:
             if exc.retryable:
@@ -197,8 +197,8 @@ def _refusal(exc: DocuSignError, organization: ClientOrganization) -> DocuSignEr
 def _observe(ref: AccountRef, administrator: Administrator, profile: SetupProfile) -> SetupDiff:
     """Read the account's Connect configurations and settings (nothing is written) and compare them with `profile`."""
     desired = desired_configuration(profile)
-    own = _own_configuration(esign_connect.list_connect_configurations(ref, bearer=administrator.bearer), desired)
-    current = esign_connect.get_account_settings(ref, bearer=administrator.bearer)
+    own = _own_configuration(connect_configurations.list_connect_configurations(ref, bearer=administrator.bearer), desired)
+    current = accounts.get_account_settings(ref, bearer=administrator.bearer)
     changes = {name: value for name, value in profile.account_settings.items() if current.get(name) != value}
     if own is None:
         return SetupDiff(administrator=administrator.who, missing=True, settings_changes=changes)
@@ -251,14 +251,14 @@ def account_setup_push(*, acting_user: User | None, organization: ClientOrganiza
             diff = _observe(ref, administrator, profile)
             connect_id = diff.connect_id
             if diff.missing:
-                created = esign_connect.create_connect_configuration(ref, desired_configuration(profile),
+                created = connect_configurations.create_connect_configuration(ref, desired_configuration(profile),
                                                                      bearer=administrator.bearer)
                 connect_id = str(created["connectId"])
             elif diff.configuration_drift:
-                esign_connect.update_connect_configuration(ref, connect_id, desired_configuration(profile),
+                connect_configurations.update_connect_configuration(ref, connect_id, desired_configuration(profile),
                                                            bearer=administrator.bearer)
             if diff.settings_changes:
-                esign_connect.update_account_settings(ref, diff.settings_changes, bearer=administrator.bearer)
+                accounts.update_account_settings(ref, diff.settings_changes, bearer=administrator.bearer)
             with transaction.atomic():
                 before = audit.snapshot(state, STATE_FIELDS)
                 now = timezone.now()

@@ -23,8 +23,8 @@ from django.utils import timezone
 
 from docusign_integration.connect import events as connect_events
 from docusign_integration.connect.events import connect_event_store
+from docusign_integration.connect.models import ConnectEventState
 from docusign_integration.connect.tasks import process_connect_event, process_connect_events, sweep_connect_events
-from docusign_integration.envelopes.models.envelopes import ConnectEventState
 from docusign_integration.models import ConnectEvent, Envelope
 from docusign_sandbox.seed import ACME
 from tests import factories

@@ -25,8 +25,7 @@ import threading
 import pytest
 from django.db import connection
 
-from docusign_integration.client import connect_configurations as esign_connect
-from docusign_integration.client import http
+from docusign_integration.client import connect_configurations, http
 from docusign_integration.models import AccountSetupState
 from docusign_integration.oauth import tokens
 from docusign_integration.setup.account_setup import account_setup_push
@@ -52,7 +51,7 @@ def reads_wait_for_each_other(monkeypatch) -> list[int]:
     READ_WAIT passed). Returns, per listing, how many configurations it saw."""
     everyone_read = threading.Barrier(PUSHES)
     seen: list[int] = []
-    original = esign_connect.list_connect_configurations
+    original = connect_configurations.list_connect_configurations
 
     def list_then_wait(*args, **kwargs):
         listed = original(*args, **kwargs)
@@ -62,7 +61,7 @@ def reads_wait_for_each_other(monkeypatch) -> list[int]:
             everyone_read.wait(READ_WAIT)
         return listed
 
-    monkeypatch.setattr(esign_connect, "list_connect_configurations", list_then_wait)
+    monkeypatch.setattr(connect_configurations, "list_connect_configurations", list_then_wait)
     return seen
 
 

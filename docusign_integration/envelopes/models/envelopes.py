@@ -1,16 +1,13 @@
-"""Envelopes the portal tracks, and the Connect messages (JSON SIM, docs/docusign.md §7.3) that DocuSign delivered about them.
+"""Envelopes the portal tracks, and their embedded signers.
 
 An `Envelope` row changes only through `envelope_status.envelope_status_apply`, whichever way the news came
-(the portal's own send, a Connect message, or polling). A `ConnectEvent` is one delivery as received: stored before
-it is processed so an acknowledged message is never lost, and unique on DocuSign's identity of the event so a
-redelivery (any `retryCount`) is recognised (docs/security.md WH-4).
+(the portal's own send, a Connect message, or polling).
 """
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
 
 from docusign_integration.client.conf import ENVIRONMENT_CHOICES
 from tenants.models import guid_validator
@@ -105,49 +102,3 @@ class EmbeddedSigner(models.Model):
     def __str__(self) -> str:
         return f"Embedded signer {self.recipient_id} of {self.envelope_id} ({self.get_identity_kind_display()})"
 
-
-class ConnectEventState(models.TextChoices):
-    RECEIVED = "received", "Received, not yet processed"
-    APPLIED = "applied", "Applied"
-    IGNORED = "ignored", "Ignored"
-    QUARANTINED = "quarantined", "Quarantined"
-
-
-class ConnectEvent(models.Model):
-    """One Connect message as received, with what processing made of it."""
-
-    environment = models.CharField(max_length=20, choices=ENVIRONMENT_CHOICES)
-    account_id = models.CharField("DocuSign account id", max_length=36)
-    envelope_id = models.CharField("DocuSign envelope id", max_length=36)
-    event = models.CharField(max_length=60, help_text="The JSON SIM event name, such as envelope-completed.")
-    # Null only for a quarantined message without a usable generatedDateTime (such rows are never deduplicated).
-    generated_at = models.DateTimeField(null=True, blank=True)
-    recipient_id = models.CharField(max_length=100, blank=True, default="")
-    # Null when no client organization has this account: such messages are quarantined and never applied.
-    organization = models.ForeignKey("tenants.ClientOrganization", null=True, blank=True, on_delete=models.SET_NULL,
-                                     related_name="connect_events")
-    body = models.BinaryField(help_text="The raw bytes as delivered (at most DOCUSIGN_CONNECT_MAX_BODY).")
-    state = models.CharField(max_length=20, choices=ConnectEventState.choices, default=ConnectEventState.RECEIVED)
-    reason = models.CharField(max_length=500, blank=True)
-    retry_count = models.PositiveIntegerField(default=0, help_text="DocuSign's retryCount of the last delivery seen.")
-    received_at = models.DateTimeField(default=timezone.now)
-    processed_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0, help_text="How many times processing ran.")
-
-    class Meta:
-        constraints = [
-            # DocuSign's identity of a message; retryCount and the body are deliberately not part of it (docs/security.md WH-4).
-            models.UniqueConstraint(fields=["account_id", "envelope_id", "event", "generated_at", "recipient_id"],
-                                    name="docusign_connect_event_once"),
-        ]
-        indexes = [
-            models.Index(fields=["state", "received_at"], name="docusign_connect_event_due"),
-            models.Index(fields=["organization", "envelope_id"], name="docusign_connect_event_env"),
-            # The staff dashboard's deliveries-per-hour chart: the last 24 hours, however long the history kept.
-            models.Index(fields=["received_at"], name="docusign_connect_event_recv"),
-            # An organization's health: its last delivery and its counts over the last 24 hours.
-            models.Index(fields=["organization", "-received_at"], name="docusign_connect_org_received"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.event} {self.envelope_id} ({self.state})"

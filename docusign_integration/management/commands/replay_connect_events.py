@@ -7,8 +7,8 @@ from django.db.models import Q
 
 from docusign_integration.connect.events import connect_event_replay
 from docusign_integration.connect.hmac import organization_for_account
+from docusign_integration.connect.models import ConnectEventState
 from docusign_integration.connect.tasks import republish_failures
-from docusign_integration.envelopes.models.envelopes import ConnectEventState
 from docusign_integration.models import ConnectEvent
 from tenants.models import ClientOrganization
 
