@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from docusign_integration.models import AccountRateLimit
+from docusign_integration.client.models import AccountRateLimit
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from docusign_integration.keys import encryption
-from docusign_integration.models import OAuthState
+from docusign_integration.oauth.models.state import OAuthState
 
 logger = logging.getLogger("docusign_integration.security")
 

@@ -11,8 +11,8 @@ from celery import Task, shared_task
 
 from docusign_integration import task_retry
 from docusign_integration.client import errors
-from docusign_integration.models import DocuSignCredential
 from docusign_integration.oauth import credentials
+from docusign_integration.oauth.models.credentials import DocuSignCredential
 from tenants.active import active_only, organization_is_active
 
 BACKOFF_BASE = 60  # seconds; a refresh has ten days of slack, so it backs off slower than other tasks

@@ -14,9 +14,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from docusign_integration.client.ids import require_guid
-from docusign_integration.models import CachedAccessToken
 from docusign_integration.oauth import account_server as oauth
 from docusign_integration.oauth.jwt_assertion import DEFAULT_SCOPES
+from docusign_integration.oauth.models.tokens import CachedAccessToken
 
 
 def _normalized(scopes: str) -> str:
