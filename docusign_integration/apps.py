@@ -1,9 +1,5 @@
 from django.apps import AppConfig
 
-# The capabilities, one subpackage each (README "Architecture"). Celery's autodiscovery looks for a `tasks` module in
-# each (portal/celery.py): a capability's tasks live beside it, and a new capability is named here once.
-CAPABILITIES = ("client", "keys", "oauth", "consent", "connect", "setup", "envelopes")
-
 
 class DocusignIntegrationConfig(AppConfig):
     name = "docusign_integration"

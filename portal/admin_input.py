@@ -84,7 +84,7 @@ class CheckedChangeList(ChangeList):
 
 
 class CheckedInputMixin(admin.ModelAdmin):
-    """For every ModelAdmin of the portal (and, re-registered in portal/admin.py, the ones Django and social-auth add).
+    """For every ModelAdmin of the portal (and, re-registered in background/admin.py, the ones Django and social-auth add).
 
     A ModelAdmin itself so that its `super()` calls are checked; placed first among the bases, it runs before the
     class it is mixed into (`guard`).

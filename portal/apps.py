@@ -7,10 +7,7 @@ class PortalConfig(AppConfig):
     verbose_name = "Partner portal"
 
     def ready(self) -> None:
-        from . import (
-            checks,  # noqa: F401  (registers the system checks)
-            task_failures,  # noqa: F401  (connects Celery's task_failure: dead letters and alerts)
-        )
+        from portal import checks  # noqa: F401  (registers the system checks)
 
 
 class PortalAdminConfig(admin_apps.AdminConfig):

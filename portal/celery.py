@@ -13,14 +13,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 class PortalTask(Task):
     """Every task of the portal: a transient database error (SQLite's "database is locked", PostgreSQL's serialization
-    failure or deadlock) is retried through the one classifier, `docusign_integration.task_retry`, instead of failing
+    failure or deadlock) is retried through the one classifier, `background.task_retry`, instead of failing
     the task for good; any other error is left to the task, and to the dead letters."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         try:
             return super().__call__(*args, **kwargs)
         except DatabaseError as exc:
-            from docusign_integration import task_retry
+            from background import task_retry
 
             task_retry.retry_or_raise(self, exc)
 
@@ -33,7 +33,7 @@ app.autodiscover_tasks(lambda: [f"docusign_integration.{name}" for name in _capa
 
 
 def _capabilities() -> tuple[str, ...]:
-    from docusign_integration.apps import CAPABILITIES
+    from docusign_integration import CAPABILITIES
 
     return CAPABILITIES
 

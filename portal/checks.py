@@ -210,7 +210,7 @@ def check_service_credentials(app_configs: Sequence[AppConfig] | None, **kwargs:
 def check_broker_visibility_timeout(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
     """A task waiting out a rate limit holds its message unacknowledged (acks_late) for up to DEFER_MAX seconds; on
     Redis a message unacknowledged for longer than the visibility timeout is delivered again, to a second worker."""
-    from docusign_integration.task_retry import DEFER_MAX
+    from background.task_retry import DEFER_MAX
 
     timeout = (getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", None) or {}).get("visibility_timeout")
     if not str(settings.CELERY_BROKER_URL).startswith(("redis://", "rediss://")) or timeout is None:

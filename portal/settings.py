@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "social_django",
     "portal",
+    "background",
     "tenants",
     "docusign_integration",
     "docusign_sandbox",
@@ -285,7 +286,7 @@ LOGGING: dict[str, Any] = {
         "django.security.csrf": {"filters": ["redact_secrets"]},
     },
 }
-DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.errors.SecretScrubbingFilter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "background.errors.SecretScrubbingFilter"
 
 # --- Connect to DocuSign (social-auth) and the refresh of its tokens ------------------------------
 # The "docusign" backend links a DocuSign identity to the signed-in portal user; it never signs anyone in.

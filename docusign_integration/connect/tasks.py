@@ -15,7 +15,8 @@ from celery import Task, shared_task
 from django.db.models import Q
 from django.utils import timezone
 
-from docusign_integration import task_retry
+from background import task_retry
+from background.dead_letters import dead_letter_record
 from docusign_integration.client import errors
 from docusign_integration.client.connect_failures import connect_envelopes_retry_queue, connect_failures_list
 from docusign_integration.client.rest import AccountRef
@@ -23,7 +24,6 @@ from docusign_integration.connect.dispatch import MAX_EVENTS_PER_MESSAGE
 from docusign_integration.connect.events import connect_event_process
 from docusign_integration.connect.models import ConnectEvent, ConnectEventState
 from docusign_integration.oauth import tokens
-from portal.dead_letters import dead_letter_record
 from tenants.active import active_only, organization_is_active
 from tenants.models import ClientOrganization, ConsentStatus
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from celery import Task, shared_task
 from django.db import transaction
 
-from docusign_integration import task_retry
+from background import task_retry
 from docusign_integration.client import errors
 from docusign_integration.consent.system_user import consent_verify
 from tenants.active import active_only, organization_is_active
@@ -24,7 +24,7 @@ def check_consent_task(self: Task, organization_id: int) -> None:
         consent_verify(acting_user=None, organization=organization)
     except errors.DocuSignError as exc:
         # consent_verify records refusals on the organization itself: only transient failures and rate limits
-        # reach here; once the retries are spent, the dead letter (portal.task_failures) asks a person.
+        # reach here; once the retries are spent, the dead letter (background.task_failures) asks a person.
         task_retry.retry_or_raise(self, exc)
 
 

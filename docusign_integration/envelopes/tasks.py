@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from docusign_integration import task_retry
+from background import task_retry
 from docusign_integration.client import errors
 from docusign_integration.envelopes import documents
 from docusign_integration.envelopes import sync as envelope_sync

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from celery import Task, shared_task
 
-from docusign_integration import task_retry
+from background import task_retry
 from docusign_integration.client import errors
 from docusign_integration.oauth import credentials
 from docusign_integration.oauth.models.credentials import DocuSignCredential

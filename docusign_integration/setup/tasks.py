@@ -12,7 +12,7 @@ from celery import Task, shared_task
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from docusign_integration import task_retry
+from background import task_retry
 from docusign_integration.client import errors
 from docusign_integration.setup import account_setup
 from tenants.active import active_only, organization_is_active

@@ -18,7 +18,9 @@ import requests
 from django.db import IntegrityError, OperationalError
 from django.utils import timezone
 
-from docusign_integration import task_retry
+from background import task_retry
+from background.models import FailedTask
+from background.task_retry import Action, classify
 from docusign_integration.client import envelopes as esign_envelopes
 from docusign_integration.client import errors, http
 from docusign_integration.client.rest import AccountRef
@@ -26,11 +28,9 @@ from docusign_integration.connect.tasks import republish_failures
 from docusign_integration.envelopes.tasks import download_envelope_documents, sync_organization
 from docusign_integration.models import CachedAccessToken, Envelope
 from docusign_integration.oauth import tokens
-from docusign_integration.task_retry import Action, classify
 from docusign_sandbox import faults
 from docusign_sandbox.seed import GLOBEX_GENERAL
 from portal.celery import app as celery_app
-from portal.models import FailedTask
 from tests.background.conftest import RetryScheduled
 from tests.envelopes.conftest import add_fault, api_requests
 

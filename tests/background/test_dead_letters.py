@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 
+from background import dead_letters
+from background.models import NOT_AN_ID, FailedTask
 from docusign_integration.connect.tasks import process_connect_events
 from docusign_integration.envelopes.tasks import sync_organization
-from portal import dead_letters
-from portal.models import NOT_AN_ID, FailedTask
 from tenants.models import AuditEvent
 from tests.envelopes.conftest import add_fault, api_requests
 
@@ -27,7 +27,7 @@ def fail_every_try(sandbox) -> None:
 def test_retries_exhausted_leave_one_dead_letter_with_ids_only_and_one_mail(sandbox, acme, fast_http, admins, caplog):
     fail_every_try(sandbox)
 
-    with caplog.at_level(logging.ERROR, logger="portal.dead_letters"):
+    with caplog.at_level(logging.ERROR, logger="background.dead_letters"):
         result = sync_organization.apply(args=[acme.pk])
 
     assert result.failed()
@@ -40,7 +40,7 @@ def test_retries_exhausted_leave_one_dead_letter_with_ids_only_and_one_mail(sand
     assert (letter.retries, letter.failure_count, letter.resolved) == (sync_organization.max_retries, 1, False)
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["operators@isv.example"]
-    assert "sync_organization" in mail.outbox[0].subject and f"/admin/portal/failedtask/{letter.pk}/" in mail.outbox[0].body
+    assert "sync_organization" in mail.outbox[0].subject and f"/admin/background/failedtask/{letter.pk}/" in mail.outbox[0].body
     assert [r.levelno for r in caplog.records if "task_failed" in r.getMessage()] == [logging.ERROR]
 
 

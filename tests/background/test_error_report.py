@@ -12,9 +12,9 @@ import pytest
 from celery import shared_task
 from django.core import mail
 
+from background.models import FailedTask
 from docusign_integration.models import DocuSignCredential
 from docusign_integration.oauth.tasks import refresh_credential
-from portal.models import FailedTask
 from tests.security.test_error_reports import expired_connection, secrets, transport_breaks
 
 __all__ = ["expired_connection", "secrets", "transport_breaks"]  # fixtures shared with the view-side test

@@ -11,12 +11,12 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from portal import dead_letters
-from portal.models import FailedTask
+from background import dead_letters
+from background.models import FailedTask
 from tenants.models import AuditEvent
 from tests import factories
 
-CHANGELIST = "/admin/portal/failedtask/"
+CHANGELIST = "/admin/background/failedtask/"
 
 
 def dead_letter(task_name: str, *args: object) -> FailedTask:
@@ -28,7 +28,7 @@ def dead_letter(task_name: str, *args: object) -> FailedTask:
 def staff(db):
     """ISV staff granted the failed-task permissions."""
     person = factories.isv_staff("ops")
-    person.user_permissions.add(*Permission.objects.filter(content_type__app_label="portal"))
+    person.user_permissions.add(*Permission.objects.filter(content_type__app_label="background"))
     return person
 
 

@@ -7,11 +7,11 @@ import time
 import pytest
 import requests
 
+from background.task_retry import backoff
 from docusign_integration.client import errors
 from docusign_integration.envelopes.sync import envelopes_sweep, sync_state
 from docusign_integration.envelopes.tasks import MAX_COUNTDOWN, sync_organization
 from docusign_integration.models import Envelope
-from docusign_integration.task_retry import backoff
 from tests.envelopes.conftest import add_fault, api_requests, docusign_envelope
 
 LIST = r"/envelopes$"

@@ -1,7 +1,7 @@
 """A task that fails for good becomes a dead letter and an alert (docs/security.md BG-1, TS-8 "inside a task").
 
 Celery sends `task_failure` when a task raises: a permanent error, or the original exception re-raised by
-`Task.retry` once `max_retries` are spent (docusign_integration.task_retry). Retries themselves are not failures.
+`Task.retry` once `max_retries` are spent (background.task_retry). Retries themselves are not failures.
 When the same call later succeeds (`task_success`), its open dead letter is closed.
 The alert is an ERROR log line and a mail to ADMINS with Django's error report, built with the project's
 SecretScrubbingFilter, active even under DEBUG: every frame's local variables are cleansed by name (a local called
@@ -21,11 +21,11 @@ from django.core.mail import mail_admins
 from django.urls import reverse
 from django.views.debug import ExceptionReporter
 
-from portal.dead_letters import dead_letter_resolve_after_success, dead_letter_write, scrub_message, scrub_report
-from portal.errors import SecretScrubbingFilter
-from portal.models import FailedTask
+from background.dead_letters import dead_letter_resolve_after_success, dead_letter_write, scrub_message, scrub_report
+from background.errors import SecretScrubbingFilter
+from background.models import FailedTask
 
-logger = logging.getLogger("portal.dead_letters")
+logger = logging.getLogger("background.dead_letters")
 
 
 class TaskReportFilter(SecretScrubbingFilter):
@@ -61,7 +61,7 @@ def alert(row: FailedTask, exc: BaseException, traceback: TracebackType | None) 
         f"Exception: {row.exception_class}" + (f" ({row.error_code})" if row.error_code else ""),
         f"Message: {row.message}",
         f"Retries done: {row.retries}; failures of this call: {row.failure_count}",
-        f"Dead letter: {reverse('admin:portal_failedtask_change', args=[row.pk])} "
+        f"Dead letter: {reverse('admin:background_failedtask_change', args=[row.pk])} "
         f"(retry or resolve it there, or with `manage.py failed_tasks`)",
         "Further failures of this task within 10 minutes are recorded without a mail.",
     ])

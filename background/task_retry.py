@@ -105,7 +105,7 @@ def retry_if_temporary(task: Task, exc: Exception, *, base: float = BACKOFF_BASE
     """Raise the task's Retry when `exc` is a rate limit or transient; return (doing nothing) when it is permanent.
 
     Once the task's `max_retries` are spent, Celery re-raises `exc` itself: the task fails for good and
-    `portal.task_failures` writes the dead letter.
+    `background.task_failures` writes the dead letter.
     """
     decision = classify(exc, task.request.retries or 0, base=base)
     if not decision.fails:

@@ -1,6 +1,6 @@
 """Admin for dead letters: staff look, then retry or mark resolved; nothing here edits a row by hand.
 
-Rows are written by `portal.task_failures` only. The actions need the change permission on failed tasks (ISV
+Rows are written by `background.task_failures` only. The actions need the change permission on failed tasks (ISV
 staff granted it) and call one service per row, which writes the audit event.
 """
 
@@ -10,10 +10,10 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from portal import dead_letters
+from background import dead_letters
+from background.models import FailedTask
 from portal.admin_input import CheckedInputMixin
 from portal.badges import BADGE_MEDIA, badge
-from portal.models import FailedTask
 from tenants.users import signed_in_user
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from portal import dead_letters
-from portal.models import FailedTask
+from background import dead_letters
+from background.models import FailedTask
 
 
 class Command(BaseCommand):

@@ -13,7 +13,7 @@ NOT_AN_ID = "<not an id>"
 class FailedTask(models.Model):
     """One task call (task name + id arguments) that failed for good; repeats of the same call update this row.
 
-    Only ids are kept (`portal.dead_letters.safe_arguments`), and `message` is DocuSign's user-facing sentence or
+    Only ids are kept (`background.dead_letters.safe_arguments`), and `message` is DocuSign's user-facing sentence or
     a scrubbed, shortened exception text: the table never holds a token, a password or a document.
     """
 
@@ -38,6 +38,7 @@ class FailedTask(models.Model):
     resolution = models.CharField(max_length=20, blank=True)  # "retried", "resolved" or "succeeded" (a later run)
 
     class Meta:
+        db_table = "portal_failedtask"  # the table kept its name when the model moved from portal (no row moved)
         ordering = ["resolved", "-last_failed_at"]
         verbose_name = "failed task"
         constraints = [

@@ -3,7 +3,7 @@
 A dead letter keeps what a person needs to act and nothing a leak could use: the task's name, its id arguments
 (anything else becomes a placeholder), the exception class and a short scrubbed message. The same call failing
 again updates its open row (a count), so a failing beat task cannot grow the table without bound. Writing a dead
-letter logs at ERROR and mails ADMINS (`portal.task_failures.alert`), at most once per task per ALERT_WINDOW.
+letter logs at ERROR and mails ADMINS (`background.task_failures.alert`), at most once per task per ALERT_WINDOW.
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from portal.errors import SecretScrubbingFilter
-from portal.models import NOT_AN_ID, FailedTask
+from background.errors import SecretScrubbingFilter
+from background.models import NOT_AN_ID, FailedTask
 from tenants import audit
 
-logger = logging.getLogger("portal.dead_letters")
+logger = logging.getLogger("background.dead_letters")
 
 ALERT_WINDOW = timedelta(minutes=10)  # at most one mail per task name in this window
 MAX_LIST_IDS = 500  # a list argument longer than this is not kept (process_connect_events sends at most 100)
@@ -126,7 +126,7 @@ def dead_letter_write(*, task_name: str, task_id: str, args: object, kwargs: obj
     The same call (task name + arguments) with an open row updates that row; the same task id reported again
     (a redelivered message that fails once more) is not counted twice. None when the row could not be written.
     """
-    from portal.task_failures import alert
+    from background.task_failures import alert
 
     kept_args, kept_kwargs = safe_arguments(args, kwargs)
     digest = _digest(kept_args, kept_kwargs)
