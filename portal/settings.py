@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "background",
     "tenants",
     "docusign_integration",
+    "pages",  # the pages over tenants and docusign_integration (staff admin, onboarding, dashboard)
     "docusign_sandbox",
     "axes",
     "django_otp",

@@ -5,7 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import include, path
 
-from tenants import admin_dashboard
+from pages import admin_dashboard
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
@@ -18,6 +18,6 @@ urlpatterns = [
     path("admin/dashboard/", admin_dashboard.site_dashboard, name="admin_dashboard"),  # before the admin's catch-all
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("onboarding/", include("tenants.urls")),
+    path("onboarding/", include("pages.urls")),
     path("docusign/", include("docusign_integration.urls")),
 ]

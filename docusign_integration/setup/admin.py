@@ -1,6 +1,6 @@
 """Admin for "Setup DocuSign account": the setup profile, the action with its confirmation page, and the status badge.
 
-The client organization admin (tenants/admin.py) lists `setup_status`, offers `setup_docusign_account` and adds
+The client organization admin (pages/admin.py) lists `setup_status`, offers `setup_docusign_account` and adds
 `setup_urls`. The badge reads the stored AccountSetupState (joined by the changelist), never DocuSign.
 """
 

@@ -10,8 +10,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from pages.dashboard import ATTENTION_PAGE_SIZE
 from tenants import services
-from tenants.dashboard import ATTENTION_PAGE_SIZE
 from tenants.models import ClientOrganization
 from tests import factories
 from tests.dashboard.conftest import post_deliveries

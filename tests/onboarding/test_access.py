@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from tenants import urls as onboarding_urls
+from pages import urls as onboarding_urls
 from tests.onboarding.conftest import member_of
 
 ORGANIZATION_PATTERNS = {p.name: p.pattern.converters for p in onboarding_urls.urlpatterns if "slug" in p.pattern.converters}

@@ -109,7 +109,7 @@ def test_the_error_mail_of_a_failed_invitation_holds_no_portal_password(invitati
     def session_store_down(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the session store is unreachable")
 
-    monkeypatch.setattr("tenants.views.login", session_store_down)  # django.contrib.auth.login: a fault, not our code
+    monkeypatch.setattr("pages.views.login", session_store_down)  # django.contrib.auth.login: a fault, not our code
     password = secrets.client_secret  # a canary as the chosen portal password
 
     response = Client(raise_request_exception=False).post(invitation_link, {"password1": password, "password2": password})

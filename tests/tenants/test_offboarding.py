@@ -41,8 +41,9 @@ from docusign_integration.oauth import tokens
 from docusign_integration.setup import tasks as tasks_setup
 from docusign_sandbox.models import RequestLog
 from docusign_sandbox.seed import ACME
+from pages import dashboard
 from portal.celery import app as celery_app
-from tenants import dashboard, services
+from tenants import services
 from tenants.models import AuditEvent, ClientMembership, ClientOrganization, ConsentStatus, Invitation, MembershipRole
 from tenants.selection import selected_organizations
 from tests import factories

@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
-from tenants.admin_views import consent_links
+from pages.admin_views import consent_links
 from tenants.models import ClientOrganization
 
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from docusign_integration.models import CachedAccessToken
-from tenants import dashboard
+from pages import dashboard
 from tenants.health import organization_health, with_health
 from tenants.models import AuditEvent, ClientOrganization
 

@@ -22,8 +22,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from docusign_integration.client.errors import DocuSignError
 from docusign_integration.oauth import authorization_code, credentials
 from docusign_integration.oauth.models.credentials import DocuSignCredential
+from pages.forms import AccountChoiceForm, ExistingPasswordForm, NewPasswordForm
 from tenants import onboarding
-from tenants.forms import AccountChoiceForm, ExistingPasswordForm, NewPasswordForm
 from tenants.models import ClientMembership, ClientOrganization, Invitation, MembershipRole, SystemUser
 from tenants.users import AuthenticatedRequest, User, signed_in_user
 

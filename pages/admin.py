@@ -1,7 +1,7 @@
 """ISV staff's admin for client organizations, their system users and the audit log.
 
 Every change goes through `tenants.services`; pages that need input are admin views added in `get_urls`
-(see `tenants.admin_views`). The changelist costs a constant number of queries (system user joined).
+(see `pages.admin_views`). The changelist costs a constant number of queries (system user joined).
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from django.urls import URLPattern, path, reverse
 
 from docusign_integration.consent.tasks import enqueue_consent_checks
 from docusign_integration.setup import admin as admin_setup
+from pages import admin_dashboard, admin_views
 from portal.admin_input import CheckedInputMixin
 from portal.badges import BADGE_MEDIA, badge
-from tenants import admin_dashboard, admin_views, services
+from tenants import services
 from tenants.health import HealthFigures, Level, with_health
 from tenants.models import AuditEvent, ClientOrganization, ConsentStatus, SystemUser
 from tenants.users import signed_in_user

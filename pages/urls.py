@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tenants import views, views_envelopes
+from pages import views, views_envelopes
 
 app_name = "onboarding"
 urlpatterns = [
@@ -12,7 +12,7 @@ urlpatterns = [
     path("<slug:slug>/connect/", views.connect, name="connect"),
     path("<slug:slug>/disconnect/", views.disconnect, name="disconnect"),
     path("<slug:slug>/account/", views.account, name="account"),
-    # Envelopes: sending, embedded signing, status and signed documents (tenants.views_envelopes).
+    # Envelopes: sending, embedded signing, status and signed documents (pages.views_envelopes).
     path("<slug:slug>/envelopes/", views_envelopes.envelope_list, name="envelopes"),
     path("<slug:slug>/envelopes/new/", views_envelopes.envelope_new, name="envelope_new"),
     path("<slug:slug>/envelopes/return/", views_envelopes.envelope_sender_return, name="envelope_sender_return"),

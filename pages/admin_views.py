@@ -18,7 +18,7 @@ from tenants.models import ClientOrganization, MembershipRole
 from tenants.users import signed_in_user
 
 if TYPE_CHECKING:
-    from tenants.admin import ClientOrganizationAdmin
+    from pages.admin import ClientOrganizationAdmin
 
 
 class ProvisionForm(forms.Form):
