@@ -13,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from docusign_integration.client import conf
+from docusign_integration.consent.system_user import consent_links
 from tenants import services
 from tenants.models import ClientOrganization, MembershipRole
 from tenants.users import signed_in_user
@@ -38,24 +39,6 @@ class InvitationForm(forms.Form):
 class OffboardForm(forms.Form):
     reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}),
                              help_text="Why the client leaves; kept in the audit history.")
-
-
-def consent_links(organization: ClientOrganization) -> list[dict[str, str]]:
-    """Both consent paths with the portal URL that starts each and its prerequisites, in plain words."""
-    return [
-        {
-            "title": "Individual consent",
-            "url": reverse("docusign:consent_start", args=[organization.slug, "individual"]),
-            "prerequisites": "The system user signs in to DocuSign once, as themselves, and approves. "
-                             "No DocuSign organization or claimed domain is needed.",
-        },
-        {
-            "title": "Organization admin consent",
-            "url": reverse("docusign:consent_start", args=[organization.slug, "admin"]),
-            "prerequisites": "Needs a DocuSign organization that has claimed the system user's email domain, and one of "
-                             "its organization admins to sign in and approve. It covers every user of the claimed domains.",
-        },
-    ]
 
 
 def provision(model_admin: ClientOrganizationAdmin, request: HttpRequest) -> HttpResponse:

@@ -11,6 +11,7 @@ from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.urls import reverse
 
 from docusign_integration.client import conf, errors
 from docusign_integration.oauth import account_server as oauth
@@ -90,3 +91,21 @@ def _authorization_url(environment: str, code_challenge: str, params: dict[str, 
     params = {**params, "code_challenge": code_challenge, "code_challenge_method": "S256"}
     # quote, not quote_plus: DocuSign's documented links encode the space in scopes as %20.
     return f"{conf.get_environment(environment).oauth_base_url}/oauth/auth?{urlencode(params, quote_via=quote)}"
+
+
+def consent_links(organization: ClientOrganization) -> list[dict[str, str]]:
+    """Both consent paths with the portal URL that starts each and its prerequisites, in plain words."""
+    return [
+        {
+            "title": "Individual consent",
+            "url": reverse("docusign:consent_start", args=[organization.slug, "individual"]),
+            "prerequisites": "The system user signs in to DocuSign once, as themselves, and approves. "
+                             "No DocuSign organization or claimed domain is needed.",
+        },
+        {
+            "title": "Organization admin consent",
+            "url": reverse("docusign:consent_start", args=[organization.slug, "admin"]),
+            "prerequisites": "Needs a DocuSign organization that has claimed the system user's email domain, and one of "
+                             "its organization admins to sign in and approve. It covers every user of the claimed domains.",
+        },
+    ]

@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
-from pages.admin_views import consent_links
+from docusign_integration.consent.system_user import consent_links
 from tenants.models import ClientOrganization
 
 
