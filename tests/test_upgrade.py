@@ -75,7 +75,7 @@ def _fill(apps) -> dict[str, object]:
                                                                             attempts=3, last_error="kept")
     apps.get_model("portal", "FailedTask").objects.create(
         task_name="docusign_integration.tasks_envelopes.sync_organization", args=[organization.pk], call_digest="d" * 64,
-        exception_class="docusign_integration.errors.Unauthorized", first_failed_at=now, last_failed_at=now)
+        exception_class="docusign_integration.client.errors.Unauthorized", first_failed_at=now, last_failed_at=now)
 
     # Staff granted the dead-letter permission on main: the content type is portal's then.
     ContentType = apps.get_model("contenttypes", "ContentType")
