@@ -28,7 +28,7 @@ MODELLED_WORKFLOW_KEYS = frozenset({"workflowSteps", "workflowStatus", "currentW
 
 def _unmodelled(field: str) -> ApiError:
     # The sandbox's own code (docs/sandbox.md): it refuses what it does not model rather than ignore it.
-    return ApiError("SANDBOX_UNSUPPORTED_FIELD", f"The DocuSign sandbox does not model '{field}'; it refuses it "
+    return ApiError("UNMODELLED_BY_SANDBOX", f"The DocuSign sandbox does not model '{field}'; it refuses it "
                     "rather than ignore it.")
 
 

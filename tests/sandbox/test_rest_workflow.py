@@ -80,7 +80,7 @@ def test_a_workflow_the_sandbox_does_not_model_is_refused_naming_the_field(rest,
     response = rest.call("POST", "/envelopes", json=_two_signers(workflow=workflow))
 
     assert response.status_code == 400
-    assert response.json()["errorCode"] == "SANDBOX_UNSUPPORTED_FIELD"
+    assert response.json()["errorCode"] == "UNMODELLED_BY_SANDBOX"
     assert ("scheduledSending" in response.json()["message"]) or ("delayedRouting" in response.json()["message"])
     assert not Envelope.objects.exists()
 
