@@ -206,13 +206,13 @@ def list_status_changes(request: HttpRequest, caller: Caller) -> HttpResponse:
         raise _invalid_parameter("from_to_status")
 
     found = Envelope.objects.filter(account=caller.account).select_related("account", "sender")
-    found = custom_fields.filter_envelopes(found, request)
     if envelope_ids:
         found = found.filter(envelope_id__in=envelope_ids)
     if transaction_ids:
         found = found.filter(transaction_id__in=transaction_ids)
     if statuses and "any" not in statuses:
         found = found.filter(status__in=statuses)
+    found = custom_fields.filter_envelopes(found, request)
     if from_to_status == "changed":
         if from_date is not None:
             found = found.filter(Q(status_changed_at__gte=from_date) | Q(last_modified_at__gte=from_date))
@@ -247,14 +247,14 @@ def list_status_changes(request: HttpRequest, caller: Caller) -> HttpResponse:
 
 def create_envelope(request: HttpRequest, caller: Caller) -> HttpResponse:
     """POST /envelopes: save a draft, or send at once with status "sent"."""
-    definition = composition.expand(_read_definition(request), caller.account)
+    definition = _read_definition(request)
     status = _text(definition, "status") or "created"
     if status not in ("created", "sent"):
         raise ApiError("INVALID_REQUEST_PARAMETER", "The request contained at least one invalid parameter. "
                        "Value for 'status' must be 'created' or 'sent' when creating an envelope.")
-    documents, recipients = _documents(definition), _recipients(definition)
+    definition = composition.expand(definition, caller.account)  # templates resolved to a plain definition
     fields = custom_fields.parse(definition.get("customFields"))
-    steps = workflow.parse(definition.get("workflow"), recipients)
+    documents, recipients = _documents(definition), _recipients(definition)
     with transaction.atomic(using=router.database()):
         now = clock.now()
         envelope = Envelope.objects.create(
@@ -269,7 +269,7 @@ def create_envelope(request: HttpRequest, caller: Caller) -> HttpResponse:
             recipient.envelope = envelope
         Recipient.objects.bulk_create(recipients)
         custom_fields.attach(envelope, fields)
-        workflow.hold(envelope, steps)
+        workflow.hold(envelope, workflow.parse(definition.get("workflow"), recipients))  # a refusal rolls back
         events.envelope_event(envelope, "envelope-created")
         if status == "sent":
             envelope_state.send(envelope)
@@ -294,14 +294,13 @@ def envelope(request: HttpRequest, caller: Caller, envelope_id: str) -> HttpResp
         return json_response(envelope_json(found, include_set(request)))
     body = read_json(request)
     status = _text(body, "status")
-    resend = request.GET.get("resend_envelope", "").lower() == "true"
     if status == "sent":
         envelope_state.send(found)
     elif status == "voided":
         envelope_state.void(found, _text(body, "voidedReason"))
     elif isinstance(body.get("workflow"), dict):
         workflow.resume(found, body["workflow"])  # DocuSign's unpause is sent with resend_envelope=true
-    elif resend and not status:
+    elif request.GET.get("resend_envelope", "").lower() == "true" and not status:
         envelope_state.resend(found)
     else:
         # The sandbox changes an envelope only through its status (UNVERIFIED: DocuSign accepts more).
