@@ -137,3 +137,10 @@ def test_composite_templates_join_a_server_template_an_inline_template_and_a_doc
     assert [t["anchorString"] for t in one_signer["tabs"]["signHereTabs"]] == ["/sn1/", "/fees/"]
     assert envelope["recipients"]["carbonCopies"][0]["name"] == "Lee Gal"
     assert rest.call("GET", f"/envelopes/{envelope_id}/documents/2").content == SIMPLE_PDF
+
+
+def test_a_template_with_a_document_larger_than_the_portals_form_cap_is_accepted(rest):
+    big = SIMPLE_PDF + b"%" + b"0" * (3 * 1024 * 1024)  # 3 MB: over the portal's 1 MB, under DocuSign's 34 MB
+    document = {"documentId": "1", "name": "Big.pdf", "fileExtension": "pdf", "documentBase64": base64.b64encode(big).decode()}
+
+    assert rest.call("POST", "/templates", json=template_body(documents=[document])).status_code == 201
