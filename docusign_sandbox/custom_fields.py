@@ -175,8 +175,12 @@ def envelope_custom_fields(request: HttpRequest, caller: Caller, envelope_id: st
         elif request.method == "PUT":
             changes = parse(body, need_id=True)
             fields = _by_id(envelope, changes)
-            for field, change in zip(fields, changes, strict=True):
-                field.value, field.show, field.required = change.value, change.show, change.required
+            given = [item for group in GROUPS for item in body.get(group) or []]
+            for field, change, item in zip(fields, changes, given, strict=True):
+                # Only what the request names changes: a PUT of `show` alone keeps the value.
+                for key, attribute in (("value", "value"), ("show", "show"), ("required", "required")):
+                    if item.get(key) is not None:
+                        setattr(field, attribute, getattr(change, attribute))
                 if field.kind == EnvelopeCustomField.LIST and field.value and field.value not in field.list_items:
                     raise ApiError("INVALID_LIST_CUSTOM_FIELD_VALUE",  # UNVERIFIED code
                                    f"The value '{field.value}' of list custom field '{field.name}' is not one of its "

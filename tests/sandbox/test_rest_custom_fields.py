@@ -44,10 +44,12 @@ def test_the_custom_fields_endpoint_adds_changes_and_deletes(rest):
     assert added.status_code == 201
     assert added.json()["textCustomFields"][0]["fieldId"] == "3"
     assert rest.call("PUT", path, json={"textCustomFields": [{"fieldId": "1", "value": "ACME-43"}]}).status_code == 200
+    assert rest.call("PUT", path, json={"textCustomFields": [{"fieldId": "3", "show": "false"}]}).status_code == 200
     assert rest.call("DELETE", path, json={"listCustomFields": [{"fieldId": "2"}]}).status_code == 200
 
     fields = rest.call("GET", path).json()
-    assert [(f["name"], f["value"]) for f in fields["textCustomFields"]] == [("ClientRef", "ACME-43"), ("Batch", "7")]
+    assert [(f["name"], f["value"], f["show"]) for f in fields["textCustomFields"]] == [
+        ("ClientRef", "ACME-43", "true"), ("Batch", "7", "false")]  # a PUT of `show` alone keeps the value
     assert fields["listCustomFields"] == []
 
 

@@ -144,3 +144,32 @@ def test_a_template_with_a_document_larger_than_the_portals_form_cap_is_accepted
     document = {"documentId": "1", "name": "Big.pdf", "fileExtension": "pdf", "documentBase64": base64.b64encode(big).decode()}
 
     assert rest.call("POST", "/templates", json=template_body(documents=[document])).status_code == 201
+
+
+def test_listing_templates_costs_the_same_queries_for_one_or_three(rest):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _create(rest)
+    with CaptureQueriesContext(connection) as one:
+        assert rest.call("GET", "/templates").json()["resultSetSize"] == "1"
+    _create(rest, name="Order form")
+    _create(rest, name="Lease")
+    with CaptureQueriesContext(connection) as three:
+        assert rest.call("GET", "/templates").json()["resultSetSize"] == "3"
+
+    assert len(three.captured_queries) == len(one.captured_queries)
+
+
+def test_updating_a_templates_roles_changes_the_envelopes_made_from_it(rest):
+    template_id = _create(rest)
+    roles = {"signers": [{"recipientId": "1", "roleName": "Buyer", "routingOrder": "1"}]}
+    assert rest.call("PUT", f"/templates/{template_id}", json={"recipients": roles}).status_code == 200
+
+    old_role = rest.call("POST", "/envelopes", json={"templateId": template_id, "templateRoles": [
+        {"roleName": "Client", "name": "Ana", "email": "ana@client.example"}]})
+    new_role = rest.call("POST", "/envelopes", json={"templateId": template_id, "templateRoles": [
+        {"roleName": "Buyer", "name": "Ana", "email": "ana@client.example"}]})
+
+    assert old_role.json()["errorCode"] == "TEMPLATE_ROLE_NOT_FOUND"
+    assert new_role.status_code == 201
