@@ -11,14 +11,18 @@ from pathlib import Path
 import pytest
 from docusign_esign import (
     AccountsApi,
+    CarbonCopy,
+    CompositeTemplate,
     CustomFields,
     Document,
     Envelope,
     EnvelopeDefinition,
     EnvelopesApi,
     EnvelopeTemplate,
+    InlineTemplate,
     Recipients,
     RecipientViewRequest,
+    ServerTemplate,
     Signer,
     SignHere,
     Tabs,
@@ -191,3 +195,47 @@ def json_error(body: bytes | str) -> str:
     import json
 
     return json.loads(body)["errorCode"]
+
+
+def test_the_sdk_sends_composite_templates_as_docusigns_example_does(api):
+    """A server template overlaid with an inline template's people, plus a document from the request (eg013's shape)."""
+    client, account_id = api
+    template_id = _template(client, account_id)
+    signer = Signer(recipient_id="1", role_name="Client", name="Ana Signer", email="ana@client.example",
+                    client_user_id="client-7")
+    cc = CarbonCopy(recipient_id="2", routing_order="2", name="Lee Gal", email="legal@isv.example")
+    added = Document(document_id="1", name="Appendix.txt", file_extension="txt",
+                     document_base64=base64.b64encode(b"Appendix A: fees").decode())
+    definition = EnvelopeDefinition(status="sent", composite_templates=[
+        CompositeTemplate(composite_template_id="1", server_templates=[ServerTemplate(sequence="1", template_id=template_id)],
+                          inline_templates=[InlineTemplate(sequence="2", recipients=Recipients(signers=[signer],
+                                                                                                carbon_copies=[cc]))]),
+        CompositeTemplate(composite_template_id="2", document=added,
+                          inline_templates=[InlineTemplate(sequence="1", recipients=Recipients(signers=[signer]))])])
+
+    envelope_id = EnvelopesApi(client).create_envelope(account_id, envelope_definition=definition).envelope_id
+
+    documents = EnvelopesApi(client).list_documents(account_id, envelope_id).envelope_documents
+    assert [(d.document_id, d.name) for d in documents] == [("1", "NDA.html"), ("2", "Appendix.txt"),
+                                                            ("certificate", "Summary")]
+    recipients = EnvelopesApi(client).list_recipients(account_id, envelope_id)
+    assert [(s.name, s.role_name) for s in recipients.signers] == [("Ana Signer", "Client")]
+    assert recipients.carbon_copies[0].email == "legal@isv.example"
+
+
+def test_the_sdk_corrects_a_recipient_and_resends(api, tls_sandbox):
+    client, account_id = api
+    envelopes = EnvelopesApi(client)
+    envelope_id = envelopes.create_envelope(account_id, envelope_definition=EnvelopeDefinition(
+        email_subject="Correct me", status="sent",
+        documents=[Document(document_id="1", name="A.pdf", document_base64=base64.b64encode(SIMPLE_PDF).decode())],
+        recipients=Recipients(signers=[Signer(recipient_id="1", name="Ana", email="ana@old.example",
+                                              client_user_id="c-1")]))).envelope_id
+
+    summary = envelopes.update_recipients(account_id, envelope_id, resend_envelope="true", recipients=Recipients(
+        signers=[Signer(recipient_id="1", name="Ana Lopez", email="ana@new.example")]))
+    envelopes.update(account_id, envelope_id, resend_envelope="true", envelope=Envelope())
+
+    assert summary.recipient_update_results[0].recipient_id == "1"
+    _sign(tls_sandbox, client, account_id, envelope_id, ("Ana Lopez", "ana@new.example", "c-1"))
+    assert envelopes.get_envelope(account_id, envelope_id).status == "completed"
