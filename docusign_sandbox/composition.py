@@ -2,10 +2,17 @@
 
 Both are turned into a plain envelope definition (documents, recipients, customFields) before envelopes.py
 parses it, so an envelope from a template obeys every rule a plain one does.
-- `templateId` + `templateRoles`: each role fills the template recipient of the same `roleName` (case-insensitive)
-  with name, email, clientUserId, and tab values (`tabs.textTabs[{tabLabel, value}]` set the value of the template's
-  tab of that label). A role the template does not have is refused. A template role nobody fills is left out of
-  the envelope (UNVERIFIED: DocuSign drops an unfilled role's placeholder).
+- `templateId` + `templateRoles`: each role fills the template's placeholder (a recipient without a fixed email)
+  of the identical `roleName`, and of the same `routingOrder` when the role gives one, with name, email,
+  clientUserId, and tab values (`tabs.textTabs[{tabLabel, value}]` set the value of the template's tab of that
+  label). A role that matches no placeholder (another name, another routing order, or a fixed recipient's role) is
+  not refused: DocuSign adds it as a new signer, at routing order 1 unless it gives one. A placeholder nobody fills
+  is left out of the envelope (UNVERIFIED: DocuSign drops an unfilled placeholder).
+  Evidence for the matching: DocuSign's developer FAQ ("Why aren't my template roles matching?" and "Different
+  role, same name or email": a new recipient),
+  https://support.docusign.com/en/articles/DocuSign-Developer-FAQs-Templates-Envelopes-and-Connect ; and a DocuSign
+  developer advocate's answer (Stack Overflow question 69200936) that a templateRole for a fixed recipient is added
+  as a new recipient at routing order 1, by design.
 - `compositeTemplates`: each composite's layers (serverTemplates and inlineTemplates) are applied in `sequence`
   order; its documents are its own `document` if given, else the first layer's that has any; inline recipients fill
   the server template's roles of their roleName, or are added. Recipients of several composites merge by
@@ -25,11 +32,6 @@ from .templates_api import RECIPIENT_GROUPS, template_for
 
 BODY_ERROR = "The request body is missing or improperly formatted."
 FILLED_FROM_ROLE = ("name", "email", "clientUserId", "routingOrder", "recipientId")
-
-
-def _role_not_in_template(role: str) -> ApiError:
-    # UNVERIFIED code and wording: DocuSign's own answer to a role the template lacks was not found.
-    return ApiError("TEMPLATE_ROLE_NOT_FOUND", f"The role '{role}' is not a recipient role of the template.")
 
 
 def _objects(value: object, what: str) -> list[dict[str, Any]]:
@@ -63,23 +65,31 @@ def _fill(recipient: dict[str, Any], role: dict[str, Any]) -> dict[str, Any]:
     return filled
 
 
+def _matches(placeholder: dict[str, Any], role: dict[str, Any]) -> bool:
+    """A role fills a placeholder of the identical roleName, and the same routingOrder when it gives one."""
+    if placeholder.get("email") or str(placeholder.get("roleName") or "") != str(role.get("roleName") or ""):
+        return False
+    order = str(role.get("routingOrder") or "")
+    return not order or order == str(placeholder.get("routingOrder") or "1")
+
+
 def _roles_filled(template_recipients: dict[str, list[dict[str, Any]]],
                   roles: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """The template's recipients, each filled by the role of its roleName; unfilled placeholders left out."""
-    by_role = {str(r.get("roleName") or "").strip().lower(): r for r in roles if r.get("roleName")}
-    known = {str(item.get("roleName") or "").strip().lower()
-             for group in RECIPIENT_GROUPS for item in template_recipients.get(group, [])}
+    """The template's recipients with their placeholders filled by the roles; unmatched roles added as signers."""
     result: dict[str, list[dict[str, Any]]] = {group: [] for group in RECIPIENT_GROUPS}
+    unmatched = list(roles)
     for group in RECIPIENT_GROUPS:
         for recipient in template_recipients.get(group, []):
-            role = by_role.get(str(recipient.get("roleName") or "").strip().lower())
+            role = next((r for r in unmatched if _matches(recipient, r)), None)
+            if role is not None:
+                unmatched.remove(role)
             filled = _fill(recipient, role) if role is not None else copy.deepcopy(recipient)
             if filled.get("email") and filled.get("name"):
                 result[group].append(filled)
-    for role in roles:
-        name = str(role.get("roleName") or "").strip()
-        if name.lower() not in known:
-            raise _role_not_in_template(name)
+    taken = [int(r["recipientId"]) for g in result.values() for r in g if str(r.get("recipientId", "")).isdigit()]
+    for number, role in enumerate(unmatched, start=max([*taken, 0]) + 1):
+        added = {key: role[key] for key in ("name", "email", "clientUserId", "roleName", "tabs") if key in role}
+        result["signers"].append({**added, "recipientId": str(number), "routingOrder": str(role.get("routingOrder") or "1")})
     return result
 
 
@@ -157,9 +167,8 @@ def _overlay(recipients: dict[str, list[dict[str, Any]]], group: str,
     """Inline recipients fill the placeholders of their roleName (in any group), or join `group`."""
     result = {g: list(items) for g, items in recipients.items()}
     for item in inline:
-        role = str(item.get("roleName") or "").strip().lower()
         target = next(((g, i) for g in RECIPIENT_GROUPS for i, r in enumerate(result[g])
-                       if role and str(r.get("roleName") or "").strip().lower() == role), None)
+                       if item.get("roleName") and _matches(r, {**item, "routingOrder": None})), None)
         if target is None:
             result[group].append(dict(item))
         else:

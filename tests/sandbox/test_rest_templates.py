@@ -73,7 +73,7 @@ def test_another_accounts_template_is_template_id_invalid(rest):
 def test_an_envelope_from_a_template_fills_roles_and_prefills_tabs(rest):
     template_id = _create(rest)
     body = {"templateId": template_id, "status": "sent", "templateRoles": [
-        {"roleName": "client", "name": "Ana Signer", "email": "ana@client.example", "clientUserId": "client-7",
+        {"roleName": "Client", "name": "Ana Signer", "email": "ana@client.example", "clientUserId": "client-7",
          "tabs": {"textTabs": [{"tabLabel": "company", "value": "Initech"}]}},
         {"roleName": "Legal", "name": "Lee Gal", "email": "legal@isv.example"}]}
 
@@ -93,19 +93,45 @@ def test_an_envelope_from_a_template_fills_roles_and_prefills_tabs(rest):
     assert "Mutual NDA" in pdf_text(rest.call("GET", f"/envelopes/{envelope_id}/documents/1").content)
 
 
-@pytest.mark.parametrize(("body", "code"), [
-    ({"templateId": "00000000-0000-4000-8000-000000000000", "templateRoles": []}, "TEMPLATE_ID_INVALID"),
-    ({"templateRoles": [{"roleName": "Auditor", "name": "A", "email": "a@x.example"}]}, "TEMPLATE_ROLE_NOT_FOUND"),
-])
-def test_an_unknown_template_or_role_is_refused_and_creates_nothing(rest, body, code):
+def test_an_unknown_template_is_template_id_invalid_and_creates_nothing(rest):
     from docusign_sandbox.models import Envelope
 
-    body = {"templateId": _create(rest), "status": "sent", **body}
-
-    response = rest.call("POST", "/envelopes", json=body)
+    response = rest.call("POST", "/envelopes", json={"templateId": "00000000-0000-4000-8000-000000000000",
+                                                     "status": "sent", "templateRoles": []})
 
     assert response.status_code == 400
-    assert response.json()["errorCode"] == code
+    assert response.json()["errorCode"] == "TEMPLATE_ID_INVALID"
+    assert not Envelope.objects.exists()
+
+
+@pytest.mark.parametrize("role", [
+    {"roleName": "Auditor"},  # a role the template does not have
+    {"roleName": "client"},  # not identical: DocuSign's FAQ says roleName must match exactly
+    {"roleName": "Client", "routingOrder": "3"},  # the FAQ: routingOrder, when given, must match too
+])
+def test_a_role_that_matches_no_placeholder_is_added_as_a_new_signer_as_docusign_does(rest, role):
+    template_id = _create(rest)
+    roles = [{**role, "name": "Extra Person", "email": "extra@x.example"},
+             {"roleName": "Legal", "name": "Lee Gal", "email": "legal@isv.example"}]
+
+    response = rest.call("POST", "/envelopes", json={"templateId": template_id, "templateRoles": roles})
+
+    assert response.status_code == 201, response.text
+    recipients = rest.call("GET", f"/envelopes/{response.json()['envelopeId']}/recipients").json()
+    # The Client placeholder, unfilled, is left out; the unmatched role is a new signer with the next recipientId.
+    assert [(s["name"], s["recipientId"], s["routingOrder"]) for s in recipients["signers"]] == [
+        ("Extra Person", "3", role.get("routingOrder", "1"))]
+    assert recipients["carbonCopies"][0]["name"] == "Lee Gal"
+
+
+def test_a_role_without_an_email_that_matches_nothing_is_refused_as_a_recipient_without_one(rest):
+    from docusign_sandbox.models import Envelope
+
+    response = rest.call("POST", "/envelopes", json={"templateId": _create(rest), "templateRoles": [
+        {"roleName": "Auditor", "name": "No Email"}]})
+
+    assert response.status_code == 400
+    assert response.json()["errorCode"] == "INVALID_EMAIL_ADDRESS_FOR_RECIPIENT"
     assert not Envelope.objects.exists()
 
 
@@ -171,5 +197,10 @@ def test_updating_a_templates_roles_changes_the_envelopes_made_from_it(rest):
     new_role = rest.call("POST", "/envelopes", json={"templateId": template_id, "templateRoles": [
         {"roleName": "Buyer", "name": "Ana", "email": "ana@client.example"}]})
 
-    assert old_role.json()["errorCode"] == "TEMPLATE_ROLE_NOT_FOUND"
-    assert new_role.status_code == 201
+    def signers(response) -> list[tuple[str, str]]:
+        envelope_id = response.json()["envelopeId"]
+        return [(s["roleName"], s["routingOrder"])
+                for s in rest.call("GET", f"/envelopes/{envelope_id}/recipients").json()["signers"]]
+
+    assert signers(old_role) == [("Client", "1")]  # no longer a placeholder: added as a new signer
+    assert signers(new_role) == [("Buyer", "1")]
