@@ -56,7 +56,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 @control_only
 @require_GET
 def envelopes(request: HttpRequest) -> HttpResponse:
-    rows = (Envelope.objects.select_related("account", "sender").prefetch_related("recipients")
+    rows = (Envelope.objects.select_related("account", "sender").prefetch_related("recipients", "custom_fields")
             .order_by("-status_changed_at")[:PAGE])
     return render(request, "docusign_sandbox/console_envelopes.html",
                   {"envelopes": rows, "actionable": envelope_state.VOIDABLE})

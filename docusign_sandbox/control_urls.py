@@ -2,13 +2,14 @@
 
 from django.urls import path, re_path
 
-from . import console, console_actions, control_views
+from . import console, console_actions, console_templates, control_views
 
 urlpatterns = [
     path("", console.overview, name="sandbox-console"),
     path("console/envelopes", console.envelopes, name="sandbox-console-envelopes"),
     re_path(r"^console/envelopes/(?P<envelope_id>[^/]+)/recipients/(?P<recipient_id>[^/]+)/(?P<action>sign|decline)$",
             console_actions.recipient_act, name="sandbox-console-recipient"),
+    path("console/templates", console_templates.templates, name="sandbox-console-templates"),
     path("console/connect", console.connect, name="sandbox-console-connect"),
     path("console/requests", console.requests_tail, name="sandbox-console-requests"),
     path("faults", control_views.faults_view, name="sandbox-control-faults"),

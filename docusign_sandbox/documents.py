@@ -1,9 +1,9 @@
 """Envelope documents: the list, one document's bytes, and `combined`, `certificate`, `archive`: docs/docusign.md §6.5.
 
-Uploaded PDFs come back as the bytes uploaded. DocuSign converts other formats to PDF; the sandbox cannot,
-so a DOCX comes back as a generated one-page PDF that names it. `combined` is every document's own pages in
-order (joined with pypdf, see pdf.py), then the sandbox's signature stamp page, then (when asked) the
-Certificate of Completion; a digest of it is therefore a digest of what was uploaded and signed.
+Uploaded PDFs come back as the bytes uploaded; HTML, plain text and DOCX were converted to PDF on upload
+(conversion.py). A document stored before conversion existed comes back as a generated page that names it.
+`combined` is every document's own pages in order (joined with pypdf, see pdf.py), then the sandbox's signature
+stamp page, then (when asked) the Certificate of Completion; a digest of it is therefore a digest of what was uploaded and signed.
 Reference: https://developers.docusign.com/docs/esign-rest-api/reference/envelopes/envelopedocuments/
 """
 
