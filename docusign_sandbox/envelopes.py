@@ -299,6 +299,7 @@ def envelope(request: HttpRequest, caller: Caller, envelope_id: str) -> HttpResp
     if request.method == "GET":
         return json_response(envelope_json(found, include_set(request)))
     body = read_json(request)
+    refusals.check_envelope_update(body)
     status = _text(body, "status").lower()
     if status == "sent":
         envelope_state.send(found)

@@ -91,6 +91,13 @@ REFUSED_DOCUMENT_FIELDS = frozenset({
 def is_off(value: object) -> bool:
     """Whether a value asks for nothing: absent, null, "", false, "false", [] or {}."""
     return value is None or value is False or (isinstance(value, str | list | dict) and value in ("", "false", [], {}))
+# recipientViewRequest: the view's framing, pings and SSO assertions are not modelled (views_api.py).
+REFUSED_RECIPIENT_VIEW_FIELDS = frozenset({
+    "assertionId", "authenticationInstant", "clientURLs", "displayFormat", "frameAncestors", "messageOrigins",
+    "pingFrequency", "pingUrl", "securityDomain", "xFrameOptions", "xFrameOptionsAllowFromUrl",
+})
+# PUT /envelopes/{id}: the sandbox changes an envelope only through its status (send a draft, void).
+MODELLED_UPDATE_FIELDS = frozenset({"status", "voidedReason"})
 
 
 def _refuse(where: str, field: str) -> ApiError:
@@ -98,7 +105,7 @@ def _refuse(where: str, field: str) -> ApiError:
                     "ignore it. See docs/sandbox.md (Refusals) for what the sandbox models.")
 
 
-def _check(item: object, refused: frozenset[str], where: str) -> None:
+def check_fields(item: object, refused: frozenset[str], where: str = "") -> None:
     if not isinstance(item, dict):
         return  # the envelope parser reports a malformed body in DocuSign's words
     for field in sorted(refused & item.keys()):
@@ -108,7 +115,7 @@ def _check(item: object, refused: frozenset[str], where: str) -> None:
 
 def check_envelope_definition(definition: dict[str, Any]) -> None:
     """Refuse an envelopeDefinition that asks for anything the sandbox does not model (400 naming the field)."""
-    _check(definition, REFUSED_ENVELOPE_FIELDS, "")
+    check_fields(definition, REFUSED_ENVELOPE_FIELDS, "")
     recipients = definition.get("recipients")
     if isinstance(recipients, dict):
         for group, members in recipients.items():
@@ -119,10 +126,16 @@ def check_envelope_definition(definition: dict[str, Any]) -> None:
                     raise _refuse("recipients.", group)
                 continue
             for member in members if isinstance(members, list) else []:
-                _check(member, REFUSED_RECIPIENT_FIELDS, f"recipients.{group}[].")
+                check_fields(member, REFUSED_RECIPIENT_FIELDS, f"recipients.{group}[].")
     documents = definition.get("documents")
     for document in documents if isinstance(documents, list) else []:
-        _check(document, REFUSED_DOCUMENT_FIELDS, "documents[].")
+        check_fields(document, REFUSED_DOCUMENT_FIELDS, "documents[].")
+
+
+def check_envelope_update(body: dict[str, Any]) -> None:
+    """Refuse a PUT /envelopes/{id} that asks to change anything but the status (read-only fields pass)."""
+    allowed = MODELLED_UPDATE_FIELDS | READ_ONLY_FIELDS | MODELLED_ELSEWHERE
+    check_fields(body, frozenset(body.keys() - allowed))
 
 
 @csrf_exempt

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import requests
-from docusign_esign.models import CarbonCopy, Document, EnvelopeDefinition, Signer
+from docusign_esign.models import CarbonCopy, Document, EnvelopeDefinition, RecipientViewRequest, Signer
 
 from docusign_sandbox import refusals
-from tests.sandbox.rest_support import envelope_definition, serve_rest_sandbox
+from tests.sandbox.rest_support import envelope_definition, recipient_view_request, serve_rest_sandbox
 
 
 @pytest.fixture
@@ -21,6 +21,8 @@ def rest(transactional_db):
     (Signer, refusals.MODELLED_RECIPIENT_FIELDS | refusals.REFUSED_RECIPIENT_FIELDS | {"status", "sentDateTime"}),
     (CarbonCopy, refusals.MODELLED_RECIPIENT_FIELDS | refusals.REFUSED_RECIPIENT_FIELDS | {"status", "sentDateTime"}),
     (Document, refusals.MODELLED_DOCUMENT_FIELDS | refusals.REFUSED_DOCUMENT_FIELDS),
+    (RecipientViewRequest, refusals.REFUSED_RECIPIENT_VIEW_FIELDS | {
+        "returnUrl", "authenticationMethod", "clientUserId", "email", "userName", "userId", "recipientId"}),
 ])
 def test_every_property_of_docusigns_sdk_models_is_decided(model, modelled):
     decided = modelled | refusals.READ_ONLY_FIELDS | refusals.MODELLED_ELSEWHERE
@@ -78,3 +80,36 @@ def test_status_is_read_case_insensitively_as_docusign_does(rest):
     voided = rest.call("PUT", f"/envelopes/{created['envelopeId']}", json={"status": "VOIDED", "voidedReason": "x"})
     assert voided.status_code == 200
     assert rest.call("GET", f"/envelopes/{created['envelopeId']}").json()["status"] == "voided"
+
+
+def test_an_envelope_update_beyond_its_status_is_refused_and_changes_nothing(rest):
+    created = rest.create_envelope()
+
+    response = rest.call("PUT", f"/envelopes/{created['envelopeId']}", json={"status": "sent",
+                                                                            "emailSubject": "Changed"})
+
+    assert (response.status_code, response.json()["errorCode"]) == (400, "UNMODELLED_BY_SANDBOX")
+    assert "'emailSubject'" in response.json()["message"]
+    after = rest.call("GET", f"/envelopes/{created['envelopeId']}").json()
+    assert (after["status"], after["emailSubject"]) == ("created", "Please sign the NDA")
+
+
+def test_an_update_echoing_what_docusign_answered_passes(rest):
+    created = rest.create_envelope()
+    envelope = rest.call("GET", f"/envelopes/{created['envelopeId']}").json()
+
+    response = rest.call("PUT", f"/envelopes/{created['envelopeId']}",
+                         json={**{k: v for k, v in envelope.items() if k != "emailSubject" and k != "emailBlurb"},
+                               "status": "sent"})
+
+    assert response.status_code == 200, response.text
+
+
+def test_a_recipient_view_asking_for_framing_is_refused(rest):
+    created = rest.create_envelope(status="sent")
+
+    response = rest.call("POST", f"/envelopes/{created['envelopeId']}/views/recipient",
+                         json=recipient_view_request(frameAncestors=["https://portal.example"]))
+
+    assert (response.status_code, response.json()["errorCode"]) == (400, "UNMODELLED_BY_SANDBOX")
+    assert "'frameAncestors'" in response.json()["message"]
