@@ -176,7 +176,9 @@ def userinfo(request: HttpRequest) -> JsonResponse:
     user = access_token.user
     origin = f"{request.scheme}://{request.get_host()}"  # the account server's own links only, never a base_uri
     given_name, _, family_name = user.name.partition(" ")
-    memberships = (Membership.objects.filter(user=user).select_related("account__organization")
+    # A user closed in an account (DELETE /users) no longer has it.
+    memberships = (Membership.objects.filter(user=user).exclude(user_status="Closed")
+                   .select_related("account__organization")
                    .order_by("-is_default", "account__name"))
     accounts = []
     for membership in memberships:

@@ -61,3 +61,14 @@ def test_the_console_shows_each_accounts_site_brands_and_its_users_profiles(sand
     assert sandbox.site(globex.account_id) in page and sandbox.site(ACME.account_id) in page
     assert "Globex Blue (sending default)" in page
     assert "Account Administrator <span class=\"error\">(Closed)</span>" in page
+
+
+def test_userinfo_leaves_out_an_account_the_user_was_closed_in(sandbox):
+    from docusign_sandbox.models import Membership
+
+    token = _token(sandbox)
+    Membership.objects.filter(account__account_id=INITECH.account_id).update(user_status="Closed")
+
+    response = requests.get(f"{sandbox.url}/oauth/userinfo", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+
+    assert response.json()["accounts"] == []
