@@ -72,3 +72,27 @@ def test_userinfo_leaves_out_an_account_the_user_was_closed_in(sandbox):
     response = requests.get(f"{sandbox.url}/oauth/userinfo", headers={"Authorization": f"Bearer {token}"}, timeout=10)
 
     assert response.json()["accounts"] == []
+
+
+def test_the_control_api_moves_an_account_to_another_site(sandbox):
+    token, localhost = _token(sandbox), sandbox.url.replace("127.0.0.1", "localhost")
+
+    moved = requests.post(f"{sandbox.url}/_sandbox/site", timeout=10,
+                          json={"account_id": INITECH.account_id, "base_uri": f"{sandbox.url}/"})
+    info = requests.get(f"{sandbox.url}/oauth/userinfo", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+
+    assert moved.json() == {"account_id": INITECH.account_id, "base_uri": sandbox.url}
+    assert info.json()["accounts"][0]["base_uri"] == sandbox.url
+    assert _settings_at(sandbox.url, token).status_code == 200
+    assert _settings_at(localhost, token).json()["errorCode"] == "USER_AUTHENTICATION_FAILED"
+
+
+@pytest.mark.parametrize("base_uri", ["ftp://localhost:1", "http://localhost:1/restapi", "http://u:p@localhost:1", 7])
+def test_the_control_api_refuses_a_site_that_is_not_a_bare_origin(sandbox, base_uri):
+    response = requests.post(f"{sandbox.url}/_sandbox/site", timeout=10,
+                             json={"account_id": INITECH.account_id, "base_uri": base_uri})
+
+    assert response.status_code == 400
+    assert sandbox.site(INITECH.account_id) == sandbox.url.replace("127.0.0.1", "localhost")
+    from docusign_sandbox.models import Account
+    assert Account.objects.get(account_id=INITECH.account_id).base_uri == sandbox.site(INITECH.account_id)
