@@ -145,3 +145,26 @@ def test_the_sdk_calling_an_account_at_another_sites_origin_is_refused(sdk_clien
     status, body = _refusal(UsersApi(sdk_client).list, ACCOUNT)
 
     assert (status, body["errorCode"]) == (401, "USER_AUTHENTICATION_FAILED")
+
+
+def test_the_sdk_moves_a_user_between_profiles_then_updates_and_deletes_a_profile(sdk_client, tls_sandbox):
+    _sign_in_as(sdk_client, tls_sandbox, "multi@globex.example")
+    accounts, users = AccountsApi(sdk_client), UsersApi(sdk_client)
+    profile = accounts.create_permission_profile(ACCOUNT, permission_profile=PermissionProfile(
+        permission_profile_name="Temporary", settings=AccountRoleSettings(allow_api_access="true")))
+    [added] = users.create(ACCOUNT, new_users_definition=NewUsersDefinition(new_users=[UserInformation(
+        user_name="Tess Temp", email="tess@globex.example",
+        permission_profile_id=profile.permission_profile_id)])).new_users
+
+    users.update_user(ACCOUNT, added.user_id, user_information=UserInformation(permission_profile_id="10000002"))
+    updated = accounts.update_permission_profile(ACCOUNT, profile.permission_profile_id,
+                                                 permission_profile=PermissionProfile(
+                                                     permission_profile_name="Renamed", settings=AccountRoleSettings(
+                                                         allow_envelope_sending="true")))
+    accounts.delete_permission_profile(ACCOUNT, profile.permission_profile_id)
+
+    assert users.get_information(ACCOUNT, added.user_id).permission_profile_name == "DocuSign Sender"
+    assert (updated.permission_profile_name, updated.settings.allow_envelope_sending) == ("Renamed", "true")
+    names = [p.permission_profile_name for p in accounts.list_permissions(ACCOUNT).permission_profiles]
+    assert names == ["DocuSign Viewer", "DocuSign Sender", "Account Administrator"]
+    assert "tess@globex.example" in [u.email for u in users.list(ACCOUNT).users]
