@@ -8,13 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Max
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_http_methods
 
 from . import refusals, role_settings, router
 from .api import ApiError, Caller, json_response, read_json, require_admin, rest_endpoint
-from .models import Group, Membership
+from .models import Group, Membership, new_guid
 from .serializers import user_json
 
 GROUP_FIELDS = frozenset({"groupName", "groupType", "groupId"})
@@ -55,9 +55,12 @@ def groups(request: HttpRequest, caller: Caller) -> HttpResponse:
     created = []
     with transaction.atomic(using=router.database()):
         for item in items:
-            highest = Group.objects.filter(account=caller.account).aggregate(n=Max("pk"))["n"] or 0
-            created.append(Group.objects.create(account=caller.account, group_id=str(30_000_000 + highest + 1),
-                                                name=str(item["groupName"]).strip()[:100]))
+            # DocuSign's group ids are numbers; the row's own key makes one no concurrent request can also take.
+            group = Group.objects.create(account=caller.account, group_id=new_guid()[:20],
+                                         name=str(item["groupName"]).strip()[:100])
+            group.group_id = str(30_000_000 + group.pk)
+            group.save(update_fields=["group_id"])
+            created.append(group)
     return json_response({"groups": [group_json(g, 0) for g in created]}, status=201)
 
 

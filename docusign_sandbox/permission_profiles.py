@@ -8,13 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_http_methods
 
 from . import refusals, role_settings, router
 from .api import ApiError, Caller, json_response, read_json, require_admin, rest_endpoint
-from .models import Account, Membership, PermissionProfile
+from .models import Account, Membership, PermissionProfile, new_guid
 from .serializers import user_json
 
 NOT_FOUND = ("PERMISSION_PROFILE_NOT_FOUND",  # UNVERIFIED code
@@ -88,11 +87,11 @@ def permission_profiles(request: HttpRequest, caller: Caller) -> HttpResponse:
     with transaction.atomic(using=router.database()):
         role_settings.ensure_default_profiles(caller.account)
         _taken(caller.account, name)
-        # DocuSign's profile ids are account-scoped numbers; the sandbox counts on from the highest.
-        highest = PermissionProfile.objects.filter(account=caller.account).aggregate(n=Max("pk"))["n"] or 0
-        profile = PermissionProfile.objects.create(account=caller.account, name=name,
-                                                   profile_id=str(20_000_000 + highest + 1),
+        # DocuSign's profile ids are numbers; the row's own key makes one no concurrent request can also take.
+        profile = PermissionProfile.objects.create(account=caller.account, name=name, profile_id=new_guid()[:20],
                                                    settings=_role_settings(body, {}))
+        profile.profile_id = str(20_000_000 + profile.pk)
+        profile.save(update_fields=["profile_id"])
     return json_response(profile_json(profile), status=201)
 
 
