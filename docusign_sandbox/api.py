@@ -10,13 +10,14 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from . import role_settings, sites
 from .auth import bearer_token
 from .callers import record_caller
 from .models import AccessToken, Account, Membership, User
@@ -55,6 +56,11 @@ class Caller:
     user: User
     account: Account
     membership: Membership
+    # The member's permission profile's AccountRoleSettings (role_settings.ENFORCED are acted on).
+    settings: dict[str, str] = field(default_factory=dict)
+
+    def may(self, setting: str) -> bool:
+        return role_settings.allows(self.settings, setting)
 
 
 def rest_endpoint(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -72,18 +78,27 @@ def rest_endpoint(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
         account = Account.objects.filter(Q(account_id__iexact=account_id) | Q(account_number=account_id)).first()
         membership = (Membership.objects.filter(user=token.user, account=account).first()
                       if account is not None else None)
-        if account is None or membership is None:
+        if account is None or membership is None or membership.user_status == "Closed":
             return error_response("USER_DOES_NOT_BELONG_TO_SPECIFIED_ACCOUNT",
                                   "The specified User is not a member of the specified Account.")
+        if not sites.served_here(request, account):
+            return error_response(*sites.WRONG_SITE, status=401)
         record_caller(request, account_id=account.account_id, user_id=token.user.user_id)
+        caller = Caller(token, token.user, account, membership, role_settings.settings_of(membership))
+        if not caller.may(role_settings.API_ACCESS):
+            return error_response(*LACKS_PERMISSIONS)
         try:
-            return view(request, Caller(token, token.user, account, membership), **kwargs)
+            return view(request, caller, **kwargs)
         except ApiError as exc:
             return error_response(exc.error_code, exc.message, exc.status)
 
     return wrapper
 
 
+LACKS_PERMISSIONS = ("USER_LACKS_PERMISSIONS", "This user lacks sufficient permissions to access this resource.")
+
+
 def require_admin(caller: Caller) -> None:
-    if not caller.membership.is_admin:
-        raise ApiError("USER_LACKS_PERMISSIONS", "This user lacks sufficient permissions to access this resource.")
+    """An account administrator: the membership's isAdmin, or a profile with allowAccountManagement."""
+    if not (caller.membership.is_admin or caller.may(role_settings.MANAGEMENT)):
+        raise ApiError(*LACKS_PERMISSIONS)

@@ -1,7 +1,8 @@
 """The sandbox console under `/_sandbox/`: what the offline DocuSign holds, for a developer at this machine.
 
 Pages without scripts, behind the control API's own gate (control enabled, loopback clients, same origin):
-accounts and users with their consent, envelopes (with a form per recipient whose turn it is: console_actions),
+accounts (site, brands) and users (permission profile, status per account) with their consent, envelopes
+(with a form per recipient whose turn it is: console_actions),
 Connect configurations and deliveries, and the tail of the request log.
 """
 
@@ -41,7 +42,7 @@ def _consents(user: User, org_consents: list[OrganizationConsent]) -> list[str]:
 @control_only
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
-    accounts = Account.objects.select_related("organization").order_by("name")
+    accounts = Account.objects.select_related("organization").prefetch_related("brands").order_by("name")
     users = User.objects.order_by("email").prefetch_related(
         "consents__integration_key",
         Prefetch("memberships", queryset=Membership.objects.select_related("account").order_by("account__name")),

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from . import console, console_actions, console_templates, control_views
+from . import console, console_actions, console_templates, control_sites, control_views
 
 urlpatterns = [
     path("", console.overview, name="sandbox-console"),
@@ -21,4 +21,5 @@ urlpatterns = [
     path("connect/flush", control_views.connect_flush, name="sandbox-control-connect-flush"),
     path("connect/deliveries", control_views.connect_deliveries, name="sandbox-control-connect-deliveries"),
     path("rate-limit", control_views.rate_limit, name="sandbox-control-rate-limit"),
+    path("site", control_sites.site, name="sandbox-control-site"),
 ]

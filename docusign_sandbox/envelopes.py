@@ -13,14 +13,27 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.db import transaction
-from django.db.models import Q, prefetch_related_objects
+from django.db.models import Q, QuerySet, prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_http_methods
 
 from portal.request_size import max_request_body
 
-from . import clock, composition, conversion, custom_fields, envelope_state, events, multipart, router, workflow
-from .api import ApiError, Caller, json_response, read_json, rest_endpoint
+from . import (
+    brands,
+    clock,
+    composition,
+    conversion,
+    custom_fields,
+    envelope_state,
+    events,
+    multipart,
+    refusals,
+    role_settings,
+    router,
+    workflow,
+)
+from .api import LACKS_PERMISSIONS, ApiError, Caller, json_response, read_json, rest_endpoint
 from .models import Document, Envelope, Recipient
 from .serializers import envelope_json, envelope_summary
 
@@ -39,11 +52,17 @@ def envelope_for(caller: Caller, envelope_id: str) -> Envelope:
     The HTTP status is UNVERIFIED (404 has been seen); the spec documents 400 for every error, so 400.
     Another account's envelope gets the same answer, so its existence does not leak.
     """
-    envelope = (Envelope.objects.select_related("account", "sender")
-                .filter(account=caller.account, envelope_id__iexact=envelope_id).first())
+    envelope = visible_envelopes(caller).filter(envelope_id__iexact=envelope_id).first()
     if envelope is None:
         raise ApiError("ENVELOPE_DOES_NOT_EXIST", ENVELOPE_DOES_NOT_EXIST)
     return envelope
+
+
+def visible_envelopes(caller: Caller) -> QuerySet[Envelope]:
+    """The account's envelopes the caller may list and read: all of them with account-wide API access, else only
+    those they sent, as DocuSign limits a user without allowApiAccessToAccount."""
+    found = Envelope.objects.select_related("account", "sender").filter(account=caller.account)
+    return found if caller.may(role_settings.ACCOUNT_WIDE) else found.filter(sender=caller.user)
 
 
 def include_set(request: HttpRequest) -> set[str]:
@@ -205,7 +224,7 @@ def list_status_changes(request: HttpRequest, caller: Caller) -> HttpResponse:
     if from_to_status != "changed" and from_to_status not in STATUSES:
         raise _invalid_parameter("from_to_status")
 
-    found = Envelope.objects.filter(account=caller.account).select_related("account", "sender")
+    found = visible_envelopes(caller)
     if envelope_ids:
         found = found.filter(envelope_id__in=envelope_ids)
     if transaction_ids:
@@ -247,20 +266,24 @@ def list_status_changes(request: HttpRequest, caller: Caller) -> HttpResponse:
 
 def create_envelope(request: HttpRequest, caller: Caller) -> HttpResponse:
     """POST /envelopes: save a draft, or send at once with status "sent"."""
+    if not caller.may(role_settings.SENDING):
+        raise ApiError(*LACKS_PERMISSIONS)
     definition = _read_definition(request)
-    status = _text(definition, "status") or "created"
+    refusals.check_envelope_definition(definition)
+    status = (_text(definition, "status") or "created").lower()  # DocuSign reads enumerations case-insensitively
     if status not in ("created", "sent"):
         raise ApiError("INVALID_REQUEST_PARAMETER", "The request contained at least one invalid parameter. "
                        "Value for 'status' must be 'created' or 'sent' when creating an envelope.")
     definition = composition.expand(definition, caller.account)  # templates resolved to a plain definition
     fields = custom_fields.parse(definition.get("customFields"))
     documents, recipients = _documents(definition), _recipients(definition)
+    brand_id = brands.brand_for_envelope(caller.account, _text(definition, "brandId"))
     with transaction.atomic(using=router.database()):
         now = clock.now()
         envelope = Envelope.objects.create(
             account=caller.account, sender=caller.user, email_subject=_text(definition, "emailSubject")[:200],
             email_blurb=_text(definition, "emailBlurb")[:10000], created_at=now, status_changed_at=now,
-            last_modified_at=now, transaction_id=_text(definition, "transactionId")[:100],
+            last_modified_at=now, transaction_id=_text(definition, "transactionId")[:100], brand_id=brand_id,
         )
         for document in documents:
             document.envelope = envelope
@@ -293,7 +316,8 @@ def envelope(request: HttpRequest, caller: Caller, envelope_id: str) -> HttpResp
     if request.method == "GET":
         return json_response(envelope_json(found, include_set(request)))
     body = read_json(request)
-    status = _text(body, "status")
+    refusals.check_envelope_update(body)
+    status = _text(body, "status").lower()
     if status == "sent":
         envelope_state.send(found)
     elif status == "voided":

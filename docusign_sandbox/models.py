@@ -82,6 +82,9 @@ class Account(models.Model):
     settings = models.JSONField(default=dict, blank=True)
     hourly_limit = models.PositiveIntegerField(default=3000)
     burst_limit = models.PositiveIntegerField(default=500)
+    # The account's site (its `base_uri` in userinfo, DocuSign's na2/eu/demo host). Blank: the sandbox's
+    # configured origin, and any origin may serve it (docs/sandbox.md "Sites").
+    base_uri = models.CharField(max_length=200, blank=True)
 
     def __str__(self) -> str:
         return f"{self.name} ({self.account_id})"
@@ -112,11 +115,54 @@ class Membership(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="memberships")
     is_admin = models.BooleanField(default=False)
     is_default = models.BooleanField(default=False)
-    permission_profile = models.CharField(max_length=100, default="DocuSign Sender")
+    permission_profile = models.CharField(max_length=100, default="DocuSign Sender")  # a PermissionProfile's name
     user_settings = models.JSONField(default=dict, blank=True)
+    # userStatus in this account: DocuSign closes a user per account (DELETE /users), not everywhere.
+    user_status = models.CharField(max_length=30, default="Active")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "account"], name="sandbox_unique_membership")]
+
+
+class PermissionProfile(models.Model):
+    """A permission profile of an account: its AccountRoleSettings, string-typed, by DocuSign's names."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="permission_profiles")
+    profile_id = models.CharField(max_length=20)
+    name = models.CharField(max_length=100)
+    settings = models.JSONField(default=dict, blank=True)
+    modified = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "profile_id"], name="sandbox_unique_profile_id"),
+            models.UniqueConstraint(fields=["account", "name"], name="sandbox_unique_profile_name"),
+        ]
+
+
+class Group(models.Model):
+    """A group of an account's users (DocuSign's `groups` resource)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="groups")
+    group_id = models.CharField(max_length=20)
+    name = models.CharField(max_length=100)
+    group_type = models.CharField(max_length=30, default="customGroup")
+    members = models.ManyToManyField(User, related_name="sandbox_groups", blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "group_id"], name="sandbox_unique_group_id")]
+
+
+class Brand(models.Model):
+    """A sending brand of an account: only what an envelope's `brandId` needs (name, company, defaults)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="brands")
+    brand_id = models.CharField(max_length=36, unique=True, default=new_guid)
+    name = models.CharField(max_length=100)
+    company = models.CharField(max_length=100, blank=True)
+    is_sending_default = models.BooleanField(default=False)
+    is_signing_default = models.BooleanField(default=False)
+    created = models.DateTimeField(auto_now_add=True)
 
 
 class Consent(models.Model):
@@ -207,6 +253,7 @@ class Envelope(models.Model):
     # `workflow` as DocuSign returns it (workflowStatus, workflowSteps, currentWorkflowStepId): see workflow.py.
     workflow = models.JSONField(default=dict, blank=True)
     resent_at = models.DateTimeField(null=True, blank=True)
+    brand_id = models.CharField(max_length=36, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["account", "status_changed_at"])]

@@ -18,7 +18,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from . import clock, router
+from . import clock, router, sites
 from .auth import CODE_GRANT_TOKEN_LIFETIME, JWT_TOKEN_LIFETIME, bearer_token, hash_token, issue_access_token, new_token
 from .consent import scope_set
 from .jwt_grant import GRANT_TYPE as JWT_GRANT_TYPE
@@ -163,7 +163,10 @@ def _code_grant_tokens(user: User, integration_key: IntegrationKey, scopes: str,
 
 @require_GET
 def userinfo(request: HttpRequest) -> JsonResponse:
-    """`GET /oauth/userinfo`: the user and their accounts, snake_case, `base_uri` without /restapi (docs/docusign.md §5)."""
+    """`GET /oauth/userinfo`: the user and their accounts, snake_case, `base_uri` without /restapi (docs/docusign.md §5).
+
+    Each account's `base_uri` is its own site (sites.base_uri), whatever Host this request was addressed to.
+    """
     access_token = bearer_token(request)
     if access_token is None:
         response = JsonResponse({"error": "invalid_token", "error_description": "The access token is invalid or expired."},
@@ -171,15 +174,17 @@ def userinfo(request: HttpRequest) -> JsonResponse:
         response["WWW-Authenticate"] = 'Bearer error="invalid_token"'
         return response
     user = access_token.user
-    origin = f"{request.scheme}://{request.get_host()}"
+    origin = f"{request.scheme}://{request.get_host()}"  # the account server's own links only, never a base_uri
     given_name, _, family_name = user.name.partition(" ")
-    memberships = (Membership.objects.filter(user=user).select_related("account__organization")
+    # A user closed in an account (DELETE /users) no longer has it.
+    memberships = (Membership.objects.filter(user=user).exclude(user_status="Closed")
+                   .select_related("account__organization")
                    .order_by("-is_default", "account__name"))
     accounts = []
     for membership in memberships:
         account = membership.account
         entry: dict[str, Any] = {"account_id": account.account_id, "is_default": membership.is_default,
-                                 "account_name": account.name, "base_uri": origin}
+                                 "account_name": account.name, "base_uri": sites.base_uri(account)}
         if account.organization is not None:
             organization_id = account.organization.organization_id
             entry["organization"] = {"organization_id": organization_id,

@@ -2,7 +2,20 @@
 
 from django.urls import path
 
-from . import account_views, custom_fields, documents, envelopes, recipients_api, templates_api, views_api, workflow
+from . import (
+    account_views,
+    brands,
+    custom_fields,
+    documents,
+    envelopes,
+    groups,
+    permission_profiles,
+    recipients_api,
+    templates_api,
+    users_api,
+    views_api,
+    workflow,
+)
 
 urlpatterns = [
     path("envelopes", envelopes.envelopes),
@@ -17,7 +30,12 @@ urlpatterns = [
     path("envelopes/<str:envelope_id>/documents", documents.document_list),
     path("envelopes/<str:envelope_id>/documents/<str:document_id>", documents.document),
     path("settings", account_views.settings),
-    path("users", account_views.users),
-    path("users/<str:user_id>", account_views.user),
-    path("permission_profiles", account_views.permission_profiles),
+    path("users", users_api.users),
+    path("users/<str:user_id>", users_api.user),
+    path("permission_profiles", permission_profiles.permission_profiles),
+    path("permission_profiles/<str:profile_id>", permission_profiles.permission_profile),
+    path("groups", groups.groups),
+    path("groups/<str:group_id>/users", groups.group_users),
+    path("brands", brands.brands),
+    path("brands/<str:brand_id>", brands.brand),
 ]

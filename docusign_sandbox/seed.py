@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
 
-from . import router
+from . import router, sites
 from .consent import consent_kind, grant_individual
 from .models import (
     Account,
@@ -66,6 +66,7 @@ class SeedAccount:
     account_id: str
     account_number: str
     name: str
+    second_site: bool = False  # served at the seed's second origin (docs/sandbox.md "Sites")
 
 
 @dataclass(frozen=True)
@@ -78,9 +79,10 @@ class SeedUser:
 
 
 ACME = SeedAccount("b1f0c2a4-6d3e-4a8b-9c1d-000000000101", "10000001", "Acme Corp")
-GLOBEX_HR = SeedAccount("c2a1d3b5-7e4f-4b9c-8d2e-000000000201", "10000002", "Globex HR")
-GLOBEX_GENERAL = SeedAccount("c2a1d3b5-7e4f-4b9c-8d2e-000000000202", "10000003", "Globex General")
-INITECH = SeedAccount("d3b2e4c6-8f5a-4cad-9e3f-000000000301", "10000004", "Initech")
+GLOBEX_HR = SeedAccount("c2a1d3b5-7e4f-4b9c-8d2e-000000000201", "10000002", "Globex HR", second_site=True)
+GLOBEX_GENERAL = SeedAccount("c2a1d3b5-7e4f-4b9c-8d2e-000000000202", "10000003", "Globex General",
+                             second_site=True)
+INITECH = SeedAccount("d3b2e4c6-8f5a-4cad-9e3f-000000000301", "10000004", "Initech", second_site=True)
 PARTNER = SeedAccount("e4c3f5d7-9a6b-4dbe-8f4a-000000000401", "10000005", "ISV Partner Account")
 
 USERS = (
@@ -106,7 +108,7 @@ def seed(*, integration_key: str, private_key_path: Path, client_secret_path: Pa
         _ensure_rsa_key(key, private_key_path)
         for uri in redirect_uris:
             RedirectURI.objects.get_or_create(integration_key=key, uri=uri)
-        accounts = _ensure_accounts()
+        accounts = _ensure_accounts(base_url)
         key.partner_account = accounts[PARTNER.account_id]
         key.save(update_fields=["partner_account"])
         _ensure_hmac_keys(key.partner_account)
@@ -119,7 +121,7 @@ def seed(*, integration_key: str, private_key_path: Path, client_secret_path: Pa
         "redirect_uris": list(key.redirect_uris.order_by("pk").values_list("uri", flat=True)),
         "oauth_host": urlsplit(base_url).netloc,
         "rest_base_uri": base_url,
-        "accounts": [{"account_id": a.account_id, "account_name": a.name, "base_uri": base_url}
+        "accounts": [{"account_id": a.account_id, "account_name": a.name, "base_uri": sites.base_uri(a)}
                      for a in accounts.values()],
         "users": [_user_summary(user, key) for user in users],
         # The partner account's Connect HMAC keys, as its admin would copy them into the portal (docs/docusign.md §7.4).
@@ -171,14 +173,24 @@ def _ensure_rsa_key(key: IntegrationKey, path: Path) -> None:
     RSAPublicKey.objects.get_or_create(integration_key=key, public_pem=public_pem)
 
 
-def _ensure_accounts() -> dict[str, Account]:
+def second_site(base_url: str) -> str:
+    """The origin of the second-site accounts: the same server under its other loopback name, else the same."""
+    try:
+        return sites.twin_site(base_url)
+    except ValueError:
+        return sites.normalised(base_url)  # not on loopback: one site (docs/sandbox.md "Sites")
+
+
+def _ensure_accounts(base_url: str) -> dict[str, Account]:
     accounts = {}
     for spec in (ACME, GLOBEX_HR, GLOBEX_GENERAL, INITECH, PARTNER):
         account, _ = Account.objects.get_or_create(
             account_id=spec.account_id, defaults={"account_number": spec.account_number, "name": spec.name})
         # Settings changed since (through the REST API) are kept; only missing ones are filled in.
         account.settings = {**DEFAULT_ACCOUNT_SETTINGS, **account.settings}
-        account.save(update_fields=["settings"])
+        # The site follows the origin the sandbox is served at now (a new port moves every account).
+        account.base_uri = second_site(base_url) if spec.second_site else sites.normalised(base_url)
+        account.save(update_fields=["settings", "base_uri"])
         accounts[spec.account_id] = account
     return accounts
 

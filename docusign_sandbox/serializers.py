@@ -171,7 +171,7 @@ def user_json(membership: Membership, permission_profile_id: str) -> dict[str, A
     user = membership.user
     return {
         "userId": user.user_id, "userName": user.name, "email": user.email,
-        "userStatus": "Active" if user.is_active else "Closed", "userType": "CompanyUser",
+        "userStatus": membership.user_status if user.is_active else "Closed", "userType": "CompanyUser",
         "isAdmin": as_string(membership.is_admin),
         "permissionProfileId": permission_profile_id, "permissionProfileName": membership.permission_profile,
         "groupList": [], "userSettings": {k: as_string(v) for k, v in membership.user_settings.items()},

@@ -3,9 +3,9 @@
 Served by docusign_sandbox.server (runsandbox, the pytest fixture), never by the portal's URLconf.
 """
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 
-from . import account_info, home
+from . import account_info, home, refusals
 
 urlpatterns = [
     path("", home.root, name="sandbox-home"),
@@ -16,4 +16,6 @@ urlpatterns = [
     path("restapi/v2.1/accounts/<str:account_id>/connect", include("docusign_sandbox.connect_urls")),
     path("_sandbox/", include("docusign_sandbox.control_urls")),
     path("signing/", include("docusign_sandbox.page_urls")),
+    # Last: whatever DocuSign's paths do not route is DocuSign's JSON 404, never Django's HTML page.
+    re_path(r"^(?:restapi|oauth)(?:/.*)?$", refusals.unknown_route),
 ]

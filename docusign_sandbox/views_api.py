@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from . import clock
+from . import clock, refusals
 from .api import ApiError, Caller, json_response, read_json, rest_endpoint
 from .auth import hash_token, new_token
 from .envelopes import envelope_for
@@ -104,6 +104,7 @@ def recipient_view(request: HttpRequest, caller: Caller, envelope_id: str) -> Ht
     """POST /envelopes/{id}/views/recipient: a 5-minute signing URL for an embedded signer."""
     envelope = envelope_for(caller, envelope_id)
     body = read_json(request)
+    refusals.check_fields(body, refusals.REFUSED_RECIPIENT_VIEW_FIELDS)
     return_url = _return_url(body)
     method = body.get("authenticationMethod")
     if not isinstance(method, str) or method.lower() not in AUTHENTICATION_METHODS:

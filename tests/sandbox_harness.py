@@ -23,6 +23,10 @@ class SandboxInfo:
         """The seeded user whose email starts with `email_prefix`."""
         return next(u for u in self.seed["users"] if u["email"].startswith(email_prefix))
 
+    def site(self, account_id: str) -> str:
+        """The seeded account's `base_uri`: the seed puts accounts on two origins (docs/sandbox.md "Sites")."""
+        return next(a["base_uri"] for a in self.seed["accounts"] if a["account_id"] == account_id)
+
 
 @contextlib.contextmanager
 def serving_sandbox(**server_options: object) -> Iterator[object]:

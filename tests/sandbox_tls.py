@@ -66,8 +66,19 @@ def tls_sandbox_fixture(sandbox, tmp_path) -> Iterator[TlsSandbox]:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_path, key_path)
     with serving_sandbox(ssl_context=context) as thread:
+        _move_sites_to(f"https://{thread.host}:{thread.port}")
         yield TlsSandbox(url=thread.url, oauth_host=f"{thread.host}:{thread.port}", ca_cert=str(cert_path),
                          seed=sandbox.seed)
+
+
+def _move_sites_to(origin: str) -> None:
+    """Serve the seeded accounts over TLS: the first site at `origin`, the second at its localhost twin."""
+    from docusign_sandbox import seed, sites
+    from docusign_sandbox.models import Account
+
+    for spec in (seed.ACME, seed.GLOBEX_HR, seed.GLOBEX_GENERAL, seed.INITECH, seed.PARTNER):
+        site = sites.twin_site(origin) if spec.second_site else origin
+        Account.objects.filter(account_id=spec.account_id).update(base_uri=site)
 
 
 @pytest.fixture(name="sdk_client")

@@ -32,6 +32,7 @@ _ORIGIN = re.compile(r"(?P<scheme>https?)://(?P<host>[a-z0-9.-]+|\[[0-9a-f:.]+\]
                      re.ASCII | re.IGNORECASE)
 _LABEL = r"(?!xn--)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"  # one DNS label; IDNA (punycode) labels are refused
 DEFAULT_PORTS = {"https": 443, "http": 80}
+SANDBOX_LOOPBACK_SITES = ("127.0.0.1", "localhost")
 
 
 @dataclass(frozen=True)
@@ -101,9 +102,13 @@ def get_environment(name: str) -> Environment:
         if origin is None:
             raise ImproperlyConfigured(f"DOCUSIGN_SANDBOX_URL must be a bare origin such as http://localhost:8001, "
                                        f"not {url!r}.")
-        # The sandbox's own origin only; plain http is allowed because the sandbox is served on loopback.
-        return Environment(SANDBOX, url, origin.scheme, re.compile(re.escape(origin.host)), origin.port,
-                           f"the sandbox's own origin, {origin}")
+        # The sandbox's own origin only; plain http is allowed because the sandbox is served on loopback. On a
+        # loopback name its accounts live on two sites, the same server as 127.0.0.1 and as localhost, so the
+        # portal is tested on using each account's own base_uri (docs/sandbox.md "Sites").
+        hosts = SANDBOX_LOOPBACK_SITES if origin.host in SANDBOX_LOOPBACK_SITES else (origin.host,)
+        return Environment(SANDBOX, url, origin.scheme, re.compile("|".join(map(re.escape, hosts))), origin.port,
+                           f"the sandbox's own origin, {origin}"
+                           + (" (or the same port on localhost/127.0.0.1)" if len(hosts) > 1 else ""))
     if name == DEMO:
         return Environment(DEMO, "https://account-d.docusign.com", "https", re.compile(r"demo\.docusign\.net"), 443,
                            "https://demo.docusign.net")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from docusign_integration import http
+from docusign_integration.client import http
 from tests.sandbox.test_console_templates import _template
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"

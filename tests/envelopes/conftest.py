@@ -37,7 +37,7 @@ def connected_organization(sandbox, key: str) -> ClientOrganization:
                                           account_id=account.account_id)
     consent_verify(acting_user=None, organization=organization)
     organization.refresh_from_db()
-    assert organization.base_uri == sandbox.url and organization.system_user.consent_status == "granted"
+    assert organization.base_uri == sandbox.site(account.account_id) and organization.system_user.consent_status == "granted"
     return organization
 
 

@@ -111,11 +111,25 @@ def test_production_refuses_a_hostile_base_uri_from_a_stored_row(base_uri):
 
 @pytest.mark.parametrize("base_uri", [f"{SANDBOX_URL}@evil.example", f"{SANDBOX_URL}\\@evil.example",
                                       "http://127.0.0.1:8766", "http://127.0.0.1", "https://127.0.0.1:8765",
-                                      "http://localhost:8765", f"{SANDBOX_URL}/restapi", f"{SANDBOX_URL}.",
+                                      "http://localhost:8766", "https://localhost:8765", "http://localhost.:8765",
+                                      f"{SANDBOX_URL}/restapi", f"{SANDBOX_URL}.",
                                       "http://127.0.0.1.:8765", "http://0x7f.0.0.1:8765", "http://127.1:8765",
                                       f"{SANDBOX_URL}?", f"{SANDBOX_URL}\t"])
 def test_the_sandbox_accepts_only_its_configured_origin(settings, base_uri):
     settings.DOCUSIGN_SANDBOX_URL = SANDBOX_URL
+    with pytest.raises(errors.UntrustedHost):
+        AccountRef(conf.SANDBOX, ACCOUNT, base_uri)
+
+
+def test_the_sandboxs_second_site_is_the_same_port_under_the_other_loopback_name(settings):
+    settings.DOCUSIGN_SANDBOX_URL = SANDBOX_URL  # the seed puts accounts on both names (docs/sandbox.md "Sites")
+
+    assert AccountRef(conf.SANDBOX, ACCOUNT, "http://LOCALHOST:8765/").base_uri == "http://localhost:8765"
+
+
+@pytest.mark.parametrize("base_uri", ["http://localhost:8001", "http://127.0.0.1:8001"])
+def test_a_sandbox_on_a_non_loopback_name_has_no_second_site(settings, base_uri):
+    settings.DOCUSIGN_SANDBOX_URL = "http://sandbox.internal:8001"
     with pytest.raises(errors.UntrustedHost):
         AccountRef(conf.SANDBOX, ACCOUNT, base_uri)
 

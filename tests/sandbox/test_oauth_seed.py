@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import stat
 from io import StringIO
 from pathlib import Path
@@ -33,6 +34,10 @@ def test_seed_describes_the_users_and_their_consent(tmp_path):
     assert len(users["multi@globex.example"]["accounts"]) == 2
     assert users["staff@isv.example"]["is_admin"]
     assert data["oauth_host"] == "localhost:8001" and data["rest_base_uri"] == "http://localhost:8001"
+    sites = {a["account_name"]: a["base_uri"] for a in data["accounts"]}
+    assert sites == {"Acme Corp": "http://localhost:8001", "ISV Partner Account": "http://localhost:8001",
+                     "Globex HR": "http://127.0.0.1:8001", "Globex General": "http://127.0.0.1:8001",
+                     "Initech": "http://127.0.0.1:8001"}  # two sites (docs/sandbox.md "Sites")
     assert Account.objects.get(name="Acme Corp").organization.claimed_domains.get().domain == "acme.example"
     assert Account.objects.get(name="Initech").settings["envelopeIntegrationEnabled"] == "true"
 
@@ -82,4 +87,5 @@ def test_the_command_prints_json_and_a_human_summary(tmp_path, settings):
 
     assert data["oauth_host"] == "127.0.0.1:9001"
     assert "system@acme.example" in summary.getvalue() and "sandbox-password-1" in summary.getvalue()
+    assert re.search(r"Initech +http://127\.0\.0\.1:8001\n", summary.getvalue())  # the second site of localhost:8001
     assert data["client_secret"] not in summary.getvalue()

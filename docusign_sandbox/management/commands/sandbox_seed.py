@@ -49,5 +49,8 @@ class Command(BaseCommand):
         for user in data["users"]:
             role = "admin" if user["is_admin"] else "member"
             self.stdout.write(f"  {user['email']:<26} password {user['password']}  {role:<6}  consent: {user['consent']}")
+        self.stdout.write("Accounts, each at its own site (base_uri):")
+        for account in data["accounts"]:
+            self.stdout.write(f"  {account['account_name']:<22} {account['base_uri']}")
         self.stdout.write(self.style.SUCCESS("Sandbox seeded."))
 

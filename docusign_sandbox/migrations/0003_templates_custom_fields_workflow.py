@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('docusign_sandbox', '0001_initial'),
+        ('docusign_sandbox', '0002_sites_users_profiles_groups_brands'),
     ]
 
     operations = [
