@@ -63,6 +63,7 @@ def envelope_json(envelope: Envelope, include: set[str] | frozenset[str] = froze
         "statusChangedDateTime": clock.iso(envelope.status_changed_at),
         "lastModifiedDateTime": clock.iso(envelope.last_modified_at),
         "transactionId": envelope.transaction_id,
+        "brandId": envelope.brand_id,
         "envelopeUri": uri,
         "documentsUri": f"{uri}/documents",
         "recipientsUri": f"{uri}/recipients",

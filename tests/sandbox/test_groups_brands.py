@@ -50,6 +50,7 @@ def test_a_brand_is_created_listed_used_by_an_envelope_and_deleted(rest):
 
     assert created.status_code == 201 and created.json()["senderBrandIdDefault"] == brand_id
     assert envelope.status_code == 201, envelope.text
+    assert rest.call("GET", f"/envelopes/{envelope.json()['envelopeId']}").json()["brandId"] == brand_id
     assert deleted.status_code == 200
     assert rest.call("GET", "/brands").json()["brands"] == []
 
