@@ -50,9 +50,12 @@ def api(sdk_client, tls_sandbox):
         client_id=tls_sandbox.seed["integration_key"], user_id=user["user_id"], oauth_host_name=tls_sandbox.oauth_host,
         private_key_bytes=Path(tls_sandbox.seed["private_key_path"]).read_bytes(), expires_in=3600,
         scopes=["signature", "impersonation"])
-    sdk_client.host = f"{tls_sandbox.url}/restapi"
+    # As DocuSign's examples do: the REST calls go to the account's own base_uri from userinfo (docs/sandbox.md "Sites").
+    account = next(a for a in sdk_client.get_user_info(token.access_token).accounts
+                   if a.account_id == user["accounts"][0])
+    sdk_client.host = f"{account.base_uri}/restapi"
     sdk_client.set_default_header("Authorization", f"Bearer {token.access_token}")
-    return sdk_client, user["accounts"][0]
+    return sdk_client, account.account_id
 
 
 def _template(client, account_id: str) -> str:
