@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from portal import metrics
 from tenants.active import organization_is_active
 from tenants.models import ClientOrganization
 
@@ -161,6 +162,7 @@ def connect_event_process(event_id: int) -> str | None:
                            event.envelope_id, event.reason)
         event.processed_at = timezone.now()
         event.save(update_fields=["state", "reason", "processed_at"])
+    metrics.CONNECT_PROCESSED.labels(state=event.state).inc()
     return event.state
 
 

@@ -15,6 +15,7 @@ from celery import Task, shared_task
 from django.db.models import Q
 from django.utils import timezone
 
+from portal import metrics
 from portal.dead_letters import dead_letter_record
 from tenants.active import active_only, organization_is_active
 from tenants.models import ClientOrganization, ConsentStatus
@@ -69,6 +70,7 @@ def sweep_connect_events() -> int:
         state=ConnectEventState.QUARANTINED, processed_at=timezone.now(),
         reason=f"Processing failed {MAX_PROCESS_ATTEMPTS} times; see the worker's log.")
     if parked:
+        metrics.CONNECT_PROCESSED.labels(state=ConnectEventState.QUARANTINED).inc(parked)
         logger.error("%d Connect events quarantined after %d failed processing attempts", parked, MAX_PROCESS_ATTEMPTS)
     event_ids = list(waiting.order_by("received_at", "pk").values_list("pk", flat=True)[:SWEEP_BATCH])
     for event_id in event_ids:

@@ -9,8 +9,13 @@ class PortalConfig(AppConfig):
     def ready(self) -> None:
         from . import (
             checks,  # noqa: F401  (registers the system checks)
+            metrics,  # noqa: F401  (connects Celery's task signals: tasks by name and outcome)
+            request_id,  # noqa: F401  (connects Celery's publish/prerun signals: a request's id in its tasks)
             task_failures,  # noqa: F401  (connects Celery's task_failure: dead letters and alerts)
+            tracing,
         )
+
+        tracing.setup()  # only when PORTAL_TRACING is on; imports nothing of OpenTelemetry otherwise
 
 
 class PortalAdminConfig(admin_apps.AdminConfig):
