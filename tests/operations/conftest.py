@@ -32,7 +32,7 @@ class Scrape:
 
 
 @pytest.fixture
-def scrape(client, metrics_on):
+def scrape(client, metrics_on, db):  # the scrape reads counts from the database
     def read() -> Scrape:
         response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {metrics_on}")
         assert response.status_code == 200, response.status_code
