@@ -105,8 +105,8 @@ def _worker_log_lines(logger: logging.Logger | None = None, **kwargs: Any) -> No
     """A Celery worker replaces Django's handlers with its own: give them the request id, the redaction of
     docs/operations.md §1 and, in production, the same JSON lines as the web processes."""
     from django.conf import settings
-    from pythonjsonlogger.json import JsonFormatter
 
+    from portal.log_format import RedactedJsonFormatter
     from portal.log_redaction import RedactSecretsFilter
 
     if logger is None:
@@ -116,4 +116,4 @@ def _worker_log_lines(logger: logging.Logger | None = None, **kwargs: Any) -> No
         handler.addFilter(RequestIdFilter())
         handler.addFilter(RedactSecretsFilter())
         if json_lines:
-            handler.setFormatter(JsonFormatter(settings.LOGGING["formatters"]["json"]["fmt"], timestamp=True))
+            handler.setFormatter(RedactedJsonFormatter())

@@ -280,9 +280,8 @@ LOGGING: dict[str, Any] = {
                 "request_id": {"()": "portal.request_id.RequestIdFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
-        # One JSON object a line (python-json-logger): what log shippers parse without a grok pattern.
-        "json": {"()": "pythonjsonlogger.json.JsonFormatter", "timestamp": True,
-                 "fmt": "%(levelname)s %(name)s %(request_id)s %(message)s"},
+        # One JSON object a line (python-json-logger), every value redacted: what log shippers parse as it is.
+        "json": {"()": "portal.log_format.RedactedJsonFormatter"},
     },
     # PORTAL_LOG_FORMAT: "json" in production (DEBUG=False), "plain" in `make run`.
     "handlers": {"console": {"class": "logging.StreamHandler",
