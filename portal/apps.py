@@ -13,6 +13,7 @@ class PortalConfig(AppConfig):
             request_id,  # noqa: F401  (connects Celery's publish/prerun signals: a request's id in its tasks)
             task_failures,  # noqa: F401  (connects Celery's task_failure: dead letters and alerts)
             tracing,
+            worker_metrics,  # noqa: F401  (connects Celery's worker_ready: the worker's own metrics port, when set)
         )
 
         tracing.setup()  # only when PORTAL_TRACING is on; imports nothing of OpenTelemetry otherwise

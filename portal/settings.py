@@ -385,6 +385,9 @@ if PORTAL_METRICS_TOKEN:
     for _database in DATABASES.values():  # the same backends, counting queries, errors and connections
         _database["ENGINE"] = _database["ENGINE"].replace("django.db.backends.", "django_prometheus.db.backends.")
 MIDDLEWARE.insert(1, "portal.metrics.ApiRequestsMiddleware")
+# A Celery worker's own metrics port (portal.worker_metrics), for workers on machines without a web process; 0: off.
+PORTAL_WORKER_METRICS_PORT = env.int("PORTAL_WORKER_METRICS_PORT", default=0)
+PORTAL_WORKER_METRICS_ADDRESS = env.str("PORTAL_WORKER_METRICS_ADDRESS", default="127.0.0.1")
 # Probes come over plain HTTP from inside the network: no redirect to https for them.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 # OpenTelemetry traces of Django, requests and Celery, exported over OTLP to OTEL_EXPORTER_OTLP_ENDPOINT (read by the

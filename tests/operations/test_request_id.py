@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import redis
+import requests
 from django.db import connection
 
 from docusign_integration.models import ConnectEvent
@@ -22,6 +24,7 @@ from portal.log_format import RedactedJsonFormatter
 from portal.log_redaction import RedactSecretsFilter
 from portal.request_id import RequestIdFilter
 from tests.connect.conftest import PARTNER_SECRET, fixture_body, signed_headers
+from tests.operations.conftest import Scrape
 
 ROOT = Path(__file__).resolve().parents[2]
 URL = "/docusign/connect/"
@@ -99,11 +102,17 @@ def broker_db_8(redis_url, monkeypatch):
 @pytest.mark.redis
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_real_worker_logs_the_enqueuing_request_id(client, acme_organization, partner_key, broker_db_8, tmp_path):
+def test_a_real_worker_logs_the_enqueuing_request_id_and_serves_its_counts(client, acme_organization, partner_key,
+                                                                           broker_db_8, tmp_path):
     db = connection.settings_dict
     log_file = tmp_path / "worker.log"
+    multiproc = tmp_path / "metrics"
+    multiproc.mkdir()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     env = {**os.environ, "CELERY_BROKER_URL": broker_db_8, "DJANGO_SETTINGS_MODULE": "tests.settings",
-           "PORTAL_LOG_FORMAT": "json",
+           "PORTAL_LOG_FORMAT": "json", "PROMETHEUS_MULTIPROC_DIR": str(multiproc), "PORTAL_WORKER_METRICS_PORT": str(port),
            "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"}
     request_id = f"req-{uuid.uuid4().hex}"
     body = fixture_body("envelope-completed")
@@ -112,13 +121,15 @@ def test_a_real_worker_logs_the_enqueuing_request_id(client, acme_organization, 
     assert response.status_code == 200
     assert redis.Redis.from_url(broker_db_8).llen("celery") == 1  # published with the request, before any worker
     with log_file.open("w") as output:
-        worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "solo",
-                                   "-l", "INFO"], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
-                                  start_new_session=True)
+        # prefork, as in production: the task runs in a child process; the main process serves the worker's metrics
+        worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "prefork",
+                                   "--concurrency", "1", "-l", "INFO"], cwd=ROOT, env=env, stdout=output,
+                                  stderr=subprocess.STDOUT, start_new_session=True)
         try:
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline and ConnectEvent.objects.get().state == "received":
                 time.sleep(0.2)
+            scraped = Scrape(requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text)
         finally:
             worker.terminate()
             worker.wait(10)
@@ -129,3 +140,7 @@ def test_a_real_worker_logs_the_enqueuing_request_id(client, acme_organization, 
     assert all(line["request_id"] == request_id for line in task_lines)
     # The worker's own lines between tasks belong to no request.
     assert any(line.get("request_id") == "-" for line in lines)
+    # Counted in the child, served by the main process (PROMETHEUS_MULTIPROC_DIR).
+    assert scraped.value("portal_connect_events_processed_total", state="applied") == 1
+    assert scraped.value("portal_celery_tasks_total", task="docusign_integration.tasks_connect.process_connect_events",
+                         outcome="success") == 1
