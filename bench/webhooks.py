@@ -11,7 +11,7 @@ Redis database of its own: the messages queued stay there, unconsumed):
     CELERY_BROKER_URL=redis://127.0.0.1:6379/9 DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench \
         .venv/bin/python bench/webhooks.py [--deliveries 1000] [--concurrency 16] [--rounds 2]
 
-The cost of metrics (docs/operations.md §10): each round measures the ratio with metrics off (no PORTAL_METRICS_TOKEN)
+The cost of metrics (docs/operations.md section 10): each round measures the ratio with metrics off (no PORTAL_METRICS_TOKEN)
 and on (a token, django-prometheus's middleware and database wrappers, and PROMETHEUS_MULTIPROC_DIR shared by the
 two workers, as in production); the last line prints the median ratio of each and the change (target: within 5%).
 With metrics on, /metrics is scraped at the end and must have counted every delivery across both workers.
@@ -169,9 +169,17 @@ def _measure(env: dict[str, str], deliveries: list[tuple[bytes, dict[str, str]]]
         if metrics and _counted(base) != len(deliveries):
             raise SystemExit(f"/metrics counted {_counted(base)} deliveries of {len(deliveries)}")
     finally:
-        server.terminate()
-        server.wait(10)
+        _stop(server)
     return bare_rps, listener_rps, latencies
+
+
+def _stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(60)  # gunicorn's graceful stop waits for the clients' keep-alive connections
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait(10)
 
 
 def main() -> int:

@@ -1,5 +1,5 @@
 """`/healthz` (liveness: the process answers) and `/readyz` (readiness: it can do its work), for load balancers and
-orchestrators polling every few seconds (docs/operations.md §10).
+orchestrators polling every few seconds (docs/operations.md section 10).
 
 `/readyz` answers 200 or 503 with the name and result of each check: `database` (a query answers), `migrations`
 (nothing left to apply), `cache`, `broker` and `encryption_keys` (PORTAL_ENCRYPTION_KEYS parse). Never an

@@ -3,7 +3,7 @@
 python-json-logger writes a record's extra attributes too, and Django's `django.request` and `django.security.csrf`
 records carry the request object, whose text holds the full URL (the OAuth callback's `code` and `state`, an
 invitation's token). Each value is therefore written as text redacted by portal.log_redaction, the request as its
-redacted path (docs/operations.md §10).
+redacted path (docs/operations.md section 10).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The portal's own Prometheus instruments (docs/operations.md §10), counted where the work happens.
+"""The portal's own Prometheus instruments (docs/operations.md section 10), counted where the work happens.
 
 Every label set is bounded by the code, never by the data: resources and outcomes are words from fixed lists,
 refusal reasons a fixed vocabulary, task names the registered tasks, API routes URL patterns. No label ever

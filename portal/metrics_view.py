@@ -1,5 +1,5 @@
 """`GET /metrics`: Prometheus exposition, refused without `Authorization: Bearer <PORTAL_METRICS_TOKEN>` (404 when
-no token is configured: metrics are off). docs/operations.md §10 says what to graph and alert on.
+no token is configured: metrics are off). docs/operations.md section 10 says what to graph and alert on.
 
 Two sources. What happened (deliveries, calls, task runs) is counted where it happens (`portal.metrics`) and summed
 over processes by prometheus_client's multiprocess mode when PROMETHEUS_MULTIPROC_DIR is set. What *is* (open dead
@@ -29,7 +29,7 @@ from prometheus_client.registry import Collector
 
 logger = logging.getLogger(__name__)
 
-NEAR_LIMIT_SHARE = 10  # percent of the hourly limit left: "near its limit" (the dashboard's rule, docs/operations.md §6)
+NEAR_LIMIT_SHARE = 10  # percent of the hourly limit left: "near its limit" (the dashboard's rule, docs/operations.md section 6)
 BROKER_TIMEOUT = 2  # seconds; a scrape must not hang on a broker that does not answer
 
 

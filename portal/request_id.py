@@ -1,4 +1,4 @@
-"""A request id on every log line of a request and of the Celery tasks it enqueues (docs/operations.md §10).
+"""A request id on every log line of a request and of the Celery tasks it enqueues (docs/operations.md section 10).
 
 The id comes from a well-formed incoming `X-Request-ID` (a load balancer's or the ISV's own product's), else a new
 one; it is answered in the response's `X-Request-ID`, carried to each task the request publishes in a message
@@ -103,7 +103,7 @@ def _unset_after_task(task_id: str | None = None, **kwargs: Any) -> None:
 @after_setup_task_logger.connect
 def _worker_log_lines(logger: logging.Logger | None = None, **kwargs: Any) -> None:
     """A Celery worker replaces Django's handlers with its own: give them the request id, the redaction of
-    docs/operations.md §1 and, in production, the same JSON lines as the web processes."""
+    docs/operations.md section 1 and, in production, the same JSON lines as the web processes."""
     from django.conf import settings
 
     from portal.log_format import RedactedJsonFormatter

@@ -375,7 +375,7 @@ CELERY_BEAT_SCHEDULE["docusign-download-missing-documents"] = {
     "schedule": 3600,  # repairs downloads whose completion hook was lost (e.g. the broker was down at that moment)
 }
 
-# --- Operations: health, metrics, traces (portal.health, portal.metrics, portal.tracing; docs/operations.md §10) ------
+# --- Operations: health, metrics, traces (portal.health, portal.metrics, portal.tracing; docs/operations.md section 10) ------
 # /metrics answers only `Authorization: Bearer <this>`; empty (the default): /metrics is 404 and django-prometheus's
 # request and database instruments are not installed.
 PORTAL_METRICS_TOKEN = _secret("PORTAL_METRICS_TOKEN")

@@ -1,5 +1,5 @@
 """A Celery worker's own metrics endpoint, for workers on machines where no web process serves their counters
-(docs/operations.md §10). Off unless PORTAL_WORKER_METRICS_PORT is set.
+(docs/operations.md section 10). Off unless PORTAL_WORKER_METRICS_PORT is set.
 
 The worker's main process serves prometheus_client's exposition on that port; with PROMETHEUS_MULTIPROC_DIR set
 (prefork: tasks run in child processes) it sums what every child wrote there. It carries the same bounded labels as

@@ -1,4 +1,4 @@
-"""`/healthz` and `/readyz` (docs/operations.md §10): readiness fails with the name of what is down, says nothing
+"""`/healthz` and `/readyz` (docs/operations.md section 10): readiness fails with the name of what is down, says nothing
 else about it, and recovers by itself when the service is back. Services go down behind a relay of the test's own
 (tests/operations/relay.py): the machine's Redis and PostgreSQL keep running for everyone else."""
 

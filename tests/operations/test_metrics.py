@@ -1,4 +1,4 @@
-"""`/metrics` (docs/operations.md §10): guarded by its bearer token, and counting what the portal did: Connect
+"""`/metrics` (docs/operations.md section 10): guarded by its bearer token, and counting what the portal did: Connect
 deliveries through the real listener, DocuSign calls through the real choke point to the sandbox, Celery task runs,
 /api/ requests by route. Counters are process-wide, so each test reads the change it caused."""
 

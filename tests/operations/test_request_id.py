@@ -1,4 +1,4 @@
-"""Request ids (docs/operations.md §10): a well-formed incoming X-Request-ID is kept, anything else replaced; the id
+"""Request ids (docs/operations.md section 10): a well-formed incoming X-Request-ID is kept, anything else replaced; the id
 is on the request's log lines and on the log lines of the tasks it enqueued, in the worker too."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The metrics output has the same series at 3 and at 300 client organizations (docs/operations.md §10): no label
+"""The metrics output has the same series at 3 and at 300 client organizations (docs/operations.md section 10): no label
 carries an organization, account or envelope id, and per-account state is a count."""
 
 from __future__ import annotations

@@ -45,7 +45,7 @@ EXPECTED_UNFILLABLE = re.compile(r"^admin/(.*<path:object_id>/|\(\?P<url>\.\*\)\
 
 class Everything(logging.Handler):
     """Keeps every record, formatted with its traceback, as an operator's log file would show it: as a plain line,
-    and as production's JSON line with its request id (settings.LOGGING's "json" formatter; docs/operations.md §10)."""
+    and as production's JSON line with its request id (settings.LOGGING's "json" formatter; docs/operations.md section 10)."""
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
