@@ -388,6 +388,10 @@ MIDDLEWARE.insert(1, "portal.metrics.ApiRequestsMiddleware")
 # A Celery worker's own metrics port (portal.worker_metrics), for workers on machines without a web process; 0: off.
 PORTAL_WORKER_METRICS_PORT = env.int("PORTAL_WORKER_METRICS_PORT", default=0)
 PORTAL_WORKER_METRICS_ADDRESS = env.str("PORTAL_WORKER_METRICS_ADDRESS", default="127.0.0.1")
+# The request id on a worker's plain lines too (make run); portal.request_id adds it to the worker's handlers.
+CELERY_WORKER_LOG_FORMAT = "[%(asctime)s: %(levelname)s/%(processName)s] [%(request_id)s] %(message)s"
+CELERY_WORKER_TASK_LOG_FORMAT = ("[%(asctime)s: %(levelname)s/%(processName)s] [%(request_id)s] "
+                                 "%(task_name)s[%(task_id)s]: %(message)s")
 # Probes come over plain HTTP from inside the network: no redirect to https for them.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 # OpenTelemetry traces of Django, requests and Celery, exported over OTLP to OTEL_EXPORTER_OTLP_ENDPOINT (read by the
