@@ -47,13 +47,17 @@ GRANTS = {"urn:ietf:params:oauth:grant-type:jwt-bearer": "jwt", "refresh_token":
 # A DocuSign path segment that names a resource: lower-case words (envelopes, documents, connect, oauth ...). Ids
 # (GUIDs, numbers, "combined"-like document ids are words too but few) are dropped; the label keeps at most 4 words.
 _RESOURCE_WORD = re.compile(r"[a-z_]{2,40}")
-_SKIPPED_WORDS = frozenset({"restapi", "v2", "v2.1", "accounts"})
+_PREFIXES = (["restapi", "accounts"], ["restapi"])  # eSignature's /restapi/v2.1/accounts/<id>/...
 _UNANSWERED = {"timeout", "tls-error", "connection-error", "error"}
 
 
 def resource_of(path: str) -> str:
     """`/restapi/v2.1/accounts/<id>/envelopes/<id>/documents/combined` -> `envelopes/documents/combined`."""
-    words = [segment for segment in path.split("/") if _RESOURCE_WORD.fullmatch(segment) and segment not in _SKIPPED_WORDS]
+    words = [segment for segment in path.split("/") if _RESOURCE_WORD.fullmatch(segment)]
+    for prefix in _PREFIXES:
+        if words[:len(prefix)] == prefix and len(words) > len(prefix):
+            words = words[len(prefix):]
+            break
     return "/".join(words[:4]) or "other"
 
 

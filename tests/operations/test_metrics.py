@@ -146,3 +146,20 @@ def test_an_unreachable_docusign_is_counted_as_such(scrape):
                        outcome="connection-error") \
         - before.value("portal_docusign_calls_total", resource="oauth/userinfo", method="GET",
                        outcome="connection-error") == 1
+
+
+@pytest.mark.parametrize(("path", "resource"), [
+    ("/oauth/token", "oauth/token"),
+    ("/oauth/userinfo", "oauth/userinfo"),
+    ("/restapi/v2.1/accounts/d3b2e4c6-8f5a-4cad-9e3f-000000000301", "accounts"),
+    ("/restapi/v2.1/accounts/d3b2e4c6-8f5a-4cad-9e3f-000000000301/envelopes", "envelopes"),
+    ("/restapi/v2.1/accounts/d3b2e4c6-8f5a-4cad-9e3f-000000000301/envelopes/0f8fad5b-d9cb-469f-a165-70867728950e/"
+     "documents/combined", "envelopes/documents/combined"),
+    ("/restapi/v2.1/accounts/d3b2e4c6-8f5a-4cad-9e3f-000000000301/envelopes/0f8fad5b-d9cb-469f-a165-70867728950e/"
+     "recipients/1/views/recipient", "envelopes/recipients/views/recipient"),
+    ("/restapi/v2.1/accounts/d3b2e4c6-8f5a-4cad-9e3f-000000000301/connect/12345", "connect"),
+])
+def test_a_docusign_resource_is_named_by_its_path_words_never_its_ids(path, resource):
+    from portal.metrics import resource_of
+
+    assert resource_of(path) == resource
