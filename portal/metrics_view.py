@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError, transaction
 from django.db.models import Count, F, Min
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
@@ -44,6 +45,17 @@ class StateCollector(Collector):
     """Counts of what is in the database and the broker now, read at scrape time."""
 
     def collect(self) -> Iterator[Metric]:
+        try:
+            with transaction.atomic():  # a savepoint inside a caller's transaction: a failure leaves it usable
+                gauges = list(self._database_gauges())
+        except DatabaseError as exc:  # the database is down: the counters are still worth a scrape
+            logger.warning("metrics_database_gauges_unavailable error=%s", type(exc).__name__)
+            gauges = []
+        yield from gauges
+        yield from _queue_depth()
+
+    @staticmethod
+    def _database_gauges() -> Iterator[Metric]:
         from docusign_integration.models import AccountRateLimit, ConnectEvent
         from docusign_integration.models.envelopes import ConnectEventState
         from portal.models import FailedTask
@@ -66,7 +78,6 @@ class StateCollector(Collector):
         age = (now - oldest) if oldest else timedelta(0)
         yield GaugeMetricFamily("portal_connect_events_oldest_waiting_seconds",
                                 "Age of the oldest stored Connect event not processed yet", value=age.total_seconds())
-        yield from _queue_depth()
 
 
 def _queue_depth() -> Iterator[Metric]:

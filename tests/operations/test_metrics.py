@@ -163,3 +163,15 @@ def test_a_docusign_resource_is_named_by_its_path_words_never_its_ids(path, reso
     from portal.metrics import resource_of
 
     assert resource_of(path) == resource
+
+
+@pytest.mark.django_db
+def test_a_scrape_still_answers_the_counters_when_the_database_fails(client, metrics_on):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE portal_failedtask")  # undone with the test's transaction
+    response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {metrics_on}")
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "portal_connect_deliveries_received_total" in text and "portal_dead_letters_open" not in text
