@@ -9,7 +9,12 @@ Redis database of its own: the messages queued stay there, unconsumed):
 
     psql -h 127.0.0.1 -U postgres -c 'create database portal_bench'
     CELERY_BROKER_URL=redis://127.0.0.1:6379/9 DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench \
-        .venv/bin/python bench/webhooks.py [--deliveries 1000] [--concurrency 16]
+        .venv/bin/python bench/webhooks.py [--deliveries 1000] [--concurrency 16] [--rounds 2]
+
+The cost of metrics (docs/operations.md section 10): each round measures the ratio with metrics off (no PORTAL_METRICS_TOKEN)
+and on (a token, django-prometheus's middleware and database wrappers, and PROMETHEUS_MULTIPROC_DIR shared by the
+two workers, as in production); the last line prints the median ratio of each and the change (target: within 5%).
+With metrics on, /metrics is scraped at the end and must have counted every delivery across both workers.
 """
 
 from __future__ import annotations
@@ -40,6 +45,28 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+METRICS_TOKEN = "bench-metrics-token"
+SLICE = 100  # deliveries per alternating slice of bare view and listener
+
+
+def _with_metrics(env: dict[str, str], tmp: Path, on: bool) -> dict[str, str]:
+    env = {key: value for key, value in env.items() if key not in ("PORTAL_METRICS_TOKEN", "PROMETHEUS_MULTIPROC_DIR")}
+    if on:
+        directory = tmp / f"metrics-{uuid.uuid4().hex[:8]}"  # a fresh directory for each server, as at a deployment
+        directory.mkdir()
+        env.update(PORTAL_METRICS_TOKEN=METRICS_TOKEN, PROMETHEUS_MULTIPROC_DIR=str(directory))
+    return env
+
+
+def _counted(base: str) -> float:
+    """portal_connect_deliveries_received_total summed over the workers, from /metrics."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = requests.get(f"{base}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=10).text
+    return sum(sample.value for family in text_string_to_metric_families(text) for sample in family.samples
+               if sample.name == "portal_connect_deliveries_received_total")
 
 
 def _environment(tmp: Path) -> dict[str, str]:
@@ -130,41 +157,73 @@ def _run(url: str, deliveries: list[tuple[bytes, dict[str, str]]], concurrency: 
     return len(deliveries) / (time.perf_counter() - started), latencies
 
 
+def _measure(env: dict[str, str], deliveries: list[tuple[bytes, dict[str, str]]], concurrency: int,
+             metrics: bool) -> tuple[float, float, list[float]]:
+    """(bare rate, listener rate, listener latencies) on a fresh gunicorn."""
+    port = _free_port()
+    server = _start_gunicorn(env, port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _run(f"{base}/bench/bare/", deliveries[:50], concurrency)  # warm up both workers
+        # Alternate slices of both, so a shared machine's load changes weigh on both rates alike.
+        bare_seconds = listener_seconds = 0.0
+        latencies: list[float] = []
+        for start in range(0, len(deliveries), SLICE):
+            part = deliveries[start:start + SLICE]
+            rate, _ = _run(f"{base}/bench/bare/", part, concurrency)
+            bare_seconds += len(part) / rate
+            rate, part_latencies = _run(f"{base}/docusign/connect/", part, concurrency)
+            listener_seconds += len(part) / rate
+            latencies += part_latencies
+        bare_rps, listener_rps = len(deliveries) / bare_seconds, len(deliveries) / listener_seconds
+        if metrics and _counted(base) != len(deliveries):
+            raise SystemExit(f"/metrics counted {_counted(base)} deliveries of {len(deliveries)}")
+    finally:
+        _stop(server)
+    return bare_rps, listener_rps, latencies
+
+
+def _stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(60)  # gunicorn's graceful stop waits for the clients' keep-alive connections
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait(10)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deliveries", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of (metrics off, metrics on)")
     args = parser.parse_args()
     secret = base64.b64encode(os.urandom(32)).decode()
+    ratios: dict[bool, list[float]] = {False: [], True: []}
     with tempfile.TemporaryDirectory(prefix="bench-webhooks-") as tmp:
         env = _environment(Path(tmp))
         _prepare(env, secret)
         from docusign_integration.models import ConnectEvent
 
         before = ConnectEvent.objects.count()
-        deliveries = _deliveries(args.deliveries, secret)
-        port = _free_port()
-        server = _start_gunicorn(env, port)
-        print(f"gunicorn up on port {port}; sending {args.deliveries} deliveries to each URL", file=sys.stderr)
-        try:
-            base = f"http://127.0.0.1:{port}"
-            _run(f"{base}/bench/bare/", deliveries[:50], args.concurrency)  # warm up both workers
-            bare_rps, _ = _run(f"{base}/bench/bare/", deliveries, args.concurrency)
-            listener_rps, latencies = _run(f"{base}/docusign/connect/", deliveries, args.concurrency)
-        finally:
-            server.terminate()
-            server.wait(10)
+        runs = 0
+        for _ in range(args.rounds):
+            for metrics in (False, True):
+                deliveries = _deliveries(args.deliveries, secret)  # new envelopes: each run stores new events
+                bare_rps, listener_rps, latencies = _measure(_with_metrics(env, Path(tmp), metrics), deliveries,
+                                                             args.concurrency, metrics)
+                runs += 1
+                cuts = statistics.quantiles(latencies, n=100)
+                ratios[metrics].append(listener_rps / bare_rps)
+                print(f"metrics {'on ' if metrics else 'off'}: bare {bare_rps:7.1f}/s, listener {listener_rps:7.1f}/s "
+                      f"(p50 {cuts[49] * 1000:.1f} ms, p99 {cuts[98] * 1000:.1f} ms), ratio {ratios[metrics][-1]:.3f}")
         stored = ConnectEvent.objects.count() - before
-    if stored != args.deliveries:
-        raise SystemExit(f"{stored} events stored for {args.deliveries} deliveries")
-    cuts = statistics.quantiles(latencies, n=100)
-    p50_ms, p99_ms = cuts[49] * 1000, cuts[98] * 1000
-    ratio = listener_rps / bare_rps
-    print(f"bare view:  {bare_rps:8.1f} deliveries/s")
-    print(f"listener:   {listener_rps:8.1f} deliveries/s  (p50 {p50_ms:.1f} ms, p99 {p99_ms:.1f} ms; {stored} events stored)")
-    print(f"ratio:      {ratio:.2f} (target >= 0.5)")
-    print(f"ratio={ratio:.2f} listener_rps={listener_rps:.1f} bare_rps={bare_rps:.1f} p50_ms={p50_ms:.1f} "
-          f"p99_ms={p99_ms:.1f} n={args.deliveries}")
+    if stored != args.deliveries * runs:
+        raise SystemExit(f"{stored} events stored for {args.deliveries * runs} deliveries")
+    off, on = statistics.median(ratios[False]), statistics.median(ratios[True])
+    change = (on - off) / off * 100
+    print(f"ratio={on:.3f} metrics_on_ratio={on:.3f} metrics_off_ratio={off:.3f} change={change:+.1f}% "
+          f"(target: within 5%) n={args.deliveries} rounds={args.rounds}")
     return 0
 
 

@@ -12,7 +12,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):  # noqa: F405
                                        "control_folder": _broker}  # else kombu makes ./control in the checkout
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405 - one log line per delivery would measure the terminal
 LOGGING["loggers"]["kombu"] = {"level": "ERROR"}  # noqa: F405 - the filesystem transport warns about a missing host
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405 - django_prometheus's wrapper too (metrics on)
     # Writers take the lock when their transaction starts: a read lock upgraded later fails at once with "locked".
     DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"  # noqa: F405
     DATABASES["default"]["CONN_MAX_AGE"] = 60  # noqa: F405 - as on PostgreSQL: no new connection per request

@@ -7,7 +7,15 @@ class PortalConfig(AppConfig):
     verbose_name = "Partner portal"
 
     def ready(self) -> None:
-        from portal import checks  # noqa: F401  (registers the system checks)
+        from . import (
+            checks,  # noqa: F401  (registers the system checks)
+            metrics,  # noqa: F401  (connects Celery's task signals: tasks by name and outcome)
+            request_id,  # noqa: F401  (connects Celery's publish/prerun signals: a request's id in its tasks)
+            tracing,
+            worker_metrics,  # noqa: F401  (connects Celery's worker_ready: the worker's own metrics port, when set)
+        )
+
+        tracing.setup()  # only when PORTAL_TRACING is on; imports nothing of OpenTelemetry otherwise
 
 
 class PortalAdminConfig(admin_apps.AdminConfig):

@@ -58,7 +58,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "portal.request_size.RequestSizeLimitMiddleware",  # first: before anything reads request.POST or the body
+    "portal.request_id.RequestIdMiddleware",  # first, so every line of the request has its id; reads no body
+    "portal.request_size.RequestSizeLimitMiddleware",  # before anything reads request.POST or the body
     "django.middleware.security.SecurityMiddleware",
     "portal.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -276,9 +277,18 @@ LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     # On the loggers that name request URLs, so that every handler gets the record without codes, states or tokens.
-    "filters": {"redact_secrets": {"()": "portal.log_redaction.RedactSecretsFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # On the handler too (every line it writes, whatever the logger) with the request id (portal.request_id).
+    "filters": {"redact_secrets": {"()": "portal.log_redaction.RedactSecretsFilter"},
+                "request_id": {"()": "portal.request_id.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        # One JSON object a line (python-json-logger), every value redacted: what log shippers parse as it is.
+        "json": {"()": "portal.log_format.RedactedJsonFormatter"},
+    },
+    # PORTAL_LOG_FORMAT: "json" in production (DEBUG=False), "plain" in `make run`.
+    "handlers": {"console": {"class": "logging.StreamHandler",
+                             "formatter": env.str("PORTAL_LOG_FORMAT", default="plain" if DEBUG else "json"),
+                             "filters": ["request_id", "redact_secrets"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # runserver's access log (make run): 4xx and 5xx only. Django's defaults do not propagate it to the root.
@@ -367,3 +377,26 @@ CELERY_BEAT_SCHEDULE["docusign-download-missing-documents"] = {
     "task": "docusign_integration.tasks_envelopes.download_missing_documents",
     "schedule": 3600,  # repairs downloads whose completion hook was lost (e.g. the broker was down at that moment)
 }
+
+# --- Operations: health, metrics, traces (portal.health, portal.metrics, portal.tracing; docs/operations.md section 10) ------
+# /metrics answers only `Authorization: Bearer <this>`; empty (the default): /metrics is 404 and django-prometheus's
+# request and database instruments are not installed.
+PORTAL_METRICS_TOKEN = _secret("PORTAL_METRICS_TOKEN")
+if PORTAL_METRICS_TOKEN:
+    MIDDLEWARE = ["django_prometheus.middleware.PrometheusBeforeMiddleware", *MIDDLEWARE[:-1],
+                  "django_prometheus.middleware.PrometheusAfterMiddleware", MIDDLEWARE[-1]]  # axes stays last
+    for _database in DATABASES.values():  # the same backends, counting queries, errors and connections
+        _database["ENGINE"] = _database["ENGINE"].replace("django.db.backends.", "django_prometheus.db.backends.")
+MIDDLEWARE.insert(1, "portal.metrics.ApiRequestsMiddleware")
+# A Celery worker's own metrics port (portal.worker_metrics), for workers on machines without a web process; 0: off.
+PORTAL_WORKER_METRICS_PORT = env.int("PORTAL_WORKER_METRICS_PORT", default=0)
+PORTAL_WORKER_METRICS_ADDRESS = env.str("PORTAL_WORKER_METRICS_ADDRESS", default="127.0.0.1")
+# The request id on a worker's plain lines too (make run); portal.request_id adds it to the worker's handlers.
+CELERY_WORKER_LOG_FORMAT = "[%(asctime)s: %(levelname)s/%(processName)s] [%(request_id)s] %(message)s"
+CELERY_WORKER_TASK_LOG_FORMAT = ("[%(asctime)s: %(levelname)s/%(processName)s] [%(request_id)s] "
+                                 "%(task_name)s[%(task_id)s]: %(message)s")
+# Probes come over plain HTTP from inside the network: no redirect to https for them.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# OpenTelemetry traces of Django, requests and Celery, exported over OTLP to OTEL_EXPORTER_OTLP_ENDPOINT (read by the
+# exporter itself). Off by default; needs the `tracing` extra (pip install '.[tracing]').
+PORTAL_TRACING = env.bool("PORTAL_TRACING", default=False)

@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from docusign_integration.client import errors, rate_limits
+from portal import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -168,6 +169,7 @@ def _send_once(method: str, url: str, *, environment: str, account_id: str | Non
             return response
         raise _error_for(response, environment=environment, account_id=account_id)
     finally:
+        metrics.observe_docusign_call(method, url, data, status, time.monotonic() - started)
         logger.info("docusign_call method=%s host=%s path=%s status=%s elapsed_ms=%d",
                     method, parts.netloc, parts.path, status, (time.monotonic() - started) * 1000)
 

@@ -26,6 +26,7 @@ from docusign_integration.connect.dispatch import queue_processing
 from docusign_integration.connect.models import ConnectEvent, ConnectEventState
 from docusign_integration.envelopes.models.envelopes import CreatedVia
 from docusign_integration.envelopes.status import EnvelopeSummary, SummaryError, envelope_status_apply, parse_docusign_datetime
+from portal import metrics
 from tenants.active import organization_is_active
 from tenants.models import ClientOrganization
 
@@ -161,6 +162,7 @@ def connect_event_process(event_id: int) -> str | None:
                            event.envelope_id, event.reason)
         event.processed_at = timezone.now()
         event.save(update_fields=["state", "reason", "processed_at"])
+    metrics.CONNECT_PROCESSED.labels(state=event.state).inc()
     return event.state
 
 

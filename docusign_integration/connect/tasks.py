@@ -24,6 +24,7 @@ from docusign_integration.connect.dispatch import MAX_EVENTS_PER_MESSAGE
 from docusign_integration.connect.events import connect_event_process
 from docusign_integration.connect.models import ConnectEvent, ConnectEventState
 from docusign_integration.oauth import tokens
+from portal import metrics
 from tenants.active import active_only, organization_is_active
 from tenants.models import ClientOrganization, ConsentStatus
 
@@ -70,6 +71,7 @@ def sweep_connect_events() -> int:
         state=ConnectEventState.QUARANTINED, processed_at=timezone.now(),
         reason=f"Processing failed {MAX_PROCESS_ATTEMPTS} times; see the worker's log.")
     if parked:
+        metrics.CONNECT_PROCESSED.labels(state=ConnectEventState.QUARANTINED).inc(parked)
         logger.error("%d Connect events quarantined after %d failed processing attempts", parked, MAX_PROCESS_ATTEMPTS)
     event_ids = list(waiting.order_by("received_at", "pk").values_list("pk", flat=True)[:SWEEP_BATCH])
     for event_id in event_ids:

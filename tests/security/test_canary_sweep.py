@@ -27,6 +27,8 @@ from django.core import mail
 from django.db import connection
 
 from docusign_integration.models import ConnectHMACKey, DocuSignCredential
+from portal.log_format import RedactedJsonFormatter
+from portal.request_id import RequestIdFilter
 from tenants import services
 from tenants.models import MembershipRole
 from tests import factories
@@ -42,15 +44,20 @@ EXPECTED_UNFILLABLE = re.compile(r"^admin/(.*<path:object_id>/|\(\?P<url>\.\*\)\
 
 
 class Everything(logging.Handler):
-    """Keeps every record, formatted with its traceback, as an operator's log file would show it."""
+    """Keeps every record, formatted with its traceback, as an operator's log file would show it: as a plain line,
+    and as production's JSON line with its request id (settings.LOGGING's "json" formatter; docs/operations.md section 10)."""
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+        self.json = RedactedJsonFormatter()
+        self.request_id = RequestIdFilter()
         self.lines: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         self.lines.append(self.format(record))
+        self.request_id.filter(record)
+        self.lines.append(self.json.format(record))
 
 
 @pytest.fixture
