@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
-from tenants import onboarding
+from tenants import onboarding, services
 from tenants.models import ClientOrganization, MembershipRole
 
 from . import credentials
@@ -59,7 +59,7 @@ def finish_on_account_step(backend: DocuSignOAuth2, user: User, organization: Cl
         return HttpResponseRedirect(reverse("onboarding:account", args=[organization.slug]))
     try:
         account = onboarding.account_for_connection(organization, userinfo)
-        onboarding.account_choose(acting_user=user, organization=organization, account=account)
+        services.account_choose(acting_user=user, organization=organization, account=account)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
