@@ -28,7 +28,6 @@ from tenants.users import acting_user
 from . import state
 from .errors import DocuSignError
 from .social_backend import CONNECT_FLOW, DocuSignOAuth2
-from .views import register_callback_flow
 
 logger = logging.getLogger(__name__)
 
@@ -103,5 +102,3 @@ def _checklist_url(organization_id: int | None) -> str:
 def _rejected(request: HttpRequest) -> HttpResponse:
     return render(request, "docusign_integration/callback_rejected.html", status=400)
 
-
-register_callback_flow(CONNECT_FLOW, connect_callback)

@@ -13,13 +13,14 @@ from django.conf import settings
 from django.contrib.auth.models import User
 
 from docusign_integration import conf, errors, oauth, tokens
+from docusign_integration.state import OAuthFlow
 from tenants import services
 from tenants.models import ClientOrganization, SystemUser
 
 IMPERSONATION_SCOPES = "signature impersonation"
 
-FLOW_INDIVIDUAL = "consent_individual"
-FLOW_ADMIN = "consent_admin"
+FLOW_INDIVIDUAL = OAuthFlow.CONSENT_INDIVIDUAL
+FLOW_ADMIN = OAuthFlow.CONSENT_ADMIN
 
 
 def individual_consent_url(environment: str, state: str, code_challenge: str) -> str:

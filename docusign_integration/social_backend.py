@@ -28,7 +28,7 @@ from social_django.strategy import DjangoStrategy
 from . import conf, oauth, state
 from .oauth import TokenResponse, UserInfo
 
-CONNECT_FLOW = "connect"
+CONNECT_FLOW = state.OAuthFlow.CONNECT
 # Exactly these (docs/security.md OA-8): eSignature calls, and refresh tokens whose lifetime slides.
 CONNECT_SCOPES = ("signature", "extended")
 # Fields of the token response that must never be copied into extra_data.

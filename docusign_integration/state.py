@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.db import models
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -25,6 +26,15 @@ logger = logging.getLogger("docusign_integration.security")
 STATE_LIFETIME = timedelta(minutes=10)
 MAX_STATE_LENGTH = 128  # ours are 43 characters; anything much longer is not ours and is not hashed
 PURGE_AFTER = timedelta(days=1)  # used/expired rows are kept a while so replays log as "reused", not "unknown"
+
+
+class OAuthFlow(models.TextChoices):
+    """Every flow that sends a browser to DocuSign; each has exactly one handler on the one redirect URI
+    (`docusign_integration.views.CALLBACK_HANDLERS`, checked by tests/onboarding/test_callback_flows.py)."""
+
+    CONNECT = "connect", "Connect to DocuSign (Authorization Code grant)"
+    CONSENT_INDIVIDUAL = "consent_individual", "Individual consent for the system user"
+    CONSENT_ADMIN = "consent_admin", "Organization admin consent"
 
 
 class StateRejected(Exception):
@@ -83,7 +93,11 @@ def code_challenge(verifier: str) -> str:
 
 def issue_state(request: HttpRequest, *, flow: str, environment: str, organization_id: int | None,
                 payload: dict | None = None, code_verifier: str | None = None) -> str:
-    """A fresh state value for a redirect to DocuSign, bound to this session and user for 10 minutes."""
+    """A fresh state value for a redirect to DocuSign, bound to this session and user for 10 minutes.
+
+    `flow` must be an `OAuthFlow`: a state for a flow without a handler would strand the person at the callback.
+    """
+    flow = OAuthFlow(flow)  # ValueError for a flow the callback cannot route
     now = timezone.now()
     OAuthState.objects.filter(expires_at__lt=now - PURGE_AFTER).delete()
     state = secrets.token_urlsafe(32)

@@ -2,14 +2,15 @@
 
 The integration key has ONE registered redirect URI (`/docusign/callback/`). Every flow that sends a browser
 to DocuSign issues an OAuth `state` naming the flow; the callback peeks at that name and hands the request to
-the flow's handler, which consumes the state (single use, bound to the session) before anything else.
+the flow's handler (`CALLBACK_HANDLERS`, a literal mapping: routing never depends on which modules happen to be
+imported), which consumes the state (single use, bound to the session) before anything else.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 
 from django.conf import settings
@@ -23,7 +24,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET
 
-from docusign_integration import consent, errors, oauth, state
+from docusign_integration import connect_flow, consent, errors, oauth, state
 from portal.log_redaction import secret_query_string
 from tenants.active import active_only
 from tenants.models import ClientMembership, ClientOrganization, ConsentStatus, ConsentType, MembershipRole
@@ -32,15 +33,9 @@ from tenants.users import AuthenticatedRequest, User, acting_user
 logger = logging.getLogger(__name__)
 
 CallbackHandler = Callable[[HttpRequest], HttpResponse]
-_callback_flows: dict[str, CallbackHandler] = {}
 
 CONSENT_KINDS = {"individual": consent.FLOW_INDIVIDUAL, "admin": consent.FLOW_ADMIN}
 _OAUTH_ERROR = re.compile(r"^[a-z_]{1,50}$")
-
-
-def register_callback_flow(name: str, handler: CallbackHandler) -> None:
-    """Send DocuSign redirects whose state was issued with `flow=name` to `handler` (call at import time)."""
-    _callback_flows[name] = handler
 
 
 @secret_query_string  # code, state, error_description: redacted from access logs (portal.log_redaction)
@@ -48,7 +43,7 @@ def register_callback_flow(name: str, handler: CallbackHandler) -> None:
 def callback(request: HttpRequest) -> HttpResponse:
     """The one redirect URI: route by the state's flow. The handler itself validates and consumes the state."""
     flow = state.peek_flow(request.GET.get("state", ""))
-    handler = _callback_flows.get(flow or "")
+    handler = CALLBACK_HANDLERS.get(flow or "")
     if handler is None:
         logger.warning("docusign_callback_unroutable flow_known=%s", flow is not None)
         response = _rejected(request)
@@ -193,5 +188,17 @@ def _rejected(request: HttpRequest) -> HttpResponse:
     return render(request, "docusign_integration/callback_rejected.html", status=400)
 
 
-register_callback_flow(consent.FLOW_INDIVIDUAL, lambda request: _consent_return(request, consent.FLOW_INDIVIDUAL))
-register_callback_flow(consent.FLOW_ADMIN, lambda request: _consent_return(request, consent.FLOW_ADMIN))
+def _individual_consent_return(request: HttpRequest) -> HttpResponse:
+    return _consent_return(request, consent.FLOW_INDIVIDUAL)
+
+
+def _admin_consent_return(request: HttpRequest) -> HttpResponse:
+    return _consent_return(request, consent.FLOW_ADMIN)
+
+
+# Every OAuthFlow, and nothing else (tests/onboarding/test_callback_flows.py).
+CALLBACK_HANDLERS: Mapping[str, CallbackHandler] = {
+    state.OAuthFlow.CONNECT: connect_flow.connect_callback,
+    state.OAuthFlow.CONSENT_INDIVIDUAL: _individual_consent_return,
+    state.OAuthFlow.CONSENT_ADMIN: _admin_consent_return,
+}
