@@ -14,9 +14,13 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import models
+from django.contrib.auth.models import User
+from django.db import models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+
+from tenants import audit
+from tenants.models import ClientOrganization
 
 from . import encryption
 from .models import OAuthState
@@ -158,3 +162,14 @@ def consume_state(request: HttpRequest, state: object, *, flow: str) -> OAuthSta
                                       context=encryption.model_context(record, "code_verifier_ciphertext"))
     return OAuthStateRecord(flow=record.flow, environment=record.environment, organization_id=record.organization_id,
                             user_id=record.user_id, payload=record.payload, code_verifier=verifier)
+
+
+def oauth_states_cancel(*, acting_user: User | None, organization: ClientOrganization) -> int:
+    """Cancel `organization`'s OAuth flows in progress (consent, Connect to DocuSign): their callbacks then find no
+    state and change nothing. For offboarding (docs/security.md TS-6); audited when there was any. Returns how many."""
+    with transaction.atomic():
+        cancelled, _ = OAuthState.objects.filter(organization_id=organization.pk).delete()
+        if cancelled:
+            audit.record(actor=acting_user, action="oauth_state.cancel", organization=organization,
+                         target=organization, after={"oauth_states_cancelled": cancelled})
+    return cancelled

@@ -21,7 +21,7 @@ from tenants.models import ClientOrganization, ConsentStatus
 
 from . import errors, task_retry, tokens
 from .connect_dispatch import MAX_EVENTS_PER_MESSAGE
-from .connect_events import connect_event_process
+from .connect_events import connect_event_process, connect_events_quarantine_stuck
 from .esign_connect_failures import connect_envelopes_retry_queue, connect_failures_list
 from .models.envelopes import ConnectEvent, ConnectEventState
 from .rest import AccountRef
@@ -64,10 +64,10 @@ def process_connect_events(event_ids: list[int]) -> int:
 @shared_task
 def sweep_connect_events() -> int:
     """Queue processing for events received over a minute ago and still waiting; park those that keep failing."""
-    waiting = ConnectEvent.objects.filter(state=ConnectEventState.RECEIVED, received_at__lt=timezone.now() - SWEEP_AFTER)
-    parked = waiting.filter(attempts__gte=MAX_PROCESS_ATTEMPTS).update(
-        state=ConnectEventState.QUARANTINED, processed_at=timezone.now(),
-        reason=f"Processing failed {MAX_PROCESS_ATTEMPTS} times; see the worker's log.")
+    received_before = timezone.now() - SWEEP_AFTER
+    parked = connect_events_quarantine_stuck(acting_user=None, received_before=received_before,
+                                             max_attempts=MAX_PROCESS_ATTEMPTS)
+    waiting = ConnectEvent.objects.filter(state=ConnectEventState.RECEIVED, received_at__lt=received_before)
     if parked:
         logger.error("%d Connect events quarantined after %d failed processing attempts", parked, MAX_PROCESS_ATTEMPTS)
     event_ids = list(waiting.order_by("received_at", "pk").values_list("pk", flat=True)[:SWEEP_BATCH])

@@ -18,6 +18,7 @@ from docusign_integration.connect_hmac import connect_hmac_key_retire
 from docusign_integration.credentials import credential_disconnect
 from docusign_integration.models import CachedAccessToken, ConnectHMACKey, DocuSignCredential, OAuthState
 from docusign_integration.models.hmac import HMACKeyScope
+from docusign_integration.state import oauth_states_cancel
 from docusign_integration.tokens import forget_impersonation_token
 from tenants import audit
 from tenants.models import (
@@ -95,7 +96,7 @@ def organization_offboard(*, acting_user: User | None, organization: ClientOrgan
             credential_disconnect(acting_user=acting_user, credential=credential)
         system_user = getattr(locked, "system_user", None)
         tokens = forget_impersonation_token(locked.environment, system_user.user_id) if system_user else 0
-        oauth_states, _ = OAuthState.objects.filter(organization_id=locked.pk).delete()
+        oauth_states = oauth_states_cancel(acting_user=acting_user, organization=locked)
         keys = ConnectHMACKey.objects.filter(organization=locked, scope=HMACKeyScope.ACCOUNT, active=True)
         retired = sum(connect_hmac_key_retire(acting_user=acting_user, key=key) for key in keys)
         # Expiring a pending invitation keeps the record; its link then says "expired" and can no longer be accepted.

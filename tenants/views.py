@@ -136,7 +136,10 @@ def _choose(request: AuthenticatedRequest, organization: ClientOrganization, cre
             account_id: str) -> HttpResponseRedirect | None:
     """Re-check with DocuSign that the user reaches `account_id`, then record it; None (with a message) on failure."""
     try:
-        chosen = credentials.fetch_userinfo(credential).choose_account(account_id)
+        userinfo = credentials.fetch_userinfo(credential)
+        # What the page listed is refreshed from what DocuSign says now, before the choice is checked against it.
+        credentials.credential_accounts_update(acting_user=request.user, credential=credential, userinfo=userinfo)
+        chosen = userinfo.choose_account(account_id)
         services.account_choose(acting_user=request.user, organization=organization, account=chosen)
     except DocuSignError as exc:
         messages.error(request, exc.user_message)
