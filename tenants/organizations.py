@@ -148,3 +148,16 @@ def account_choose(*, acting_user: User, organization: ClientOrganization,
             "organization. Choose another account, or contact the ISV's staff."
         ) from None
     return organization
+
+
+def organization_delete(*, acting_user: User | None, organization: ClientOrganization) -> None:
+    """Delete an organization and the rows that belong to it, for good: the ISV's decision at the end of its retention
+    period or at the client's request, never part of offboarding (tenants.offboarding.OFFBOARDING_RETENTION).
+
+    The audit row stays (its organization link becomes empty) and names what was deleted.
+    """
+    with transaction.atomic():
+        locked = ClientOrganization.objects.select_for_update().get(pk=organization.pk)
+        audit.record(actor=acting_user, action="organization.delete", organization=locked, target=locked,
+                     before=audit.snapshot(locked, (*ORGANIZATION_FIELDS, "offboarded_at")))
+        locked.delete()

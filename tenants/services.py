@@ -26,6 +26,7 @@ from tenants.organizations import (
     ORGANIZATION_FIELDS,
     VerifiedAccount,
     account_choose,
+    organization_delete,
     organization_provision,
     organization_rename,
 )
@@ -35,6 +36,6 @@ __all__ = [
     "ACCOUNT_TAKEN", "INVITATION_LIFETIME", "OFFBOARDING_RETENTION", "ORGANIZATION_FIELDS", "SYSTEM_USER_FIELDS",
     "ConsentError", "InvitationUnusable", "OffboardingCounts", "VerifiedAccount", "account_choose", "consent_record_result",
     "invitation_accept", "invitation_accept_url", "invitation_send", "invitation_status", "offboarding_preview",
-    "organization_offboard", "organization_provision", "organization_reactivate", "organization_rename",
+    "organization_delete", "organization_offboard", "organization_provision", "organization_reactivate", "organization_rename",
     "system_user_update",
 ]
