@@ -116,37 +116,44 @@ def account_choose(*, acting_user: User, organization: ClientOrganization,
     """Make `account` the organization's DocuSign account, or confirm it is the one already recorded.
 
     A different account than the recorded one is refused, and so is an account already linked to another
-    organization (the unique constraint on environment and account id; the refusal is audited).
+    organization (the unique constraint on environment and account id; the refusal is audited). The row is locked
+    first: of two admins choosing at once, the second sees the first's choice, never overwrites it.
     """
-    recorded = organization.account_id
-    if recorded and recorded.lower() != account.account_id.lower():
-        raise ValidationError(
-            f"This organization already uses the DocuSign account {organization.account_name or recorded} ({recorded}). "
-            "Choose that account; ISV staff can change it if it is wrong."
-        )
-    before = audit.snapshot(organization, ACCOUNT_FIELDS)
-    organization.account_id = recorded or account.account_id
-    organization.account_name = account.account_name
-    organization.base_uri = account.base_uri
-    organization.organization_id = organization.organization_id or account.organization_id
-    if _STATUS_ORDER.index(organization.onboarding_status) < _STATUS_ORDER.index(OnboardingStatus.CONNECTED):
-        organization.onboarding_status = OnboardingStatus.CONNECTED
-    old, new = audit.changed(before, audit.snapshot(organization, ACCOUNT_FIELDS))
-    if not new:
-        return organization
-    try:
-        with transaction.atomic():
-            organization.save(update_fields=[*ACCOUNT_FIELDS, "updated"])
-            audit.record(actor=acting_user, action="account.choose", organization=organization, target=organization,
-                         before=old, after=new)
-    except IntegrityError:
-        organization.refresh_from_db()
-        audit.record(actor=acting_user, action="account.link_refused", organization=organization, target=organization,
-                     after={"account_id": account.account_id, "reason": "linked to another organization"})
+    with transaction.atomic():
+        locked = ClientOrganization.objects.select_for_update().get(pk=organization.pk)
+        recorded = locked.account_id
+        if recorded and recorded.lower() != account.account_id.lower():
+            raise ValidationError(
+                f"This organization already uses the DocuSign account {locked.account_name or recorded} ({recorded}). "
+                "Choose that account; ISV staff can change it if it is wrong."
+            )
+        before = audit.snapshot(locked, ACCOUNT_FIELDS)
+        locked.account_id = recorded or account.account_id
+        locked.account_name = account.account_name
+        locked.base_uri = account.base_uri
+        locked.organization_id = locked.organization_id or account.organization_id
+        if _STATUS_ORDER.index(locked.onboarding_status) < _STATUS_ORDER.index(OnboardingStatus.CONNECTED):
+            locked.onboarding_status = OnboardingStatus.CONNECTED
+        old, new = audit.changed(before, audit.snapshot(locked, ACCOUNT_FIELDS))
+        taken = False
+        if new:
+            try:
+                with transaction.atomic():  # a savepoint: the refusal below is still recorded
+                    locked.save(update_fields=[*ACCOUNT_FIELDS, "updated"])
+            except IntegrityError:
+                taken = True
+                audit.record(actor=acting_user, action="account.link_refused", organization=locked, target=locked,
+                             after={"account_id": account.account_id, "reason": "linked to another organization"})
+            else:
+                audit.record(actor=acting_user, action="account.choose", organization=locked, target=locked,
+                             before=old, after=new)
+    if taken:
         raise ValidationError(
             f"The DocuSign account {account.account_name} ({account.account_id}) is already linked to another client "
             "organization. Choose another account, or contact the ISV's staff."
-        ) from None
+        )
+    for name in ACCOUNT_FIELDS:
+        setattr(organization, name, getattr(locked, name))
     return organization
 
 
