@@ -2,7 +2,8 @@
 
 The walk reads the product packages' source (not importing it) and finds calls that write through Django's ORM:
 `.save()`, `.delete()`, and `.create()`, `.get_or_create()`, `.update_or_create()`, `.bulk_create()`,
-`.bulk_update()`, `.update()` on a manager or queryset. Views, admin actions, commands, tasks and pipelines call
+`.bulk_update()`, `.update()`, `.create_user()`, `.create_superuser()` on a manager or queryset, and raw SQL
+(`cursor.execute()`). Views, admin actions, commands, tasks and pipelines call
 the named services instead, which are atomic, take `acting_user` and write an audit row.
 """
 
@@ -45,7 +46,8 @@ ALLOWED: dict[str, str] = {
 # Model modules define the rows' own helpers (a model's save(), a queryset method) and may write.
 ALLOWED_DIRECTORIES = ("docusign_integration/models/", "tenants/models.py", "portal/models.py")
 
-WRITES = {"save", "delete", "create", "get_or_create", "update_or_create", "bulk_create", "bulk_update", "update"}
+WRITES = {"save", "delete", "create", "get_or_create", "update_or_create", "bulk_create", "bulk_update", "update",
+          "create_user", "create_superuser", "execute"}
 # Methods that write on anything: model instances and querysets alike.
 ALWAYS_ORM = {"save", "delete"}
 # Receivers of .save()/.delete() that are not the ORM.
@@ -80,7 +82,10 @@ def orm_writes(source: str) -> list[tuple[int, str]]:
         text = ".".join(receiver)
         if receiver[:1] == ["super"]:
             continue  # a model's own save() calling Django's
-        if node.func.attr in ALWAYS_ORM:
+        if node.func.attr == "execute":
+            if receiver[-1:] == ["cursor"]:
+                found.append((node.lineno, f"{text}.execute() (raw SQL)"))  # it may write; only allowed modules
+        elif node.func.attr in ALWAYS_ORM:
             if text not in NOT_ORM:
                 found.append((node.lineno, f"{text}.{node.func.attr}()"))
         elif QUERYSET_MARKERS & set(receiver):
@@ -118,9 +123,10 @@ def test_the_walk_finds_the_writes_it_is_meant_to():
     source = (
         "Model.objects.create(a=1)\nModel.objects.filter(pk=1).update(a=2)\nrow.save()\nrows.delete()\n"
         "Model.objects.get_or_create(a=1)\nqs.select_for_update().bulk_create([])\n"
-        "counts.update({})\ndefault_storage.save(name, f)\nsuper().save()\nself.sha256.update(b'')\n"
+        "User.objects.create_user('a')\ncursor.execute('UPDATE x')\n"
+        "counts.update({})\ndefault_storage.save(name, f)\nsuper().save()\nself.sha256.update(b'')\nrun.execute()\n"
     )
-    assert [line for line, _ in orm_writes(source)] == [1, 2, 3, 4, 5, 6]
+    assert [line for line, _ in orm_writes(source)] == [1, 2, 3, 4, 5, 6, 7, 8]
 
 
 PRODUCT_APPS = {"tenants", "docusign_integration", "portal"}
