@@ -106,6 +106,13 @@ class ClientOrganizationAdmin(CheckedInputMixin, admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: ClientOrganization, form: Any, change: bool) -> None:
         services.organization_rename(acting_user=signed_in_user(request), organization=obj, name=obj.name)
 
+    def delete_model(self, request: HttpRequest, obj: ClientOrganization) -> None:
+        services.organization_delete(acting_user=signed_in_user(request), organization=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ClientOrganization]) -> None:
+        for organization in queryset:
+            services.organization_delete(acting_user=signed_in_user(request), organization=organization)
+
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         # The system user changes through its service, never `formset.save()`; the admin's change message reads
         # the three lists `formset.save()` would have set, so they are set here from what the service changed.

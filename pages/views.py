@@ -23,7 +23,7 @@ from docusign_integration.client.errors import DocuSignError
 from docusign_integration.oauth import authorization_code, credentials
 from docusign_integration.oauth.models.credentials import DocuSignCredential
 from pages.forms import AccountChoiceForm, ExistingPasswordForm, NewPasswordForm
-from tenants import onboarding
+from tenants import onboarding, services
 from tenants.models import ClientMembership, ClientOrganization, Invitation, MembershipRole, SystemUser
 from tenants.users import AuthenticatedRequest, User, signed_in_user
 
@@ -45,7 +45,7 @@ def index(request: AuthenticatedRequest) -> HttpResponse:
 def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     """Accept an emailed invitation: choose a portal password (or sign in if the email has an account), then join."""
     invitation = Invitation.find(token)
-    problem = onboarding.invitation_status(invitation)
+    problem = services.invitation_status(invitation)
     if problem or invitation is None:  # no invitation always has a problem
         return render(request, "onboarding/invitation_unusable.html", {"problem": problem}, status=410 if invitation else 404)
 
@@ -64,8 +64,8 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST" and (form is None or form.is_valid()):
         password = form.cleaned_data["password1"] if isinstance(form, NewPasswordForm) else None
         try:
-            membership = onboarding.invitation_accept(acting_user=acting_user, invitation=invitation, password=password)
-        except onboarding.InvitationUnusable as exc:
+            membership = services.invitation_accept(acting_user=acting_user, invitation=invitation, password=password)
+        except services.InvitationUnusable as exc:
             return render(request, "onboarding/invitation_unusable.html", {"problem": exc.message}, status=410)
         if not request.user.is_authenticated:
             login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
@@ -136,8 +136,11 @@ def _choose(request: AuthenticatedRequest, organization: ClientOrganization, cre
             account_id: str) -> HttpResponseRedirect | None:
     """Re-check with DocuSign that the user reaches `account_id`, then record it; None (with a message) on failure."""
     try:
-        chosen = credentials.fetch_userinfo(credential).choose_account(account_id)
-        onboarding.account_choose(acting_user=request.user, organization=organization, account=chosen)
+        userinfo = credentials.fetch_userinfo(credential)
+        # What the page listed is refreshed from what DocuSign says now, before the choice is checked against it.
+        credentials.credential_accounts_update(acting_user=request.user, credential=credential, userinfo=userinfo)
+        chosen = userinfo.choose_account(account_id)
+        services.account_choose(acting_user=request.user, organization=organization, account=chosen)
     except DocuSignError as exc:
         messages.error(request, exc.user_message)
         return None

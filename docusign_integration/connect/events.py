@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -27,10 +28,13 @@ from docusign_integration.connect.models import ConnectEvent, ConnectEventState
 from docusign_integration.envelopes.models.envelopes import CreatedVia
 from docusign_integration.envelopes.status import EnvelopeSummary, SummaryError, envelope_status_apply, parse_docusign_datetime
 from portal import metrics
+from tenants import audit
 from tenants.active import organization_is_active
 from tenants.models import ClientOrganization
 
 logger = logging.getLogger(__name__)
+
+QUARANTINE_BATCH = 1000  # events parked per sweep; the next sweep takes the rest
 
 # The envelope status each envelope-* event announces, used when the message carries no envelopeSummary (docs/docusign.md §7.3).
 ENVELOPE_EVENT_STATUS = {
@@ -166,18 +170,56 @@ def connect_event_process(event_id: int) -> str | None:
     return event.state
 
 
-def connect_event_replay(event_id: int, *, organization: ClientOrganization, quarantined: bool = False) -> str | None:
+def connect_event_replay(event_id: int, *, acting_user: User | None, organization: ClientOrganization,
+                         quarantined: bool = False) -> str | None:
     """Process a stored event again for a replay: only if it is still `received` (or `quarantined`, when allowed).
 
     The replay lists events first and reaches each one later: a worker may have applied it, or the sweeper parked
     it, in between. The move back to `received` is conditional on the state it was listed in, so an applied or
-    ignored event is never applied again and a quarantined one only when the replay says so. Returns the state
-    afterwards, or None when the event was left alone (gone, or no longer in a state the replay may take it from).
+    ignored event is never applied again and a quarantined one only when the replay says so. The requeue is audited
+    ("connect_event.replay"). Returns the state afterwards, or None when the event was left alone (gone, or no
+    longer in a state the replay may take it from).
     """
     states = [ConnectEventState.RECEIVED, *([ConnectEventState.QUARANTINED] if quarantined else [])]
-    requeued = ConnectEvent.objects.filter(pk=event_id, state__in=states).update(
-        organization=organization, reason="", state=ConnectEventState.RECEIVED)
-    return connect_event_process(event_id) if requeued else None
+    with transaction.atomic():
+        event = ConnectEvent.objects.select_for_update().filter(pk=event_id, state__in=states).first()
+        if event is None:
+            return None
+        before = {"state": event.state, "organization": event.organization_id, "reason": event.reason}
+        ConnectEvent.objects.filter(pk=event.pk).update(organization=organization, reason="",
+                                                        state=ConnectEventState.RECEIVED)
+        after = {"state": ConnectEventState.RECEIVED, "organization": organization.pk, "reason": ""}
+        audit.record(actor=acting_user, action="connect_event.replay", organization=organization,
+                     target=_label(event), before=before, after=after)
+    return connect_event_process(event_id)
+
+
+def connect_events_quarantine_stuck(*, acting_user: User | None, received_before: datetime, max_attempts: int,
+                                    limit: int = QUARANTINE_BATCH) -> int:
+    """Park events still `received` before `received_before` whose processing failed `max_attempts` times or more.
+
+    Such a message fails for reasons other than its content (its content would have quarantined it at once), so
+    retrying it forever would only load the workers; staff replay it once the cause is fixed. One audit row per
+    event ("connect_event.quarantine"); at most `limit` per call, the rest at the next sweep. Returns how many.
+    """
+    if max_attempts < 1:
+        raise ValueError("max_attempts must be at least 1")
+    reason = f"Processing failed {max_attempts} times; see the worker's log."
+    with transaction.atomic():
+        stuck = list(ConnectEvent.objects.select_for_update(of=("self",)).select_related("organization")
+                     .filter(state=ConnectEventState.RECEIVED, received_at__lt=received_before,
+                             attempts__gte=max_attempts).order_by("pk")[:limit])
+        ConnectEvent.objects.filter(pk__in=[event.pk for event in stuck]).update(
+            state=ConnectEventState.QUARANTINED, processed_at=timezone.now(), reason=reason)
+        for event in stuck:
+            audit.record(actor=acting_user, action="connect_event.quarantine", organization=event.organization,
+                         target=_label(event), before={"state": event.state, "attempts": event.attempts},
+                         after={"state": ConnectEventState.QUARANTINED, "reason": reason})
+    return len(stuck)
+
+
+def _label(event: ConnectEvent) -> str:
+    return f"Connect event {event.pk} ({event.event}, envelope {event.envelope_id})"
 
 
 def _apply(event: ConnectEvent) -> str:

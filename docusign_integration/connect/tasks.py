@@ -21,7 +21,7 @@ from docusign_integration.client import errors
 from docusign_integration.client.connect_failures import connect_envelopes_retry_queue, connect_failures_list
 from docusign_integration.client.rest import AccountRef
 from docusign_integration.connect.dispatch import MAX_EVENTS_PER_MESSAGE
-from docusign_integration.connect.events import connect_event_process
+from docusign_integration.connect.events import connect_event_process, connect_events_quarantine_stuck
 from docusign_integration.connect.models import ConnectEvent, ConnectEventState
 from docusign_integration.oauth import tokens
 from portal import metrics
@@ -66,10 +66,10 @@ def process_connect_events(event_ids: list[int]) -> int:
 @shared_task(name="docusign_integration.tasks_connect.sweep_connect_events")
 def sweep_connect_events() -> int:
     """Queue processing for events received over a minute ago and still waiting; park those that keep failing."""
-    waiting = ConnectEvent.objects.filter(state=ConnectEventState.RECEIVED, received_at__lt=timezone.now() - SWEEP_AFTER)
-    parked = waiting.filter(attempts__gte=MAX_PROCESS_ATTEMPTS).update(
-        state=ConnectEventState.QUARANTINED, processed_at=timezone.now(),
-        reason=f"Processing failed {MAX_PROCESS_ATTEMPTS} times; see the worker's log.")
+    received_before = timezone.now() - SWEEP_AFTER
+    parked = connect_events_quarantine_stuck(acting_user=None, received_before=received_before,
+                                             max_attempts=MAX_PROCESS_ATTEMPTS)
+    waiting = ConnectEvent.objects.filter(state=ConnectEventState.RECEIVED, received_at__lt=received_before)
     if parked:
         metrics.CONNECT_PROCESSED.labels(state=ConnectEventState.QUARANTINED).inc(parked)
         logger.error("%d Connect events quarantined after %d failed processing attempts", parked, MAX_PROCESS_ATTEMPTS)

@@ -16,13 +16,14 @@ from django.urls import reverse
 from docusign_integration.client import conf, errors
 from docusign_integration.oauth import account_server as oauth
 from docusign_integration.oauth import tokens
-from tenants import services
+from docusign_integration.oauth.state import OAuthFlow
+from tenants import system_users
 from tenants.models import ClientOrganization, SystemUser
 
 IMPERSONATION_SCOPES = "signature impersonation"
 
-FLOW_INDIVIDUAL = "consent_individual"
-FLOW_ADMIN = "consent_admin"
+FLOW_INDIVIDUAL = OAuthFlow.CONSENT_INDIVIDUAL
+FLOW_ADMIN = OAuthFlow.CONSENT_ADMIN
 
 
 def individual_consent_url(environment: str, state: str, code_challenge: str) -> str:
@@ -63,11 +64,11 @@ def consent_verify(
     try:
         access_token = tokens.get_impersonation_token(environment, system_user.user_id, IMPERSONATION_SCOPES)
     except errors.ConsentRequired as exc:
-        return services.consent_record_result(acting_user=acting_user, organization=organization, granted=False, error=exc)
+        return system_users.consent_record_result(acting_user=acting_user, organization=organization, granted=False, error=exc)
     except errors.DocuSignError as exc:
         if exc.retryable:
             raise
-        return services.consent_record_result(acting_user=acting_user, organization=organization, granted=None, error=exc)
+        return system_users.consent_record_result(acting_user=acting_user, organization=organization, granted=None, error=exc)
 
     try:
         # The dedicated account when one is set (it must be reachable), otherwise the user's default account.
@@ -75,11 +76,11 @@ def consent_verify(
     except errors.DocuSignError as exc:
         if exc.retryable:
             raise
-        return services.consent_record_result(
+        return system_users.consent_record_result(
             acting_user=acting_user, organization=organization, granted=True, consent_type=consent_type,
             scopes=IMPERSONATION_SCOPES, error=exc,
         )
-    return services.consent_record_result(
+    return system_users.consent_record_result(
         acting_user=acting_user, organization=organization, granted=True, consent_type=consent_type,
         scopes=IMPERSONATION_SCOPES, account=account,
     )

@@ -25,7 +25,7 @@ from docusign_integration.client import errors
 from docusign_integration.consent import system_user as consent
 from docusign_integration.oauth import account_server as oauth
 from docusign_integration.oauth import state
-from docusign_integration.oauth.views import callback_rejected, register_callback_flow
+from docusign_integration.oauth.views import callback_rejected
 from tenants.active import active_only
 from tenants.models import ClientMembership, ClientOrganization, ConsentStatus, ConsentType, MembershipRole
 from tenants.users import AuthenticatedRequest, User, acting_user
@@ -165,5 +165,11 @@ def _default_return(request: HttpRequest, organization: ClientOrganization) -> s
         return f"/onboarding/{organization.slug}/"
 
 
-register_callback_flow(consent.FLOW_INDIVIDUAL, lambda request: _consent_return(request, consent.FLOW_INDIVIDUAL))
-register_callback_flow(consent.FLOW_ADMIN, lambda request: _consent_return(request, consent.FLOW_ADMIN))
+def individual_consent_return(request: HttpRequest) -> HttpResponse:
+    """The one redirect URI's handler for individual consent (docusign_integration/urls.py routes to it)."""
+    return _consent_return(request, consent.FLOW_INDIVIDUAL)
+
+
+def admin_consent_return(request: HttpRequest) -> HttpResponse:
+    """The one redirect URI's handler for organization admin consent."""
+    return _consent_return(request, consent.FLOW_ADMIN)

@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import closing
 from datetime import timedelta
 from enum import StrEnum
 
 from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
+from django.db import transaction
 from django.db.models import F, Q
 from django.http import FileResponse
 from django.utils import timezone
@@ -29,6 +32,7 @@ from docusign_integration.client import errors
 from docusign_integration.envelopes.models.documents import DocumentKind, DocumentState, SignedDocument
 from docusign_integration.envelopes.models.envelopes import Envelope, EnvelopeStatus
 from docusign_integration.envelopes.sending import SendingIdentity, system_user_identity
+from tenants import audit
 
 logger = logging.getLogger(__name__)
 
@@ -146,6 +150,27 @@ def _download(identity: SendingIdentity, envelope: Envelope, row: SignedDocument
         downloaded_at=timezone.now(), lease_until=None, last_error="")
     logger.info("document_stored envelope=%s kind=%s size=%d", envelope.envelope_id, row.kind, reader.size)
     return Outcome.STORED
+
+
+def documents_retry_failed(*, acting_user: User | None, envelopes: Iterable[Envelope]) -> int:
+    """Make the permanently failed documents of completed `envelopes` downloadable again (pending); return how many.
+
+    For staff who fixed the cause (raised DOCUSIGN_DOCUMENT_MAX_BYTES, restored access); one audit row per document
+    ("signed_document.retry"). An envelope that is not completed raises ValidationError and nothing changes.
+    """
+    envelopes = list(envelopes)
+    not_completed = [e.envelope_id for e in envelopes if e.status != EnvelopeStatus.COMPLETED]
+    if not_completed:
+        raise ValidationError(f"Only a completed envelope has signed documents to retry: {', '.join(not_completed)}.")
+    with transaction.atomic():
+        failed = list(SignedDocument.objects.select_for_update(of=("self",)).select_related("envelope__organization")
+                      .filter(envelope__in=envelopes, state=DocumentState.FAILED).order_by("pk"))
+        SignedDocument.objects.filter(pk__in=[row.pk for row in failed]).update(state=DocumentState.PENDING, last_error="")
+        for row in failed:
+            audit.record(actor=acting_user, action="signed_document.retry", organization=row.envelope.organization,
+                         target=row, before={"state": row.state, "last_error": row.last_error},
+                         after={"state": DocumentState.PENDING, "last_error": ""})
+    return len(failed)
 
 
 def stored_document(organization_id: int, envelope_id: str, kind: str) -> SignedDocument | None:

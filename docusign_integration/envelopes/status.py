@@ -7,14 +7,14 @@ voided are final. A late, older message therefore never regresses an envelope, a
 and the recipients' names, emails and clientUserIds are taken only from news at least as new as the stored
 `status_changed_at`; an older message can still move a known recipient's status forward, nothing else.
 
-Other modules react to a completed envelope with `on_envelope_completed(callback)`; callbacks run after the
-transaction that completed it commits, once per envelope.
+What a completed envelope sets off is `envelope_completed`, called directly after the transaction that completed
+it commits, once per envelope: no registry, so it never depends on which modules a process happened to import.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -48,9 +48,6 @@ RECIPIENT_FINAL = frozenset({"completed", "declined"})
 RECIPIENT_COLLECTIONS = ("signers", "carbonCopies", "certifiedDeliveries", "agents", "editors", "intermediaries",
                          "inPersonSigners", "witnesses", "seals")
 MAX_RECIPIENTS = 100  # more than any real envelope routes to; bounds a hostile summary (docs/security.md BI-4)
-
-EnvelopeCompletedCallback = Callable[[Envelope], None]
-_completed_callbacks: list[EnvelopeCompletedCallback] = []
 
 
 class SummaryError(ValueError):
@@ -97,13 +94,6 @@ def parse_docusign_datetime(value: object, name: str = "date") -> datetime:
     return parsed
 
 
-def on_envelope_completed(callback: EnvelopeCompletedCallback) -> EnvelopeCompletedCallback:
-    """Register `callback(envelope)` to run after commit each time an envelope becomes completed (usable as a decorator)."""
-    if callback not in _completed_callbacks:
-        _completed_callbacks.append(callback)
-    return callback
-
-
 def envelope_status_apply(*, organization: ClientOrganization, envelope_id: str, status: str, changed_at: datetime,
                           source: str, summary: EnvelopeSummary | None = None) -> bool:
     """Record DocuSign's `status` of an envelope as of `changed_at`; return True if the status changed.
@@ -111,7 +101,7 @@ def envelope_status_apply(*, organization: ClientOrganization, envelope_id: str,
     `source` is a `CreatedVia` value (portal, connect, poll). Creates the envelope row when it is new. The summary
     fills in subject, sender, dates and recipients without ever moving a recipient's status back (subject and
     recipients' details only from news at least as new as the stored `status_changed_at`). One audit event is
-    written per real status change; a move to completed queues the `on_envelope_completed` callbacks on commit.
+    written per real status change; a move to completed calls `envelope_completed` after the commit.
     """
     if status not in STATUS_RANK:
         raise SummaryError(f"unknown envelope status {status!r}")
@@ -144,7 +134,7 @@ def envelope_status_apply(*, organization: ClientOrganization, envelope_id: str,
                          target=f"envelope {envelope_id}")
             logger.info("Envelope %s of %s: %s -> %s (%s)", envelope_id, organization.slug, before, status, source.value)
             if status == EnvelopeStatus.COMPLETED:
-                transaction.on_commit(lambda: _run_completed_callbacks(envelope))
+                transaction.on_commit(lambda: envelope_completed(envelope))
     return status_changed
 
 
@@ -229,9 +219,12 @@ def _optional_str(data: Mapping[str, Any], key: str) -> str | None:
     return value
 
 
-def _run_completed_callbacks(envelope: Envelope) -> None:
-    for callback in list(_completed_callbacks):
-        try:
-            callback(envelope)
-        except Exception:  # one failing reaction (e.g. a broker hiccup) must not stop the others
-            logger.exception("An envelope-completed callback failed for envelope %s", envelope.envelope_id)
+def envelope_completed(envelope: Envelope) -> None:
+    """What an envelope's completion sets off, after its commit: its signed documents are downloaded."""
+    # Imported here: the task module imports this one (through envelope_sync).
+    from docusign_integration.envelopes.tasks import download_envelope_documents
+
+    try:
+        download_envelope_documents.delay(envelope.organization_id, envelope.envelope_id)
+    except Exception:  # e.g. a broker hiccup; the beat sweep `download_missing_documents` queues it again
+        logger.exception("Queueing the signed-document download failed for envelope %s", envelope.envelope_id)

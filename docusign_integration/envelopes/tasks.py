@@ -4,7 +4,7 @@ Beat runs `sync_all_organizations`, which fans out one `sync_organization` per o
 granted consent. Tasks take ids only, are safe to run twice, and are acknowledged late (a worker lost mid-task
 means redelivery). Retries: transient errors (5xx, timeouts, dropped connections) with exponential backoff and full
 jitter; a rate limit at its reset; every countdown stays below the broker's visibility timeout. An envelope that
-becomes completed queues its download after the change commits (`on_envelope_completed`).
+becomes completed queues its download after the change commits (`envelope_status.envelope_completed`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from docusign_integration.envelopes import sync as envelope_sync
 from docusign_integration.envelopes.models.documents import DocumentKind, DocumentState, SignedDocument
 from docusign_integration.envelopes.models.envelopes import Envelope, EnvelopeStatus
 from docusign_integration.envelopes.sending import SendingUnavailable
-from docusign_integration.envelopes.status import on_envelope_completed
 from tenants.active import active_only, organization_is_active
 from tenants.models import ClientOrganization, ConsentStatus
 
@@ -101,11 +100,6 @@ def download_envelope_documents(self: Task, organization_id: int, envelope_id: s
                        .order_by("-lease_until").values_list("lease_until", flat=True).first())
         wait = (lease_until - timezone.now()).total_seconds() if lease_until else 1
         raise self.retry(countdown=min(MAX_COUNTDOWN, max(1, int(wait) + 1)))
-
-
-@on_envelope_completed
-def _download_when_completed(envelope: Envelope) -> None:
-    download_envelope_documents.delay(envelope.organization_id, envelope.envelope_id)
 
 
 @shared_task(name="docusign_integration.tasks_envelopes.download_missing_documents")

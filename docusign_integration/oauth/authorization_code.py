@@ -25,7 +25,6 @@ from social_django.utils import load_backend, load_strategy
 from docusign_integration.client.errors import DocuSignError
 from docusign_integration.oauth import state
 from docusign_integration.oauth.social_backend import AUTHORIZATION_CODE_FLOW, DocuSignOAuth2
-from docusign_integration.oauth.views import register_callback_flow
 from tenants.models import ClientOrganization
 from tenants.users import acting_user
 
@@ -102,5 +101,3 @@ def _checklist_url(organization_id: int | None) -> str:
 def _rejected(request: HttpRequest) -> HttpResponse:
     return render(request, "docusign_integration/callback_rejected.html", status=400)
 
-
-register_callback_flow(AUTHORIZATION_CODE_FLOW, authorization_code_callback)

@@ -127,13 +127,30 @@ def credentials_due_for_refresh(now: datetime | None = None) -> QuerySet[DocuSig
 
 
 def fetch_userinfo(credential: DocuSignCredential) -> UserInfo:
-    """Userinfo for the connection (the accounts the user can reach now), also kept on the row for the pages."""
-    info = oauth.userinfo(credential.environment, get_valid_access_token(credential))
-    accounts = [asdict(account) for account in info.accounts]
-    if accounts != credential.accounts:
-        credential.accounts = accounts
-        credential.save(update_fields=["accounts", "updated"])
-    return info
+    """Userinfo for the connection: the accounts the user can reach now. A read: it records nothing (see
+    `credential_accounts_update`); only an access token due for refresh is refreshed, as for any call."""
+    return oauth.userinfo(credential.environment, get_valid_access_token(credential))
+
+
+def credential_accounts_update(*, acting_user: User | None, credential: DocuSignCredential, userinfo: UserInfo) -> bool:
+    """Keep the accounts `userinfo` lists on the connection, for the account choice page; True when they changed.
+
+    `userinfo` must be the connection's own DocuSign user's (ValueError otherwise, nothing changed).
+    """
+    if userinfo.sub.lower() != credential.docusign_user_id.lower():
+        raise ValueError("This userinfo is another DocuSign user's than the connection's.")
+    accounts = [asdict(account) for account in userinfo.accounts]
+    with transaction.atomic():
+        locked = DocuSignCredential.objects.select_for_update().get(pk=credential.pk)
+        if accounts == locked.accounts:
+            return False
+        before = [account["account_id"] for account in locked.accounts]
+        DocuSignCredential.objects.filter(pk=locked.pk).update(accounts=accounts, updated=timezone.now())
+        audit.record(actor=acting_user, action="docusign_credential.accounts", organization=locked.organization,
+                     target=locked, before={"accounts": before},
+                     after={"accounts": [account["account_id"] for account in accounts]})
+    credential.accounts = accounts
+    return True
 
 
 def credential_disconnect(*, acting_user: User | None, credential: DocuSignCredential) -> None:

@@ -18,7 +18,7 @@ from django.urls import reverse
 from docusign_integration.oauth import credentials
 from docusign_integration.oauth.models.credentials import DocuSignCredential
 from docusign_integration.oauth.social_backend import DocuSignOAuth2
-from tenants import onboarding
+from tenants import onboarding, organizations
 from tenants.models import ClientOrganization, MembershipRole
 
 
@@ -58,7 +58,7 @@ def finish_on_account_step(backend: DocuSignOAuth2, user: User, organization: Cl
         return HttpResponseRedirect(reverse("onboarding:account", args=[organization.slug]))
     try:
         account = onboarding.account_for_connection(organization, userinfo)
-        onboarding.account_choose(acting_user=user, organization=organization, account=account)
+        organizations.account_choose(acting_user=user, organization=organization, account=account)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:

@@ -32,7 +32,7 @@ from docusign_integration.oauth.account_server import TokenResponse, UserInfo
 
 # The OAuthState flow of "Connect to DocuSign" (the Authorization Code grant). States stored as "connect" before the
 # rename (at most 10 minutes old at a deploy) are answered "start again", like any expired state.
-AUTHORIZATION_CODE_FLOW = "authorization_code"
+AUTHORIZATION_CODE_FLOW = state.OAuthFlow.AUTHORIZATION_CODE
 # Exactly these (docs/security.md OA-8): eSignature calls, and refresh tokens whose lifetime slides.
 AUTHORIZATION_CODE_SCOPES = ("signature", "extended")
 # Fields of the token response that must never be copied into extra_data.

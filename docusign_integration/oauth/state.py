@@ -14,17 +14,30 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.contrib.auth.models import User
+from django.db import models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
 from docusign_integration.keys import encryption
 from docusign_integration.oauth.models.state import OAuthState
+from tenants import audit
+from tenants.models import ClientOrganization
 
 logger = logging.getLogger("docusign_integration.security")
 
 STATE_LIFETIME = timedelta(minutes=10)
 MAX_STATE_LENGTH = 128  # ours are 43 characters; anything much longer is not ours and is not hashed
 PURGE_AFTER = timedelta(days=1)  # used/expired rows are kept a while so replays log as "reused", not "unknown"
+
+
+class OAuthFlow(models.TextChoices):
+    """Every flow that sends a browser to DocuSign; each has exactly one handler on the one redirect URI
+    (`docusign_integration.urls.CALLBACK_HANDLERS`, checked by tests/onboarding/test_callback_flows.py)."""
+
+    AUTHORIZATION_CODE = "authorization_code", "Connect to DocuSign (Authorization Code grant)"
+    CONSENT_INDIVIDUAL = "consent_individual", "Individual consent for the system user"
+    CONSENT_ADMIN = "consent_admin", "Organization admin consent"
 
 
 class StateRejected(Exception):
@@ -83,7 +96,11 @@ def code_challenge(verifier: str) -> str:
 
 def issue_state(request: HttpRequest, *, flow: str, environment: str, organization_id: int | None,
                 payload: dict | None = None, code_verifier: str | None = None) -> str:
-    """A fresh state value for a redirect to DocuSign, bound to this session and user for 10 minutes."""
+    """A fresh state value for a redirect to DocuSign, bound to this session and user for 10 minutes.
+
+    `flow` must be an `OAuthFlow`: a state for a flow without a handler would strand the person at the callback.
+    """
+    flow = OAuthFlow(flow)  # ValueError for a flow the callback cannot route
     now = timezone.now()
     OAuthState.objects.filter(expires_at__lt=now - PURGE_AFTER).delete()
     state = secrets.token_urlsafe(32)
@@ -144,3 +161,14 @@ def consume_state(request: HttpRequest, state: object, *, flow: str) -> OAuthSta
                                       context=encryption.model_context(record, "code_verifier_ciphertext"))
     return OAuthStateRecord(flow=record.flow, environment=record.environment, organization_id=record.organization_id,
                             user_id=record.user_id, payload=record.payload, code_verifier=verifier)
+
+
+def oauth_states_cancel(*, acting_user: User | None, organization: ClientOrganization) -> int:
+    """Cancel `organization`'s OAuth flows in progress (consent, Connect to DocuSign): their callbacks then find no
+    state and change nothing. For offboarding (docs/security.md TS-6); audited when there was any. Returns how many."""
+    with transaction.atomic():
+        cancelled, _ = OAuthState.objects.filter(organization_id=organization.pk).delete()
+        if cancelled:
+            audit.record(actor=acting_user, action="oauth_state.cancel", organization=organization,
+                         target=organization, after={"oauth_states_cancelled": cancelled})
+    return cancelled

@@ -2,13 +2,15 @@
 
 The integration key has ONE registered redirect URI (`/docusign/callback/`). Every flow that sends a browser
 to DocuSign issues an OAuth `state` naming the flow; the callback peeks at that name and hands the request to
-the flow's handler, which consumes the state (single use, bound to the session) before anything else.
+the flow's handler, which consumes the state (single use, bound to the session) before anything else. The handlers
+are a literal mapping in docusign_integration/urls.py (`CALLBACK_HANDLERS`), passed to the view by its URL pattern:
+routing never depends on which modules happened to be imported.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -20,21 +22,14 @@ from portal.log_redaction import secret_query_string
 logger = logging.getLogger(__name__)
 
 CallbackHandler = Callable[[HttpRequest], HttpResponse]
-_callback_flows: dict[str, CallbackHandler] = {}
-
-
-
-def register_callback_flow(name: str, handler: CallbackHandler) -> None:
-    """Send DocuSign redirects whose state was issued with `flow=name` to `handler` (call at import time)."""
-    _callback_flows[name] = handler
 
 
 @secret_query_string  # code, state, error_description: redacted from access logs (portal.log_redaction)
 @require_GET
-def callback(request: HttpRequest) -> HttpResponse:
+def callback(request: HttpRequest, *, handlers: Mapping[str, CallbackHandler]) -> HttpResponse:
     """The one redirect URI: route by the state's flow. The handler itself validates and consumes the state."""
     flow = state.peek_flow(request.GET.get("state", ""))
-    handler = _callback_flows.get(flow or "")
+    handler = handlers.get(flow or "")
     if handler is None:
         logger.warning("docusign_callback_unroutable flow_known=%s", flow is not None)
         response = callback_rejected(request)

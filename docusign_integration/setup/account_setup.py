@@ -34,6 +34,8 @@ from tenants.models import ClientOrganization, SystemUser
 
 logger = logging.getLogger(__name__)
 
+PROFILE_FIELDS = ("connect_name", "connect_configuration", "account_settings")
+
 LISTENER_PATH = "/docusign/connect/"
 STATE_FIELDS = ("status", "drift", "connect_id", "last_error")
 NEEDS_ADMIN = ("A DocuSign administrator of {account} must connect to DocuSign and run Setup, "
@@ -281,6 +283,28 @@ def account_setup_push(*, acting_user: User | None, organization: ClientOrganiza
         if failure is exc:
             raise
         raise failure from exc
+
+
+def setup_profile_update(*, acting_user: User | None, connect_name: str, connect_configuration: Any,
+                         account_settings: Any) -> SetupProfile:
+    """Change what "Setup DocuSign account" pushes to every client account; audited with the changed fields.
+
+    Invalid values (the model's `clean`: reserved or unknown Connect fields, non-string settings) raise
+    ValidationError and change nothing.
+    """
+    with transaction.atomic():
+        profile = SetupProfile.objects.select_for_update().get(pk=SetupProfile.load().pk)
+        before = audit.snapshot(profile, PROFILE_FIELDS)
+        profile.connect_name = connect_name
+        profile.connect_configuration = connect_configuration
+        profile.account_settings = account_settings
+        profile.full_clean()
+        old, new = audit.changed(before, audit.snapshot(profile, PROFILE_FIELDS))
+        if new:
+            profile.save()
+            audit.record(actor=acting_user, action="setup_profile.update", organization=None, target=profile,
+                         before=old, after=new)
+    return profile
 
 
 @contextlib.contextmanager

@@ -18,16 +18,17 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.http import urlencode
 
-from docusign_integration.setup.account_setup import desired_configuration, listener_url
+from docusign_integration.setup.account_setup import desired_configuration, listener_url, setup_profile_update
 from docusign_integration.setup.models import SetupProfile, SetupStatus
 from docusign_integration.setup.tasks import enqueue_setup_checks, enqueue_setup_pushes
 from portal.admin_input import CheckedInputMixin, valid_pks
 from portal.badges import badge
 from tenants.active import active_only
 from tenants.models import ClientOrganization
-from tenants.users import signed_in_user
+from tenants.users import acting_user, signed_in_user
 
 if TYPE_CHECKING:
+    from django import forms
     from django.contrib.admin import ModelAdmin
 
 # The ids travel in the confirmation page's URL; beyond this, `manage.py setup_docusign_account --all` is the tool.
@@ -54,6 +55,13 @@ class SetupProfileAdmin(CheckedInputMixin, admin.ModelAdmin):
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
         return redirect("admin:docusign_integration_setupprofile_change", SetupProfile.load().pk)
+
+    def save_model(self, request: HttpRequest, obj: SetupProfile, form: forms.ModelForm, change: bool) -> None:
+        # Through the audited service, never the admin's own obj.save() (tests/test_orm_writes.py cannot see that one).
+        updated = setup_profile_update(acting_user=acting_user(request), connect_name=obj.connect_name,
+                                       connect_configuration=obj.connect_configuration,
+                                       account_settings=obj.account_settings)
+        obj.updated = updated.updated
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # the row is made from settings on first use

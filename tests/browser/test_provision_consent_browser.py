@@ -19,7 +19,7 @@ from docusign_integration.oauth.account_server import UserAccount
 from docusign_sandbox.models import ClaimedDomain, IntegrationKey, Organization, RedirectURI, User
 from docusign_sandbox.seed import ACME, ACME_ORG_ID
 from tenants.models import ClientOrganization, ConsentStatus
-from tenants.onboarding import account_choose
+from tenants.services import account_choose
 from tests import factories
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"

@@ -55,9 +55,11 @@ def no_remembered_keys(settings) -> None:
 
 
 @pytest.fixture(autouse=True)
-def only_test_completion_hooks(monkeypatch) -> None:
-    """Other modules' envelope-completed hooks (document downloads) are not under test here: start with none."""
-    monkeypatch.setattr(envelope_status, "_completed_callbacks", [])
+def completed_envelopes(monkeypatch) -> list[str]:
+    """The envelopes whose completion reached `envelope_completed`; the downloads it queues are not under test here."""
+    seen: list[str] = []
+    monkeypatch.setattr(envelope_status, "envelope_completed", lambda envelope: seen.append(envelope.envelope_id))
+    return seen
 
 
 @pytest.fixture

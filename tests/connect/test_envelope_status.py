@@ -10,9 +10,9 @@ import pytest
 from docusign_integration.envelopes.status import (
     EnvelopeSummary,
     SummaryError,
+    envelope_completed,
     envelope_status_apply,
     merge_recipients,
-    on_envelope_completed,
 )
 from docusign_integration.models import Envelope
 from tenants.models import AuditEvent
@@ -115,20 +115,26 @@ def test_an_unreadable_summary_is_refused_with_a_reason(bad):
         EnvelopeSummary.from_docusign(bad)
 
 
-def test_completion_runs_the_callbacks_once_after_commit(organization, django_capture_on_commit_callbacks):
-    completed: list[str] = []
-    callback = on_envelope_completed(lambda envelope: completed.append(envelope.envelope_id))
-    try:
-        envelope_id = str(uuid.uuid4())
-        with django_capture_on_commit_callbacks(execute=False) as pending:
-            apply(organization, envelope_id, "completed", 1)
-        assert completed == []  # nothing before the commit
-        for run in pending:
-            run()
-        with django_capture_on_commit_callbacks(execute=True):
-            apply(organization, envelope_id, "completed", 1)
-        assert completed == [envelope_id]
-    finally:
-        from docusign_integration.envelopes import status as envelope_status
+def test_completion_reaches_envelope_completed_once_after_commit(organization, completed_envelopes,
+                                                                 django_capture_on_commit_callbacks):
+    envelope_id = str(uuid.uuid4())
+    with django_capture_on_commit_callbacks(execute=False) as pending:
+        apply(organization, envelope_id, "completed", 1)
+    assert completed_envelopes == []  # nothing before the commit
+    for run in pending:
+        run()
+    with django_capture_on_commit_callbacks(execute=True):
+        apply(organization, envelope_id, "completed", 1)  # the same news again: no second completion
+    assert completed_envelopes == [envelope_id]
 
-        envelope_status._completed_callbacks.remove(callback)
+
+def test_envelope_completed_queues_the_signed_document_download(organization, monkeypatch):
+    """Called directly (no registry): the download is queued whichever modules the process imported."""
+    from docusign_integration.envelopes import tasks as tasks_envelopes
+
+    queued: list[tuple] = []
+    monkeypatch.setattr(tasks_envelopes.download_envelope_documents, "delay", lambda *args: queued.append(args))
+    envelope = Envelope.objects.create(organization=organization, environment=organization.environment,
+                                       envelope_id=str(uuid.uuid4()), status="completed")
+    envelope_completed(envelope)  # the module's own function, imported before the autouse fixture replaced it
+    assert queued == [(organization.pk, envelope.envelope_id)]

@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from docusign_integration.connect.events import connect_event_process, connect_event_store
 from docusign_integration.connect.tasks import sweep_connect_events
-from docusign_integration.envelopes import status as envelope_status
 from docusign_integration.models import ConnectEvent, Envelope
 from tenants.models import AuditEvent
 from tests.connect.conftest import fixture_body, with_payload
@@ -24,14 +23,7 @@ def status_changes(envelope_id: str) -> list[str]:
     return [a.after["status"] for a in audits]
 
 
-@pytest.fixture
-def completed_callbacks():
-    seen: list[str] = []
-    envelope_status.on_envelope_completed(lambda envelope: seen.append(envelope.envelope_id))
-    return seen
-
-
-def test_redeliveries_are_stored_once_and_applied_once(deliver, acme_organization, partner_key, completed_callbacks):
+def test_redeliveries_are_stored_once_and_applied_once(deliver, acme_organization, partner_key, completed_envelopes):
     body = fixture_body("envelope-completed")
     for retry_count in (0, 1, 2, 1, 0):
         assert deliver.signed(with_payload(body, retryCount=retry_count)).status_code == 200
@@ -39,7 +31,7 @@ def test_redeliveries_are_stored_once_and_applied_once(deliver, acme_organizatio
     event = ConnectEvent.objects.get()
     assert (event.state, event.retry_count) == ("applied", 2)
     assert status_changes(event.envelope_id) == ["completed"]
-    assert completed_callbacks == [event.envelope_id]
+    assert completed_envelopes == [event.envelope_id]
 
 
 def test_out_of_order_messages_end_on_the_latest_status(deliver, acme_organization, partner_key):

@@ -65,3 +65,32 @@ def test_the_portal_owned_fields_cannot_be_set_in_the_profile(staff_client):
     assert "Leave out urlToPublishTo: the portal sets them." in response.content.decode()
     profile.refresh_from_db()
     assert "urlToPublishTo" not in profile.connect_configuration
+
+
+def test_a_profile_change_is_audited_with_its_actor_and_only_the_changed_fields(staff_client):
+    from tenants.models import AuditEvent
+
+    profile = SetupProfile.load()
+    url = f"/admin/docusign_integration/setupprofile/{profile.pk}/change/"
+    old_settings = profile.account_settings
+    new_settings = {**old_settings, "enableAutoNav": "false"}
+
+    assert staff_client.post(url, form(profile, account_settings=new_settings)).status_code == 302
+
+    [row] = AuditEvent.objects.filter(action="setup_profile.update")
+    assert row.actor.username == "staff"
+    assert (row.before, row.after) == ({"account_settings": old_settings}, {"account_settings": new_settings})
+
+
+def test_an_invalid_profile_through_the_service_changes_nothing_and_audits_nothing():
+    from django.core.exceptions import ValidationError
+
+    from docusign_integration.setup.account_setup import setup_profile_update
+    from tenants.models import AuditEvent
+
+    profile = SetupProfile.load()
+    with pytest.raises(ValidationError):
+        setup_profile_update(acting_user=None, connect_name="Renamed", connect_configuration=profile.connect_configuration,
+                             account_settings={"enableAutoNav": True})
+    assert SetupProfile.objects.get().connect_name == profile.connect_name
+    assert not AuditEvent.objects.filter(action="setup_profile.update").exists()

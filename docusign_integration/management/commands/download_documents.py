@@ -33,8 +33,7 @@ class Command(BaseCommand):
             stored[kind].add(envelope_pk)
         todo = [e for e in envelopes if any(e.pk not in stored[kind] for kind in DocumentKind.values)]
         if retry_failed and not dry_run:
-            documents.SignedDocument.objects.filter(envelope__in=todo, state=DocumentState.FAILED).update(
-                state=DocumentState.PENDING, last_error="")
+            documents.documents_retry_failed(acting_user=None, envelopes=todo)
         outcomes: dict[str, int] = {}
         for number, envelope in enumerate(todo, start=1):
             label = f"[{number}/{len(todo)}] {envelope.organization.slug} {envelope.envelope_id}"

@@ -50,7 +50,8 @@ class Command(BaseCommand):
             if owner_now is None:
                 state = "still without an organization"
             else:
-                state = (connect_event_replay(event.pk, organization=owner_now, quarantined=quarantined)
+                state = (connect_event_replay(event.pk, acting_user=None, organization=owner_now,
+                                                  quarantined=quarantined)
                          or "left alone (processed or parked meanwhile)")
             outcome[state] = outcome.get(state, 0) + 1
             if done % 500 == 0:

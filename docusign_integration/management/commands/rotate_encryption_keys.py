@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.db.models import Q
 
-from docusign_integration.keys import encryption, stored_keys
+from docusign_integration.keys import encryption, key_rotation, stored_keys
 
 BATCH_SIZE = 200
 KEY_ID = re.compile(r"[0-9a-f]{8}")  # the first 8 hex digits of sha256(key): encryption._key_id
@@ -69,22 +69,10 @@ class Command(BaseCommand):
                           f"{encryption.current_key_id()}.")
 
     def _rotate(self, entry: encryption.EncryptedFields, *, dry_run: bool) -> int:
-        current = encryption.current_key_id()
         pks = list(entry.model._default_manager.order_by("pk").values_list("pk", flat=True))
-        count = 0
-        for start in range(0, len(pks), BATCH_SIZE):
-            with transaction.atomic():
-                # The lock keeps a concurrent writer (a token refresh) from being overwritten with the old value.
-                rows = entry.model._default_manager.select_for_update().filter(pk__in=pks[start:start + BATCH_SIZE])
-                for row in rows:
-                    changed = [f for f in entry.fields if getattr(row, f) and encryption.key_id_of(getattr(row, f)) != current]
-                    count += len(changed)
-                    if dry_run or not changed:
-                        continue
-                    for field in changed:
-                        setattr(row, field, encryption.reencrypt(getattr(row, field), context=entry.context_fn(row, field)))
-                    row.save(update_fields=changed)
-        return count
+        return sum(key_rotation.secrets_reencrypt(acting_user=None, entry=entry, pks=pks[start:start + BATCH_SIZE],
+                                                  dry_run=dry_run)
+                   for start in range(0, len(pks), BATCH_SIZE))
 
     def _check(self) -> None:
         configured = encryption.configured_key_ids()

@@ -1,0 +1,170 @@
+"""Named write operations on client organizations themselves: provisioning, renaming, choosing the DocuSign account.
+
+Like every service (tenants/services.py): atomic, keyword-only `acting_user` (None for the system), one audit row
+per change, side effects only after commit.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from docusign_integration.client import conf
+from tenants import audit
+from tenants.models import (
+    GUID_PATTERN,
+    ClientOrganization,
+    OnboardingStatus,
+    SystemUser,
+)
+
+ACCOUNT_TAKEN = "This DocuSign account is already linked to another client organization; one account serves one organization."
+ACCOUNT_FIELDS = ("account_id", "account_name", "base_uri", "organization_id", "onboarding_status")
+_STATUS_ORDER = list(OnboardingStatus.values)
+ORGANIZATION_FIELDS = ("name", "slug", "environment", "onboarding_status", "account_id", "account_name", "base_uri",
+                       "organization_id")
+
+
+class VerifiedAccount(Protocol):
+    """The account a consent verification settled on (docusign_integration.oauth.account_server.UserAccount fits)."""
+
+    @property
+    def account_id(self) -> str: ...
+    @property
+    def account_name(self) -> str: ...
+    @property
+    def base_uri(self) -> str: ...
+    @property
+    def organization_id(self) -> str | None: ...
+
+
+def organization_provision(
+    *,
+    acting_user: User | None,
+    name: str,
+    environment: str,
+    system_user_id: str,
+    system_user_email: str,
+    account_id: str | None = None,
+    slug: str | None = None,
+) -> ClientOrganization:
+    """Create a client organization and its system user. Bad input raises ValidationError and stores nothing."""
+    name = name.strip()
+    system_user_id = system_user_id.strip().lower()
+    system_user_email = system_user_email.strip()
+    account_id = (account_id or "").strip().lower() or None
+    errors: dict[str, str] = {}
+    if not name:
+        errors["name"] = "Enter the client organization's name."
+    if environment not in conf.served_environments():
+        served = ", ".join(conf.served_environments())
+        errors["environment"] = f"This portal serves the DocuSign environments {served}; {environment!r} is not one of them."
+    if not GUID_PATTERN.match(system_user_id):
+        errors["system_user_id"] = "The system user id must be the DocuSign user's GUID (not an email address)."
+    try:
+        validate_email(system_user_email)
+    except ValidationError:
+        errors["system_user_email"] = "Enter the system user's email address."
+    if account_id is not None and not GUID_PATTERN.match(account_id):
+        errors["account_id"] = "The DocuSign account id must be a GUID (Settings > Apps and Keys shows it as API Account ID)."
+    elif account_id and ClientOrganization.objects.filter(environment=environment, account_id=account_id).exists():
+        errors["account_id"] = ACCOUNT_TAKEN
+    slug = slugify(slug or name)[:50]
+    if not slug and "name" not in errors:
+        errors["slug"] = "Enter a slug made of letters, digits and hyphens."
+    elif ClientOrganization.objects.filter(slug=slug).exists():
+        errors["slug"] = f"The slug {slug!r} is taken by another client organization; choose another one."
+    if errors:
+        raise ValidationError(errors)
+
+    with transaction.atomic():
+        organization = ClientOrganization.objects.create(
+            name=name, slug=slug, environment=environment, account_id=account_id,
+        )
+        system_user = SystemUser.objects.create(organization=organization, user_id=system_user_id, email=system_user_email)
+        audit.record(
+            actor=acting_user, action="organization.provision", organization=organization, target=organization,
+            after={**audit.snapshot(organization, ORGANIZATION_FIELDS),
+                   "system_user": audit.snapshot(system_user, ("user_id", "email"))},
+        )
+    return organization
+
+
+def organization_rename(*, acting_user: User | None, organization: ClientOrganization, name: str) -> ClientOrganization:
+    """Change the organization's display name (the slug stays: it is in links already sent)."""
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "Enter the client organization's name."})
+    with transaction.atomic():
+        old = ClientOrganization.objects.select_for_update().values_list("name", flat=True).get(pk=organization.pk)
+        if old != name:
+            ClientOrganization.objects.filter(pk=organization.pk).update(name=name, updated=timezone.now())
+            audit.record(actor=acting_user, action="organization.rename", organization=organization, target=organization,
+                         before={"name": old}, after={"name": name})
+    organization.name = name
+    return organization
+
+
+def account_choose(*, acting_user: User, organization: ClientOrganization,
+                   account: VerifiedAccount) -> ClientOrganization:
+    """Make `account` the organization's DocuSign account, or confirm it is the one already recorded.
+
+    A different account than the recorded one is refused, and so is an account already linked to another
+    organization (the unique constraint on environment and account id; the refusal is audited). The row is locked
+    first: of two admins choosing at once, the second sees the first's choice, never overwrites it.
+    """
+    with transaction.atomic():
+        locked = ClientOrganization.objects.select_for_update().get(pk=organization.pk)
+        recorded = locked.account_id
+        if recorded and recorded.lower() != account.account_id.lower():
+            raise ValidationError(
+                f"This organization already uses the DocuSign account {locked.account_name or recorded} ({recorded}). "
+                "Choose that account; ISV staff can change it if it is wrong."
+            )
+        before = audit.snapshot(locked, ACCOUNT_FIELDS)
+        locked.account_id = recorded or account.account_id
+        locked.account_name = account.account_name
+        locked.base_uri = account.base_uri
+        locked.organization_id = locked.organization_id or account.organization_id
+        if _STATUS_ORDER.index(locked.onboarding_status) < _STATUS_ORDER.index(OnboardingStatus.CONNECTED):
+            locked.onboarding_status = OnboardingStatus.CONNECTED
+        old, new = audit.changed(before, audit.snapshot(locked, ACCOUNT_FIELDS))
+        taken = False
+        if new:
+            try:
+                with transaction.atomic():  # a savepoint: the refusal below is still recorded
+                    locked.save(update_fields=[*ACCOUNT_FIELDS, "updated"])
+            except IntegrityError:
+                taken = True
+                audit.record(actor=acting_user, action="account.link_refused", organization=locked, target=locked,
+                             after={"account_id": account.account_id, "reason": "linked to another organization"})
+            else:
+                audit.record(actor=acting_user, action="account.choose", organization=locked, target=locked,
+                             before=old, after=new)
+    if taken:
+        raise ValidationError(
+            f"The DocuSign account {account.account_name} ({account.account_id}) is already linked to another client "
+            "organization. Choose another account, or contact the ISV's staff."
+        )
+    for name in ACCOUNT_FIELDS:
+        setattr(organization, name, getattr(locked, name))
+    return organization
+
+
+def organization_delete(*, acting_user: User | None, organization: ClientOrganization) -> None:
+    """Delete an organization and the rows that belong to it, for good: the ISV's decision at the end of its retention
+    period or at the client's request, never part of offboarding (tenants.offboarding.OFFBOARDING_RETENTION).
+
+    The audit row stays (its organization link becomes empty) and names what was deleted.
+    """
+    with transaction.atomic():
+        locked = ClientOrganization.objects.select_for_update().get(pk=organization.pk)
+        audit.record(actor=acting_user, action="organization.delete", organization=locked, target=locked,
+                     before=audit.snapshot(locked, (*ORGANIZATION_FIELDS, "offboarded_at")))
+        locked.delete()

@@ -1,0 +1,49 @@
+"""Choosing the DocuSign account reads the organization under a lock, never from the caller's possibly stale copy."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from docusign_integration.oauth.account_server import UserAccount
+from tenants import services
+from tenants.models import AuditEvent, ClientOrganization
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def account(name: str) -> UserAccount:
+    return UserAccount(str(uuid.uuid4()), name, "https://demo.docusign.net", True)
+
+
+def test_a_second_admin_with_a_stale_page_cannot_overwrite_the_first_admins_choice():
+    organization = factories.organization("Acme Corp")
+    first, second = factories.client_admin("admin-a", organization), factories.client_admin("admin-b", organization)
+    stale = ClientOrganization.objects.get(pk=organization.pk)  # loaded by admin B's request before A chose
+    chosen, other = account("Acme HR"), account("Acme General")
+
+    services.account_choose(acting_user=first, organization=organization, account=chosen)
+    with pytest.raises(ValidationError, match="already uses the DocuSign account Acme HR"):
+        services.account_choose(acting_user=second, organization=stale, account=other)
+
+    assert ClientOrganization.objects.get(pk=organization.pk).account_id == chosen.account_id
+    [row] = AuditEvent.objects.filter(action="account.choose")
+    assert (row.actor, row.after["account_id"]) == (first, chosen.account_id)
+
+
+def test_the_choice_is_audited_with_the_changed_fields_and_updates_the_callers_copy():
+    organization = factories.organization("Acme Corp")
+    admin = factories.client_admin("admin-a", organization)
+    chosen = account("Acme HR")
+
+    services.account_choose(acting_user=admin, organization=organization, account=chosen)
+
+    assert (organization.account_id, organization.account_name, organization.onboarding_status) == (
+        chosen.account_id, "Acme HR", "connected")
+    row = AuditEvent.objects.get(action="account.choose")
+    assert row.before == {"account_id": None, "account_name": "", "base_uri": "", "onboarding_status": "provisioned"}
+    assert row.after == {"account_id": chosen.account_id, "account_name": "Acme HR",
+                         "base_uri": "https://demo.docusign.net", "onboarding_status": "connected"}
