@@ -302,6 +302,10 @@ SOCIAL_AUTH_PIPELINE = (
     "docusign_integration.pipeline.finish_on_account_step",
 )
 CELERY_IMPORTS: tuple[str, ...] = ("docusign_integration.tasks_credentials",)  # not a tasks.py module, so not autodiscovered
+CELERY_BEAT_SCHEDULE["tenants-refresh-readiness"] = {
+    "task": "tenants.tasks.refresh_readiness",
+    "schedule": 300,  # Ready follows a first envelope or a setup within minutes; one query finds who changed
+}
 CELERY_BEAT_SCHEDULE["docusign-refresh-expiring-credentials"] = {
     "task": "docusign_integration.tasks_credentials.refresh_expiring_credentials",
     "schedule": 6 * 3600,  # refresh tokens expiring within 10 days: four chances a day, well before day 30

@@ -17,14 +17,25 @@ from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
 
+from docusign_integration.models.setup import AccountSetupState, SetupStatus
 from docusign_integration.oauth import UserAccount, UserInfo
 from tenants import audit
-from tenants.models import ClientMembership, ClientOrganization, Invitation, MembershipRole, OnboardingStatus
+from tenants.models import (
+    AccountSource,
+    ClientMembership,
+    ClientOrganization,
+    Invitation,
+    MembershipRole,
+    OnboardingStatus,
+    SystemUser,
+)
 from tenants.users import AuthenticatedRequest
 
 logger = logging.getLogger(__name__)
 
-ACCOUNT_FIELDS = ("account_id", "account_name", "base_uri", "organization_id", "onboarding_status")
+ACCOUNT_FIELDS = ("account_id", "account_name", "base_uri", "organization_id", "onboarding_status", "account_source")
+# Only these settle the account: consent's recorded default is the system user's, not the client's choice.
+CHOSEN_SOURCES = (AccountSource.STAFF, AccountSource.CLIENT)
 _STATUS_ORDER = list(OnboardingStatus.values)
 
 
@@ -107,9 +118,25 @@ def invitation_accept(*, acting_user: User | None, invitation: Invitation,
     return membership
 
 
+def account_is_chosen(organization: ClientOrganization) -> bool:
+    """Whether staff or the client admin settled the account (consent's recorded default does not count)."""
+    return bool(organization.account_id) and organization.account_source in CHOSEN_SOURCES
+
+
+def account_conflict(organization: ClientOrganization, system_user: SystemUser | None) -> str:
+    """Staff's warning when the client's chosen account is not the one consent found for the system user, else ""."""
+    if system_user is None or not system_user.account_id or not organization.account_id:
+        return ""
+    if system_user.account_id.lower() == organization.account_id.lower():
+        return ""
+    return (f"The client chose the account {organization.account_name or organization.account_id} "
+            f"({organization.account_id}), but consent found {system_user.account_id} for the system user "
+            f"{system_user.email}. Check consent: the system user must reach the chosen account to send for it.")
+
+
 def account_for_connection(organization: ClientOrganization, userinfo: UserInfo) -> UserAccount:
-    """The account a new connection uses: the organization's own (which the user must reach), or the user's only one."""
-    if organization.account_id:
+    """The account a new connection uses: the organization's chosen one (which the user must reach), or the user's only one."""
+    if account_is_chosen(organization):
         for account in userinfo.accounts:
             if account.account_id.lower() == organization.account_id.lower():
                 return account
@@ -127,19 +154,25 @@ def account_for_connection(organization: ClientOrganization, userinfo: UserInfo)
 
 def account_choose(*, acting_user: User, organization: ClientOrganization,
                    account: UserAccount) -> ClientOrganization:
-    """Make `account` the organization's DocuSign account, or confirm it is the one already recorded.
+    """Make `account` the organization's DocuSign account: the client admin's choice.
 
-    A different account than the recorded one is refused, and so is an account already linked to another
+    It replaces an account consent recorded (the system user's default) or the client's earlier choice; a different
+    account than the dedicated one ISV staff set is refused, and so is an account already linked to another
     organization (the unique constraint on environment and account id; the refusal is audited).
     """
     recorded = organization.account_id
-    if recorded and recorded.lower() != account.account_id.lower():
+    if (recorded and organization.account_source == AccountSource.STAFF
+            and recorded.lower() != account.account_id.lower()):
         raise ValidationError(
             f"This organization already uses the DocuSign account {organization.account_name or recorded} ({recorded}). "
             "Choose that account; ISV staff can change it if it is wrong."
         )
     before = audit.snapshot(organization, ACCOUNT_FIELDS)
-    organization.account_id = recorded or account.account_id
+    if organization.account_source != AccountSource.STAFF:
+        organization.account_source = AccountSource.CLIENT
+    if (recorded or "").lower() != account.account_id.lower():
+        organization.organization_id = None  # the old account's DocuSign organization says nothing about the new one
+    organization.account_id = account.account_id
     organization.account_name = account.account_name
     organization.base_uri = account.base_uri
     organization.organization_id = organization.organization_id or account.organization_id
@@ -151,6 +184,8 @@ def account_choose(*, acting_user: User, organization: ClientOrganization,
     try:
         with transaction.atomic():
             organization.save(update_fields=[*ACCOUNT_FIELDS, "updated"])
+            if "account_id" in new:  # another account: its setup is not known until it is checked or pushed
+                AccountSetupState.objects.filter(organization=organization).update(status=SetupStatus.UNKNOWN)
             audit.record(actor=acting_user, action="account.choose", organization=organization, target=organization,
                          before=old, after=new)
     except IntegrityError:

@@ -31,6 +31,7 @@ from docusign_integration.tokens import forget_impersonation_token
 from tenants import audit
 from tenants.models import (
     GUID_PATTERN,
+    AccountSource,
     ClientMembership,
     ClientOrganization,
     ConsentStatus,
@@ -47,9 +48,9 @@ INVITATION_LIFETIME = timedelta(days=7)
 ACCOUNT_TAKEN = "This DocuSign account is already linked to another client organization; one account serves one organization."
 
 ORGANIZATION_FIELDS = ("name", "slug", "environment", "onboarding_status", "account_id", "account_name", "base_uri",
-                       "organization_id")
+                       "organization_id", "account_source")
 SYSTEM_USER_FIELDS = ("user_id", "email", "consent_status", "consent_type", "scopes", "verified_at", "last_error",
-                      "last_error_code")
+                      "last_error_code", "account_id")
 
 
 class ConsentError(Protocol):
@@ -116,6 +117,7 @@ def organization_provision(
     with transaction.atomic():
         organization = ClientOrganization.objects.create(
             name=name, slug=slug, environment=environment, account_id=account_id,
+            account_source=AccountSource.STAFF if account_id else AccountSource.UNKNOWN,
         )
         system_user = SystemUser.objects.create(organization=organization, user_id=system_user_id, email=system_user_email)
         audit.record(
@@ -250,6 +252,8 @@ def consent_record_result(
         if error is not None:
             system_user.last_error = error.user_message[:500]
             system_user.last_error_code = (error.error_code or type(error).__name__)[:100]
+        if granted and account is not None:
+            system_user.account_id = account.account_id  # compared with the client's choice (onboarding.account_conflict)
         if granted and account is not None and not _link_account(organization, account):
             system_user.last_error, system_user.last_error_code = ACCOUNT_TAKEN, "account_linked_elsewhere"
             audit.record(actor=acting_user, action="organization.account_link_refused", organization=organization,
@@ -284,6 +288,7 @@ def _link_account(organization: ClientOrganization, account: VerifiedAccount) ->
     organization.account_name = account.account_name
     organization.base_uri = account.base_uri
     organization.organization_id = account.organization_id or organization.organization_id
+    organization.account_source = organization.account_source or AccountSource.CONSENT
     return True
 
 
