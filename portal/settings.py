@@ -249,7 +249,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- social-auth (Connect to DocuSign) ------------------------------------------------------------
 # django-axes first: a locked-out sign-in is refused before any password is checked.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# Then sign-in names (email addresses) regardless of case (portal/auth_backends.py), then Django's exact match.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "portal.auth_backends.CaseInsensitiveModelBackend",
+                           "django.contrib.auth.backends.ModelBackend"]
 
 # --- Sign-in: throttling (django-axes) and two-factor for ISV staff (django-otp) ------------------------------
 # The admin requires a verified TOTP device when this is on; staff enrol with `manage.py staff_totp EMAIL`.
@@ -268,6 +270,7 @@ AXES_LOCKOUT_CALLABLE = "portal.sign_in.lockout_response"
 # (0: none, so a client's own X-Forwarded-For is never believed; docs/security.md DP-3).
 PORTAL_TRUSTED_PROXY_COUNT = env.int("PORTAL_TRUSTED_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "portal.sign_in.client_ip"
+AXES_USERNAME_CALLABLE = "portal.sign_in.throttled_username"
 
 # --- Logging --------------------------------------------------------------------------------------
 LOGGING: dict[str, Any] = {

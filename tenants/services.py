@@ -187,6 +187,8 @@ def invitation_send(*, acting_user: User | None, organization: ClientOrganizatio
         errors["email"] = "Enter the email address of the person to invite."
     if role not in MembershipRole.values:
         errors["role"] = f"Choose a role: {', '.join(MembershipRole.values)}."
+    if "email" not in errors:
+        errors.update(_already_invited(organization, email))
     if errors:
         raise ValidationError(errors)
 
@@ -204,6 +206,21 @@ def invitation_send(*, acting_user: User | None, organization: ClientOrganizatio
         # The token lives only in this closure and the email: never in a task argument or a log line.
         transaction.on_commit(lambda: _email_invitation(invitation, token))
     return invitation
+
+
+def _already_invited(organization: ClientOrganization, email: str) -> dict[str, str]:
+    """A member, or a pending invitation, with this email in any case: say so instead of inviting twice."""
+    member = (ClientMembership.objects.filter(organization=organization, user__email__iexact=email)
+              .select_related("user").first())
+    if member is not None:
+        return {"email": f"{member.user.email} is already a member of {organization.name} "
+                         f"({member.get_role_display().lower()}): there is no need to invite them again."}
+    pending = (Invitation.objects.filter(organization=organization, email__iexact=email, accepted_at__isnull=True,
+                                         expires_at__gt=timezone.now()).first())
+    if pending is not None:
+        return {"email": f"An invitation to {pending.email} is pending already (it expires on "
+                         f"{pending.expires_at:%Y-%m-%d}); resend or revoke it from the organization's page."}
+    return {}
 
 
 def invitation_accept_url(token: str) -> str:
