@@ -9,18 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 
 
 class CaseInsensitiveModelBackend(ModelBackend):
     def authenticate(self, request: HttpRequest | None, username: str | None = None, password: str | None = None,
-                     **kwargs: Any) -> AbstractBaseUser | None:
+                     **kwargs: Any) -> User | None:
         if not username or password is None:
             return None
-        model = get_user_model()
+        model = User
         matches = list(model._default_manager.filter(**{f"{model.USERNAME_FIELD}__iexact": username})[:2])
         if len(matches) != 1 or matches[0].get_username() == username:
             return None  # no one, an exact match or two users differing in case: ModelBackend decides (and hashes)
