@@ -41,6 +41,19 @@ class PortalAdminSite(OTPAdminSite):
     def __init__(self, name: str = "admin") -> None:
         super().__init__(name)
 
+    # The ISV's brand (PORTAL_BRAND_NAME) instead of "Django administration", read at every request.
+    @property
+    def site_header(self) -> str:
+        return str(settings.PORTAL_BRAND_NAME)
+
+    @property
+    def site_title(self) -> str:
+        return str(settings.PORTAL_BRAND_NAME)
+
+    @property
+    def index_title(self) -> str:
+        return "Client organizations and operations"
+
     @property
     def login_form(self) -> type | None:
         return StaffOTPAuthenticationForm if otp_required() else None  # None: Django's AdminAuthenticationForm

@@ -151,6 +151,8 @@ STATIC_ROOT = env.path("STATIC_ROOT", default=VAR_DIR / "staticfiles")
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 MEDIA_URL = "/media-not-served/"  # Signed documents are served only through scoped views.
 
+# The name staff see in the admin's header and title (the ISV's own brand).
+PORTAL_BRAND_NAME = env.str("PORTAL_BRAND_NAME", default="DocuSign partner portal")
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/onboarding/"
 

@@ -13,6 +13,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
 
 from docusign_integration import admin_setup
 from docusign_integration.tasks import enqueue_consent_checks
@@ -60,8 +61,9 @@ class OffboardedFilter(admin.SimpleListFilter):
 
 @admin.register(ClientOrganization)
 class ClientOrganizationAdmin(CheckedInputMixin, admin.ModelAdmin):
-    list_display = ("name", "environment", "consent", "account_id", "base_uri_host", "health", admin_setup.setup_status,
-                    "created", admin_dashboard.health_link)
+    list_display = ("organization", "environment", "consent", "account_id", "base_uri_host", "health",
+                    admin_setup.setup_status, "created", admin_dashboard.health_link)
+    list_display_links = ("organization",)
     list_filter = (OffboardedFilter, "environment", "onboarding_status", "system_user__consent_status")
     search_fields = ("name", "slug", "=account_id")
     # consent and health read the system user, the setup badge its stored state: JOINs, not one query per row
@@ -76,6 +78,11 @@ class ClientOrganizationAdmin(CheckedInputMixin, admin.ModelAdmin):
 
     class Media:
         css = BADGE_MEDIA
+
+    @admin.display(description="name", ordering="name")
+    def organization(self, obj: ClientOrganization) -> str:
+        # Cut with an ellipsis, whole on hover: a long name must not push the status columns off the page.
+        return format_html('<span class="cut" title="{}">{}</span>', obj.name, obj.name)
 
     @admin.display(description="consent", ordering="system_user__consent_status")
     def consent(self, obj: ClientOrganization) -> str:

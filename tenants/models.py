@@ -94,7 +94,7 @@ class Health(models.TextChoices):
 class ClientOrganization(models.Model):
     """One of the ISV's clients: a DocuSign account (once known) in one DocuSign environment."""
 
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=300)
     slug = models.SlugField(max_length=60, unique=True)
     environment = models.CharField(max_length=20, choices=ENVIRONMENT_CHOICES, default=SANDBOX)
     onboarding_status = models.CharField(max_length=20, choices=OnboardingStatus.choices, default=OnboardingStatus.PROVISIONED)

@@ -12,6 +12,7 @@ class Migration(migrations.Migration):
     dependencies = [("tenants", "0005_client_organization_base_uri_allowlist")]
 
     operations = [
+        migrations.AlterField(model_name="clientorganization", name="name", field=models.CharField(max_length=300)),
         migrations.AddField(
             model_name="clientorganization",
             name="account_source",
