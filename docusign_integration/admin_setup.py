@@ -20,6 +20,7 @@ from django.utils.http import urlencode
 
 from portal.admin_input import CheckedInputMixin, valid_pks
 from portal.badges import badge
+from portal.readable import readable_rows
 from tenants.active import active_only
 from tenants.models import ClientOrganization
 from tenants.users import signed_in_user
@@ -130,6 +131,7 @@ def setup_confirm(model_admin: ModelAdmin, request: HttpRequest) -> HttpResponse
         "ids": ",".join(str(pk) for pk in ids),
         "organizations": ready.select_related("account_setup").order_by("name"),
         "skipped": selected.exclude(pk__in=ready.values("pk")).order_by("name"),
-        "configuration": desired_configuration(profile),
-        "account_settings": profile.account_settings,
+        # Rows of words for a table, never Python reprs of lists and dicts.
+        "configuration": readable_rows(desired_configuration(profile)),
+        "account_settings": readable_rows(profile.account_settings),
     })

@@ -13,13 +13,15 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from docusign_integration import admin_setup
 from docusign_integration.tasks import enqueue_consent_checks
 from portal.admin_input import CheckedInputMixin
 from portal.badges import BADGE_MEDIA, badge
+from portal.readable import readable
 from tenants import admin_dashboard, admin_views, services
+from tenants.admin_org_page import organization_page_context
 from tenants.health import HealthFigures, Level, with_health
 from tenants.models import AuditEvent, ClientOrganization, ConsentStatus, SystemUser
 from tenants.users import signed_in_user
@@ -130,6 +132,7 @@ class ClientOrganizationAdmin(CheckedInputMixin, admin.ModelAdmin):
         organization = self.get_object(request, object_id)
         if organization is not None:
             extra["consent_links"] = admin_views.consent_links(organization)
+            extra.update(organization_page_context(organization))
         return super().change_view(request, object_id, form_url, extra_context=extra)
 
     def get_urls(self) -> list[URLPattern]:
@@ -193,8 +196,18 @@ class AuditEventAdmin(CheckedInputMixin, admin.ModelAdmin):
     list_select_related = ("organization", "actor")
     search_fields = ("target",)
     date_hierarchy = "created"
-    fields = ("created", "action", "organization", "actor", "target", "before", "after")
+    fields = ("created", "action", "organization", "actor", "target", "changes")
     readonly_fields = fields
+
+    @admin.display(description="changes")
+    def changes(self, obj: AuditEvent) -> str:
+        """Only the fields that changed, before and after, in words (portal/readable.py), not the stored JSON."""
+        rows = admin_dashboard.audit_changes(obj)
+        if not rows:
+            return "—"
+        return format_html("<table><thead><tr><th>Field</th><th>Before</th><th>After</th></tr></thead><tbody>{}</tbody></table>",
+                           format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                                            ((row["field"], readable(row["before"]), readable(row["after"])) for row in rows)))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
