@@ -99,3 +99,15 @@ def test_the_setup_confirmation_is_a_table_of_words_not_python_reprs(staff):
     table = html[html.index('id="setup-configuration"'):html.index("</table>", html.index('id="setup-configuration"'))]
     assert "<th scope=\"row\">events</th>" in table
     assert "[" not in table and "{" not in table and "True" not in table
+
+
+def test_the_health_page_does_not_blame_docusign_for_drift_the_profile_may_have_made(staff):
+    acme = factories.organization("Acme", account_id=GENERAL)
+    acme.base_uri = "https://demo.docusign.net"
+    acme.save()
+    AccountSetupState.objects.create(organization=acme, status="drifted", drift=["events"])
+
+    html = staff.get(f"/admin/tenants/clientorganization/{acme.pk}/health/").content.decode()
+
+    assert "the profile was edited, or the account was changed in DocuSign" in html
+    assert "Someone changed the account in DocuSign" not in html
