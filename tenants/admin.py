@@ -142,6 +142,10 @@ class ClientOrganizationAdmin(CheckedInputMixin, admin.ModelAdmin):
                  name="tenants_clientorganization_consent_links"),
             path("<int:object_id>/invite/", wrap(lambda r, object_id: admin_views.invite(self, r, object_id)),
                  name="tenants_clientorganization_invite"),
+            path("<int:object_id>/invitations/<int:invitation_id>/<str:action>/",
+                 wrap(lambda r, object_id, invitation_id, action: admin_views.invitation_action(
+                     self, r, object_id, invitation_id, "resend" if action == "resend" else "revoke")),
+                 name="tenants_clientorganization_invitation"),
             path("<int:object_id>/offboard/", wrap(lambda r, object_id: admin_views.offboard(self, r, object_id)),
                  name="tenants_clientorganization_offboard"),
             *admin_setup.setup_urls(self),

@@ -39,6 +39,8 @@ def drift_rows(state: AccountSetupState | None, profile: SetupProfile) -> list[D
 def invitation_state(invitation: Invitation) -> str:
     if invitation.accepted_at is not None:
         return "Accepted"
+    if invitation.revoked_at is not None:
+        return "Revoked"
     return "Expired" if invitation.expires_at <= timezone.now() else "Pending"
 
 

@@ -80,6 +80,8 @@ def invitation_status(invitation: Invitation | None) -> str | None:
         return "This invitation link is not valid. Check that you copied the whole link from the email."
     if invitation.accepted_at is not None:
         return "This invitation has already been used. Sign in with the password you chose."
+    if invitation.revoked_at is not None:
+        return "This invitation was withdrawn. Ask your contact at the ISV to send a new one."
     if invitation.is_expired():
         return "This invitation has expired. Ask your contact at the ISV to send a new one."
     return None

@@ -216,7 +216,7 @@ def _already_invited(organization: ClientOrganization, email: str) -> dict[str, 
         return {"email": f"{member.user.email} is already a member of {organization.name} "
                          f"({member.get_role_display().lower()}): there is no need to invite them again."}
     pending = (Invitation.objects.filter(organization=organization, email__iexact=email, accepted_at__isnull=True,
-                                         expires_at__gt=timezone.now()).first())
+                                         revoked_at__isnull=True, expires_at__gt=timezone.now()).first())
     if pending is not None:
         return {"email": f"An invitation to {pending.email} is pending already (it expires on "
                          f"{pending.expires_at:%Y-%m-%d}); resend or revoke it from the organization's page."}

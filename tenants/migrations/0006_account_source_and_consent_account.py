@@ -27,5 +27,10 @@ class Migration(migrations.Migration):
             name="account_id",
             field=tenants.models.GUIDField(blank=True, help_text="The account the last successful consent check settled on; staff see a conflict when the organization's chosen account differs.", max_length=36, null=True, validators=[tenants.models.guid_validator], verbose_name="Account found at consent"),
         ),
+        migrations.AddField(
+            model_name="invitation",
+            name="revoked_at",
+            field=models.DateTimeField(blank=True, help_text="When staff withdrew it; its link no longer works.", null=True),
+        ),
         migrations.RunPython(existing_accounts_were_staffs, migrations.RunPython.noop),
     ]

@@ -132,3 +132,14 @@ def test_re_inviting_a_member_says_they_are_a_member_already(people, invite):
                                  role=MembershipRole.MEMBER)
 
     assert "erin@client.example is already a member of Organization A (client admin)" in str(refused.value)
+
+
+def test_a_revoked_invitation_can_be_sent_again_to_the_same_email(people, invite):
+    from tenants.invitations import invitation_revoke
+
+    invite(email="fay@client.example")
+    invitation_revoke(acting_user=people.staff, invitation=Invitation.objects.get(email="fay@client.example"))
+
+    link = invite(email="FAY@client.example")  # not refused: the pending one was withdrawn
+
+    assert Client().get(link).status_code == 200

@@ -7,14 +7,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.core import mail  # noqa: F401 (outbox for invitations)
+from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
 from docusign_integration.models import AccountSetupState
 from docusign_integration.models.setup import SetupProfile
 from tenants import audit, services
-from tenants.models import AccountSource, AuditEvent, MembershipRole, SystemUser
+from tenants.models import AccountSource, AuditEvent, Invitation, MembershipRole, SystemUser
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -111,3 +111,29 @@ def test_the_health_page_does_not_blame_docusign_for_drift_the_profile_may_have_
 
     assert "the profile was edited, or the account was changed in DocuSign" in html
     assert "Someone changed the account in DocuSign" not in html
+
+
+def test_staff_revoke_and_resend_an_invitation_from_the_organization_s_page(staff, django_capture_on_commit_callbacks):
+    globex = factories.organization("Globex")
+    with django_capture_on_commit_callbacks(execute=True):
+        first = services.invitation_send(acting_user=None, organization=globex, email="it@globex.example",
+                                         role=MembershipRole.ADMIN)
+    base = f"/admin/tenants/clientorganization/{globex.pk}/invitations/{first.pk}/"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert staff.post(f"{base}resend/").status_code == 302
+    first.refresh_from_db()
+    second = Invitation.objects.exclude(pk=first.pk).get()
+    assert first.revoked_at is not None and second.email == "it@globex.example" and len(mail.outbox) == 2
+    old_link = mail.outbox[0].body[mail.outbox[0].body.index("/onboarding/invitations/"):].split()[0]
+    assert "withdrawn" in Client().get(old_link).content.decode()
+
+    assert staff.post(f"/admin/tenants/clientorganization/{globex.pk}/invitations/{second.pk}/revoke/").status_code == 302
+    second.refresh_from_db()
+    assert second.revoked_at is not None
+    assert AuditEvent.objects.filter(action="invitation.revoke", organization=globex).count() == 2
+    invitations = page_of(staff, globex)[page_of(staff, globex).index('id="invitations"'):]
+    assert invitations.count("Revoked") == 2
+    # Another organization's invitation id is not reachable through this organization's page.
+    other = factories.organization("Other")
+    assert staff.post(f"/admin/tenants/clientorganization/{other.pk}/invitations/{second.pk}/revoke/").status_code == 404
