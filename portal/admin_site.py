@@ -62,6 +62,15 @@ class PortalAdminSite(OTPAdminSite):
     def login_template(self) -> str | None:
         return OTPAdminSite.login_template if otp_required() else None
 
+    # The navigation in the order staff work: their clients, then DocuSign's side, then operations; then the rest
+    # (users, the sandbox, two-factor devices) in Django's alphabetical order.
+    APP_ORDER = ("tenants", "docusign_integration", "portal")
+
+    def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[Any]:
+        apps = super().get_app_list(request, app_label)
+        rank = {label: position for position, label in enumerate(self.APP_ORDER)}
+        return sorted(apps, key=lambda app: rank.get(app["app_label"], len(rank)))  # stable: the rest keep their order
+
     def has_permission(self, request: HttpRequest) -> bool:
         if otp_required():
             return super().has_permission(request)  # active staff, and verified by a device in this session

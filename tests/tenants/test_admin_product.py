@@ -53,3 +53,11 @@ def test_a_long_name_is_cut_in_the_changelist_with_the_full_name_on_hover(settin
     html = signed_in(factories.isv_staff()).get("/admin/tenants/clientorganization/").content.decode()
 
     assert f'<span class="cut" title="{name}">{name}</span>' in html
+
+
+def test_the_navigation_puts_what_staff_use_first(settings):
+    settings.PORTAL_STAFF_REQUIRE_OTP = False
+    html = signed_in(factories.user("root", is_staff=True, is_superuser=True)).get("/admin/").content.decode()
+
+    order = [html.index(f'class="app-{label} module') for label in ("tenants", "docusign_integration", "portal", "auth")]
+    assert order == sorted(order)
