@@ -131,3 +131,9 @@ def test_a_300_character_unbroken_name_leaves_the_changelist_columns_inside_1280
         assert box["x"] + box["width"] <= visible["x"] + visible["width"], (column, box, visible)
     assert row.locator(".cut").get_attribute("title") == name  # the whole name on hover
     assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH
+
+    page.goto(f"{portal.url}/admin/")  # the index's Dashboard link reads on one line (it was one letter per line)
+    link = page.get_by_role("link", name="Dashboard", exact=True).bounding_box()
+    assert link is not None and link["width"] > 3 * link["height"], link
+    assert "Django administration" not in page.content()
+    shot(page, "admin-index")
