@@ -77,10 +77,11 @@ def readiness_refresh(*, acting_user: User | None, organization: ClientOrganizat
     with transaction.atomic():
         locked = ClientOrganization.objects.select_for_update().get(pk=organization.pk)
         facts = facts_of(locked)
+        ready = facts.ready and locked.offboarded_at is None  # as in to_change(): an offboarded client is not Ready
         was = locked.onboarding_status
-        if facts.ready and was != OnboardingStatus.READY:
+        if ready and was != OnboardingStatus.READY:
             now = OnboardingStatus.READY
-        elif not facts.ready and was == OnboardingStatus.READY:
+        elif not ready and was == OnboardingStatus.READY:
             # Back to the furthest step that still holds (the statuses before Ready are reached in this order).
             now = (OnboardingStatus.CONNECTED if facts.connected or facts.account_chosen
                    else OnboardingStatus.CONSENTED if facts.consent else OnboardingStatus.INVITED)
@@ -88,7 +89,7 @@ def readiness_refresh(*, acting_user: User | None, organization: ClientOrganizat
             return locked
         ClientOrganization.objects.filter(pk=locked.pk).update(onboarding_status=now)
         locked.onboarding_status = now
-        audit.record(actor=acting_user, action="organization.ready" if facts.ready else "organization.not_ready",
+        audit.record(actor=acting_user, action="organization.ready" if ready else "organization.not_ready",
                      organization=locked, target=locked, before={"onboarding_status": was},
                      after={"onboarding_status": now, **{k: v for k, v in facts.__dict__.items() if not v}})
     organization.onboarding_status = now

@@ -148,3 +148,16 @@ def test_a_member_sees_the_setup_status_but_not_the_push_button(client, people):
 
     assert 'id="step-setup"' in html
     assert reverse("docusign:account_setup", args=[people.org_a.slug]) not in html
+
+
+def test_an_offboarded_client_is_not_ready_and_beat_settles_it_once(people):
+    holds(people.org_a, user=people.admin_a)
+    tasks.refresh_readiness()
+    people.org_a.refresh_from_db()
+    people.org_a.offboarded_at = timezone.now()
+    people.org_a.save()
+
+    assert tasks.refresh_readiness() == 1
+    assert tasks.refresh_readiness() == 0  # nothing left to change: beat does not redo it every run
+    people.org_a.refresh_from_db()
+    assert people.org_a.onboarding_status != OnboardingStatus.READY
