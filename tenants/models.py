@@ -98,7 +98,8 @@ class ClientOrganization(models.Model):
     slug = models.SlugField(max_length=60, unique=True)
     environment = models.CharField(max_length=20, choices=ENVIRONMENT_CHOICES, default=SANDBOX)
     onboarding_status = models.CharField(max_length=20, choices=OnboardingStatus.choices, default=OnboardingStatus.PROVISIONED)
-    # Set by staff for a dedicated account, or recorded from userinfo's default account on the first verification.
+    # Set by staff for a dedicated account, chosen by the client admin, or (until they choose) recorded from the
+    # system user's default account at consent: `account_source` says which.
     account_id = GUIDField("DocuSign account id", max_length=36, null=True, blank=True, validators=[guid_validator])
     account_name = models.CharField(max_length=200, blank=True)
     # Consent's recorded default is a placeholder the client admin may replace; staff's and the client's own are kept.
