@@ -79,3 +79,6 @@ class FailedTaskAdmin(CheckedInputMixin, admin.ModelAdmin):
         done = sum(dead_letters.failed_task_resolve(acting_user=signed_in_user(request), failed_task=row)
                    for row in queryset.filter(resolved=False))
         self.message_user(request, f"{done} failed task(s) marked resolved.", messages.SUCCESS)
+
+
+from portal import admin_social  # noqa: E402, F401 - python-social-auth's tables, hidden from staff

@@ -91,9 +91,12 @@ def health_link(obj: ClientOrganization) -> str:
 
 
 def audit_changes(event: AuditEvent) -> list[dict[str, Any]]:
-    """The fields an audit event changed, as {field, before, after} rows (services never audit secrets)."""
+    """The fields an audit event changed, as {field, before, after} rows (services never audit secrets).
+
+    A field present on both sides with the same value did not change, and is left out."""
     before, after = event.before or {}, event.after or {}
-    return [{"field": key, "before": before.get(key), "after": after.get(key)} for key in sorted(before.keys() | after.keys())]
+    return [{"field": key, "before": before.get(key), "after": after.get(key)} for key in sorted(before.keys() | after.keys())
+            if not (key in before and key in after and before[key] == after[key])]
 
 
 # Wrapped once here, so portal/urls.py routes to a view with the admin's login redirect and staff check.

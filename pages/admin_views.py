@@ -14,8 +14,8 @@ from django.urls import reverse
 
 from docusign_integration.client import conf
 from docusign_integration.consent.system_user import consent_links
-from tenants import services
-from tenants.models import ClientOrganization, MembershipRole
+from tenants import invitations, services
+from tenants.models import ClientOrganization, Invitation, MembershipRole
 from tenants.users import signed_in_user
 
 if TYPE_CHECKING:
@@ -81,6 +81,28 @@ def invite(model_admin: ClientOrganizationAdmin, request: HttpRequest, object_id
             return HttpResponseRedirect(reverse("admin:tenants_clientorganization_change", args=[organization.pk]))
     return _render(model_admin, request, "form.html", organization,
                    {"form": form, "title": f"Invite to {organization.name}", "submit_label": "Send invitation"})
+
+
+def invitation_action(model_admin: ClientOrganizationAdmin, request: HttpRequest, object_id: int, invitation_id: int,
+                      action: str) -> HttpResponse:
+    """POST from the organization's page: withdraw an invitation, or send it again with a new link."""
+    organization = _organization(model_admin, request, object_id)
+    back = HttpResponseRedirect(reverse("admin:tenants_clientorganization_change", args=[organization.pk]) + "#invitations")
+    if request.method != "POST":
+        return back
+    invitation = Invitation.objects.filter(pk=invitation_id, organization=organization).first()
+    if invitation is None:
+        raise Http404
+    try:
+        if action == "resend":
+            sent = invitations.invitation_resend(acting_user=signed_in_user(request), invitation=invitation)
+            model_admin.message_user(request, f"A new invitation was sent to {sent.email}; the old link no longer works.")
+        else:
+            invitations.invitation_revoke(acting_user=signed_in_user(request), invitation=invitation)
+            model_admin.message_user(request, f"The invitation to {invitation.email} was withdrawn.")
+    except ValidationError as exc:
+        model_admin.message_user(request, " ".join(exc.messages), messages.ERROR)
+    return back
 
 
 def offboard(model_admin: ClientOrganizationAdmin, request: HttpRequest, object_id: int) -> HttpResponse:

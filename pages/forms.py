@@ -72,6 +72,8 @@ class AccountChoiceForm(forms.Form):
         field = self.fields["account_id"]
         assert isinstance(field, forms.ChoiceField)  # declared above
         field.choices = [(a["account_id"], a["account_name"]) for a in accounts]
+        field.error_messages["invalid_choice"] = ("That account cannot be chosen: it is linked to another client "
+                                                  "organization, or your DocuSign user does not belong to it.")
         default = next((a["account_id"] for a in accounts if a.get("is_default")), None)
         if default:
             field.initial = default

@@ -17,6 +17,7 @@ urlpatterns = [
     path("<slug:slug>/envelopes/new/", views_envelopes.envelope_new, name="envelope_new"),
     path("<slug:slug>/envelopes/return/", views_envelopes.envelope_sender_return, name="envelope_sender_return"),
     path("<slug:slug>/envelopes/<str:envelope_id>/", views_envelopes.envelope_detail, name="envelope_detail"),
+    path("<slug:slug>/envelopes/<str:envelope_id>/live/", views_envelopes.envelope_live, name="envelope_live"),
     path("<slug:slug>/envelopes/<str:envelope_id>/prepare/", views_envelopes.envelope_prepare, name="envelope_prepare"),
     path("<slug:slug>/envelopes/<str:envelope_id>/sign/<str:recipient_id>/", views_envelopes.envelope_sign,
          name="envelope_sign"),

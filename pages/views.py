@@ -22,9 +22,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from docusign_integration.client.errors import DocuSignError
 from docusign_integration.oauth import authorization_code, credentials
 from docusign_integration.oauth.models.credentials import DocuSignCredential
+from docusign_integration.setup.models import AccountSetupState
+from pages.drift_words import drift_words
 from pages.forms import AccountChoiceForm, ExistingPasswordForm, NewPasswordForm
-from tenants import onboarding, services
-from tenants.models import ClientMembership, ClientOrganization, Invitation, MembershipRole, SystemUser
+from tenants import onboarding, readiness, services
+from tenants.models import AccountSource, ClientMembership, ClientOrganization, Invitation, MembershipRole, SystemUser
 from tenants.users import AuthenticatedRequest, User, signed_in_user
 
 
@@ -78,20 +80,41 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
 
 @login_required
 def checklist(request: AuthenticatedRequest, slug: str) -> HttpResponse:
-    """The onboarding checklist: each step's status and the one button that moves it forward."""
+    """The onboarding checklist: each step's state from the facts, done steps collapsed, blocked steps saying why."""
     organization = onboarding.organization_for(request, slug, role=MembershipRole.MEMBER)
+    # Ready is recorded here too (and by beat), so the client sees it the moment the last fact holds.
+    organization = readiness.readiness_refresh(acting_user=request.user, organization=organization)
+    facts = readiness.facts_of(organization)
     is_admin = ClientMembership.objects.filter(user=request.user, organization=organization,
                                                role=MembershipRole.ADMIN).exists()
     credential = DocuSignCredential.objects.filter(organization=organization, user=request.user).first()
     system_user = SystemUser.objects.filter(organization=organization).first()
+    setup = AccountSetupState.objects.filter(organization=organization).first()
     return render(request, "onboarding/checklist.html", {
         "organization": organization,
+        "facts": facts,
+        "drift_words": drift_words(setup.drift) if setup else [],
+        "missing": _missing(facts, system_user),
         "is_admin": is_admin,
         "system_user": system_user,
         "credential": credential,
         "account_reachable": _account_reachable(organization, credential),
         "base_uri_host": urlsplit(organization.base_uri).netloc if organization.base_uri else "",
     })
+
+
+def _missing(facts: readiness.Facts, system_user: SystemUser | None) -> dict[str, str]:
+    """Per step, the sentence saying which earlier fact does not hold yet ("" when the step can be taken)."""
+    no_consent = "Waiting for the system user's consent (step 1)."
+    return {
+        "consent": "" if system_user else "The ISV's staff have not recorded your system user yet. They will contact you.",
+        "account": "" if facts.connected else "Connect to DocuSign first (step 2): the account is one of your DocuSign user's.",
+        "setup": (no_consent if not facts.consent else
+                  "" if facts.account_chosen else "Choose the DocuSign account first (step 3)."),
+        "send": (no_consent if not facts.consent else
+                 "" if facts.setup_in_sync else "Set up the DocuSign account first (step 4): until then the portal "
+                                                "would not hear from DocuSign about your envelopes."),
+    }
 
 
 @login_required
@@ -123,13 +146,24 @@ def account(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     if credential is None:
         messages.info(request, "Connect to DocuSign first; then choose the account.")
         return redirect("onboarding:checklist", organization.slug)
-    form = AccountChoiceForm(request.POST or None, accounts=credential.accounts)
+    # Accounts another client organization has are shown, unavailable, and are not valid choices (one query).
+    taken = {(account_id or "").lower() for account_id in ClientOrganization.objects.filter(
+        environment=organization.environment, account_id__in=[a["account_id"].lower() for a in credential.accounts],
+    ).exclude(pk=organization.pk).values_list("account_id", flat=True)}
+    available = [a for a in credential.accounts if a["account_id"].lower() not in taken]
+    form = AccountChoiceForm(request.POST or None, accounts=available)
     if request.method == "POST" and form.is_valid():
         response = _choose(request, organization, credential, form.cleaned_data["account_id"])
         if response is not None:
             return response
-    accounts = [{**a, "region": urlsplit(a["base_uri"]).netloc} for a in credential.accounts]
-    return render(request, "onboarding/account.html", {"organization": organization, "form": form, "accounts": accounts})
+    current = (organization.account_id or "").lower() if onboarding.account_is_chosen(organization) else ""
+    accounts = [{**a, "region": urlsplit(a["base_uri"]).netloc, "taken": a["account_id"].lower() in taken,
+                 "current": a["account_id"].lower() == current} for a in credential.accounts]
+    return render(request, "onboarding/account.html", {
+        "organization": organization, "form": form, "accounts": accounts,
+        "staff_set": organization.account_source == AccountSource.STAFF and bool(organization.account_id),
+        "selected": current or next((a["account_id"] for a in available if a.get("is_default")), ""),
+    })
 
 
 def _choose(request: AuthenticatedRequest, organization: ClientOrganization, credential: DocuSignCredential,

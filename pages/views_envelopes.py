@@ -2,15 +2,16 @@
 
 Every page loads its organization with `onboarding.organization_for` (members of that organization only; others get
 404) and looks envelopes up within that organization, so another organization's envelope ids are 404 as well
-(docs/security.md TI-1, TI-5). DocuSign's pages are reached by top-level redirects, never frames. The return pages only show
-DocuSign's `event` as a message and ask for a sweep: statuses come from DocuSign (Connect or the sweep), never from a
-query string anyone could type.
+(docs/security.md TI-1, TI-5). DocuSign's pages are reached by top-level redirects, never frames. The return pages
+only pass DocuSign's `event` on to the envelope's page (it picks the banner's words) and ask for a sweep: statuses come
+from DocuSign (Connect or the sweep), never from a query string anyone could type.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
@@ -28,37 +29,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 from docusign_integration.client.errors import DocuSignError
 from docusign_integration.client.ids import is_guid
 from docusign_integration.envelopes import documents, sending
-from docusign_integration.envelopes.models.documents import DocumentKind, DocumentState
-from docusign_integration.envelopes.models.envelopes import EmbeddedSigner, Envelope, EnvelopeStatus, SignerIdentityKind
+from docusign_integration.envelopes.models.envelopes import Envelope, EnvelopeStatus
 from docusign_integration.envelopes.tasks import sync_organization_soon
+from pages import envelope_page
 from portal.request_size import max_request_body
 from tenants import onboarding
 from tenants.models import ClientOrganization, MembershipRole
 from tenants.users import AuthenticatedRequest
 
 PAGE_SIZE = 25
-SIGNABLE = (EnvelopeStatus.SENT, EnvelopeStatus.DELIVERED)
-# DocuSign's sender view return events (docs/docusign.md §6.2) and what the person is told.
-SENDER_EVENTS = {
-    "Send": (messages.SUCCESS, "Sent. DocuSign is notifying the recipients; embedded signers sign from this page."),
-    "Save": (messages.INFO, "Saved as a draft in DocuSign. Open it again to prepare and send it."),
-    "Cancel": (messages.INFO, "Nothing was sent. The draft is kept in DocuSign."),
-    "Error": (messages.ERROR, "DocuSign could not send the envelope. Open it again, or ask your DocuSign administrator."),
-}
-# DocuSign's recipient view return events (docs/docusign.md §6.2).
-SIGNING_EVENTS = {
-    "signing_complete": (messages.SUCCESS, "Signed. The status updates here as soon as DocuSign reports it."),
-    "decline": (messages.WARNING, "You declined to sign. The sender is told by DocuSign."),
-    "cancel": (messages.INFO, "Signing was put off. Use Sign now to finish later."),
-    "viewing_complete": (messages.INFO, "You viewed the envelope."),
-    "ttl_expired": (messages.WARNING, "The signing link had expired (links last five minutes). Use Sign now again."),
-    "session_timeout": (messages.WARNING, "The signing session timed out. Use Sign now again."),
-    "exception": (messages.ERROR, "DocuSign could not complete signing. Try again in a few minutes."),
-    "fax_pending": (messages.INFO, "DocuSign is waiting for a fax from you."),
-    "id_check_failed": (messages.ERROR, "DocuSign could not verify your identity, so signing did not happen."),
-    "access_code_failed": (messages.ERROR, "The access code was wrong, so signing did not happen."),
-}
-UNKNOWN_EVENT = (messages.WARNING, "DocuSign sent you back without saying what happened. Check the envelope's status.")
 
 
 class EnvelopeForm(forms.Form):
@@ -196,46 +175,39 @@ def envelope_prepare(request: AuthenticatedRequest, slug: str, envelope_id: str)
 def envelope_sender_return(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     """Where DocuSign's sender view sends the person back, with `?event=Send|Save|Cancel|Error`."""
     organization = _organization(request, slug)
-    level, text = SENDER_EVENTS.get(request.GET.get("event", ""), UNKNOWN_EVENT)
-    messages.add_message(request, level, text)
-    if request.GET.get("event") == "Send":
+    event = envelope_page.known_event(request.GET.get("event", ""), envelope_page.SENDER_EVENTS)
+    if event == "Send":
         sync_organization_soon(organization, "sent")
     envelope_id = request.GET.get("envelope", "")
     if is_guid(envelope_id) and Envelope.objects.filter(organization=organization, envelope_id=envelope_id.lower()).exists():
-        return redirect("onboarding:envelope_detail", slug, envelope_id.lower())
+        # The envelope's page shows the outcome beside the status it has, and follows it live (pages.envelope_page).
+        return HttpResponseRedirect(reverse("onboarding:envelope_detail", args=[slug, envelope_id.lower()])
+                                    + f"?{urlencode({'sent': event})}")
+    outcome = envelope_page.sender_outcome(event)
+    messages.add_message(request, outcome.level, outcome.text)
     return redirect("onboarding:envelopes", slug)
 
 
 @login_required
 def envelope_detail(request: AuthenticatedRequest, slug: str, envelope_id: str) -> HttpResponse:
-    """One envelope: status, recipients ("Sign now" for embedded signers) and the signed documents."""
+    """One envelope: the outcome of a return from DocuSign, status, recipients ("Sign now"), the signed documents."""
+    return _envelope_page(request, slug, envelope_id, "onboarding/envelopes/detail.html")
+
+
+@login_required
+def envelope_live(request: AuthenticatedRequest, slug: str, envelope_id: str) -> HttpResponse:
+    """The detail page's live part, polled by static/envelope_live.js: the portal's own rows only, never DocuSign."""
+    return _envelope_page(request, slug, envelope_id, "onboarding/envelopes/_live.html")
+
+
+def _envelope_page(request: AuthenticatedRequest, slug: str, envelope_id: str, template: str) -> HttpResponse:
     organization = _organization(request, slug)
     envelope = _envelope(organization, envelope_id)
-    signable = envelope.status in SIGNABLE
-    me = sending.SignerIdentity.portal_user(request.user)
-    bindings = {b.recipient_id: b for b in envelope.embedded_signers.select_related("portal_user")}
-    recipients = []
-    for recipient in envelope.recipients:
-        binding = bindings.get(recipient.get("recipient_id"))
-        recipients.append({
-            **recipient, "binding": binding, "signs_here_as": _signs_here_as(binding),
-            # Only the person bound to the signer when the envelope was created (the product's rules).
-            "can_sign": (signable and binding is not None and me.is_bound_to(binding)
-                         and recipient.get("status") in ("sent", "delivered")),
-        })
-    stored = {d.kind: d for d in envelope.signed_documents.filter(state=DocumentState.STORED)}
-    downloads = [(kind, label, stored.get(kind)) for kind, label in DocumentKind.choices]
-    return render(request, "onboarding/envelopes/detail.html", {
-        "organization": organization, "envelope": envelope, "recipients": recipients, "downloads": downloads,
-    })
-
-
-def _signs_here_as(binding: EmbeddedSigner | None) -> str:
-    if binding is None:
-        return ""
-    if binding.identity_kind == SignerIdentityKind.END_USER:
-        return "a user of the ISV's product"
-    return sending.portal_user_name(binding.portal_user) if binding.portal_user else "a former member"
+    context = envelope_page.envelope_context(
+        envelope, request.user,
+        sent_event=envelope_page.known_event(request.GET.get("sent", ""), envelope_page.SENDER_EVENTS),
+        signed_event=envelope_page.known_event(request.GET.get("signed", ""), envelope_page.SIGNING_EVENTS))
+    return render(request, template, {"organization": organization, **context})
 
 
 @login_required
@@ -264,12 +236,11 @@ def envelope_signing_return(request: AuthenticatedRequest, slug: str, envelope_i
     """Where DocuSign's signing page sends the signer back, with `?event=signing_complete|decline|cancel|...`."""
     organization = _organization(request, slug)
     envelope = _envelope(organization, envelope_id)
-    event = request.GET.get("event", "")
-    level, text = SIGNING_EVENTS.get(event, UNKNOWN_EVENT)
-    messages.add_message(request, level, text)
-    if event in ("signing_complete", "decline"):
+    event = envelope_page.known_event(request.GET.get("event", ""), envelope_page.SIGNING_EVENTS)
+    if event in envelope_page.SIGNING_DONE_EVENTS:
         sync_organization_soon(organization, event)
-    return redirect("onboarding:envelope_detail", slug, envelope.envelope_id)
+    return HttpResponseRedirect(reverse("onboarding:envelope_detail", args=[slug, envelope.envelope_id])
+                                + f"?{urlencode({'signed': event})}")
 
 
 @login_required

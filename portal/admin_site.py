@@ -41,6 +41,19 @@ class PortalAdminSite(OTPAdminSite):
     def __init__(self, name: str = "admin") -> None:
         super().__init__(name)
 
+    # The ISV's brand (PORTAL_BRAND_NAME) instead of "Django administration", read at every request.
+    @property
+    def site_header(self) -> str:
+        return str(settings.PORTAL_BRAND_NAME)
+
+    @property
+    def site_title(self) -> str:
+        return str(settings.PORTAL_BRAND_NAME)
+
+    @property
+    def index_title(self) -> str:
+        return "Client organizations and operations"
+
     @property
     def login_form(self) -> type | None:
         return StaffOTPAuthenticationForm if otp_required() else None  # None: Django's AdminAuthenticationForm
@@ -48,6 +61,15 @@ class PortalAdminSite(OTPAdminSite):
     @property
     def login_template(self) -> str | None:
         return OTPAdminSite.login_template if otp_required() else None
+
+    # The navigation in the order staff work: their clients, then DocuSign's side, then operations; then the rest
+    # (users, the sandbox, two-factor devices) in Django's alphabetical order.
+    APP_ORDER = ("tenants", "docusign_integration", "portal")
+
+    def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[Any]:
+        apps = super().get_app_list(request, app_label)
+        rank = {label: position for position, label in enumerate(self.APP_ORDER)}
+        return sorted(apps, key=lambda app: rank.get(app["app_label"], len(rank)))  # stable: the rest keep their order
 
     def has_permission(self, request: HttpRequest) -> bool:
         if otp_required():

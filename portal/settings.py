@@ -154,6 +154,8 @@ STATIC_ROOT = env.path("STATIC_ROOT", default=VAR_DIR / "staticfiles")
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 MEDIA_URL = "/media-not-served/"  # Signed documents are served only through scoped views.
 
+# The name staff see in the admin's header and title (the ISV's own brand).
+PORTAL_BRAND_NAME = env.str("PORTAL_BRAND_NAME", default="DocuSign partner portal")
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/onboarding/"
 
@@ -252,7 +254,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- social-auth (Connect to DocuSign) ------------------------------------------------------------
 # django-axes first: a locked-out sign-in is refused before any password is checked.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# Then sign-in names (email addresses) regardless of case (portal/auth_backends.py), then Django's exact match.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "portal.auth_backends.CaseInsensitiveModelBackend",
+                           "django.contrib.auth.backends.ModelBackend"]
 
 # --- Sign-in: throttling (django-axes) and two-factor for ISV staff (django-otp) ------------------------------
 # The admin requires a verified TOTP device when this is on; staff enrol with `manage.py staff_totp EMAIL`.
@@ -271,6 +275,7 @@ AXES_LOCKOUT_CALLABLE = "portal.sign_in.lockout_response"
 # (0: none, so a client's own X-Forwarded-For is never believed; docs/security.md DP-3).
 PORTAL_TRUSTED_PROXY_COUNT = env.int("PORTAL_TRUSTED_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "portal.sign_in.client_ip"
+AXES_USERNAME_CALLABLE = "portal.sign_in.throttled_username"
 
 # --- Logging --------------------------------------------------------------------------------------
 LOGGING: dict[str, Any] = {
@@ -315,6 +320,10 @@ SOCIAL_AUTH_PIPELINE = (
 )
 # Celery autodiscovers each capability's tasks module (portal/celery.py); CELERY_IMPORTS names them once more, harmlessly.
 CELERY_IMPORTS: tuple[str, ...] = ("docusign_integration.oauth.tasks",)
+CELERY_BEAT_SCHEDULE["tenants-refresh-readiness"] = {
+    "task": "tenants.tasks.refresh_readiness",
+    "schedule": 300,  # Ready follows a first envelope or a setup within minutes; one query finds who changed
+}
 CELERY_BEAT_SCHEDULE["docusign-refresh-expiring-credentials"] = {
     "task": "docusign_integration.tasks_credentials.refresh_expiring_credentials",
     "schedule": 6 * 3600,  # refresh tokens expiring within 10 days: four chances a day, well before day 30

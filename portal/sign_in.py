@@ -60,3 +60,10 @@ def replace_lockout_admin() -> None:
     if admin.site.is_registered(AccessAttempt):
         admin.site.unregister(AccessAttempt)
     admin.site.register(AccessAttempt, LockoutAdmin)
+
+
+def throttled_username(request: HttpRequest, credentials: dict | None) -> str:
+    """The name failures are counted under, lower-cased: sign-in ignores case (portal/auth_backends.py), so
+    `Ana@x` and `ana@x` must share one count or each spelling would get its own AXES_FAILURE_LIMIT."""
+    source = credentials if credentials else request.POST
+    return str(source.get("username") or "").lower()

@@ -192,8 +192,11 @@ RULES: tuple[Rule, ...] = (
                    + (f" ({o.account_setup.last_error})" if getattr(o, "account_setup", None) and
                       o.account_setup.last_error else "") + "."),
     Rule("setup_drifted", Topic.CONNECT, Level.ATTENTION, lambda now: Q(account_setup__status=SetupStatus.DRIFTED),
-         lambda o: f"Someone changed the account in DocuSign ({', '.join(o.account_setup.drift) or 'settings'}): "
-                   "run Setup DocuSign account to restore the setup profile."),
+         # Not "someone changed it in DocuSign": staff editing the setup profile makes every account differ too.
+         # The organization's page says which it was, field by field (pages/admin_org_page.py).
+         lambda o: f"The account differs from the setup profile ({', '.join(o.account_setup.drift) or 'settings'}): "
+                   "the profile was edited, or the account was changed in DocuSign: run Setup DocuSign account (the "
+                   "organization's page says where each difference came from)."),
     Rule("setup_missing", Topic.CONNECT, Level.BROKEN, lambda now: Q(account_setup__status=SetupStatus.MISSING),
          lambda o: "The portal's Connect configuration is gone from the account, so no Connect messages arrive: run "
                    "Setup DocuSign account."),

@@ -1,4 +1,5 @@
-"""Named write operations on invitations: sending one (signed, expiring, single-use link) and accepting it.
+"""Named write operations on invitations: sending one (signed, expiring, single-use link), accepting it, and staff
+withdrawing one or sending it again (a new link; the old one stops working).
 
 Like every service (tenants/services.py): atomic, keyword-only `acting_user`, one audit row per change, the email
 only after commit.
@@ -43,6 +44,8 @@ def invitation_send(*, acting_user: User | None, organization: ClientOrganizatio
         errors["email"] = "Enter the email address of the person to invite."
     if role not in MembershipRole.values:
         errors["role"] = f"Choose a role: {', '.join(MembershipRole.values)}."
+    if "email" not in errors:
+        errors.update(_already_invited(organization, email))
     if errors:
         raise ValidationError(errors)
 
@@ -60,6 +63,21 @@ def invitation_send(*, acting_user: User | None, organization: ClientOrganizatio
         # The token lives only in this closure and the email: never in a task argument or a log line.
         transaction.on_commit(lambda: _email_invitation(invitation, token))
     return invitation
+
+
+def _already_invited(organization: ClientOrganization, email: str) -> dict[str, str]:
+    """A member, or a pending invitation, with this email in any case: say so instead of inviting twice."""
+    member = (ClientMembership.objects.filter(organization=organization, user__email__iexact=email)
+              .select_related("user").first())
+    if member is not None:
+        return {"email": f"{member.user.email} is already a member of {organization.name} "
+                         f"({member.get_role_display().lower()}): there is no need to invite them again."}
+    pending = (Invitation.objects.filter(organization=organization, email__iexact=email, accepted_at__isnull=True,
+                                         revoked_at__isnull=True, expires_at__gt=timezone.now()).first())
+    if pending is not None:
+        return {"email": f"An invitation to {pending.email} is pending already (it expires on "
+                         f"{pending.expires_at:%Y-%m-%d}); resend or revoke it from the organization's page."}
+    return {}
 
 
 def invitation_accept_url(token: str) -> str:
@@ -99,6 +117,8 @@ def invitation_status(invitation: Invitation | None) -> str | None:
         return "This invitation link is not valid. Check that you copied the whole link from the email."
     if invitation.accepted_at is not None:
         return "This invitation has already been used. Sign in with the password you chose."
+    if invitation.revoked_at is not None:
+        return "This invitation was withdrawn. Ask your contact at the ISV to send a new one."
     if invitation.is_expired():
         return "This invitation has expired. Ask your contact at the ISV to send a new one."
     return None
@@ -135,3 +155,24 @@ def invitation_accept(*, acting_user: User | None, invitation: Invitation,
         audit.record(actor=user, action="invitation.accept", organization=locked.organization, target=locked,
                      before=before, after={"email": locked.email, "role": membership.role})
     return membership
+
+
+def invitation_revoke(*, acting_user: User | None, invitation: Invitation) -> Invitation:
+    """Withdraw a pending invitation: its link then shows "withdrawn". An accepted one cannot be withdrawn."""
+    with transaction.atomic():
+        locked = Invitation.objects.select_for_update().select_related("organization").get(pk=invitation.pk)
+        if locked.accepted_at is not None:
+            raise ValidationError(f"The invitation to {locked.email} was accepted already; remove the membership instead.")
+        if locked.revoked_at is None:
+            locked.revoked_at = timezone.now()
+            locked.save(update_fields=["revoked_at"])
+            audit.record(actor=acting_user, action="invitation.revoke", organization=locked.organization,
+                         target=locked, after={"email": locked.email, "revoked_at": locked.revoked_at})
+    return locked
+
+
+def invitation_resend(*, acting_user: User | None, invitation: Invitation) -> Invitation:
+    """Send a new invitation to the same email and role; the old link is withdrawn first (one live link per person)."""
+    with transaction.atomic():
+        old = invitation_revoke(acting_user=acting_user, invitation=invitation)
+        return invitation_send(acting_user=acting_user, organization=old.organization, email=old.email, role=old.role)

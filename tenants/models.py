@@ -74,6 +74,15 @@ class OnboardingStatus(models.TextChoices):
     READY = "ready", "Ready"
 
 
+class AccountSource(models.TextChoices):
+    """Who settled the organization's DocuSign account: only staff's and the client admin's choices count as chosen."""
+
+    CONSENT = "consent", "Recorded at consent (the system user's default account)"
+    STAFF = "staff", "Set by ISV staff (a dedicated account)"
+    CLIENT = "client", "Chosen by the client admin"
+    UNKNOWN = "", "Not known yet"
+
+
 class Health(models.TextChoices):
     """Derived, never stored: what ISV staff should look at first."""
 
@@ -85,13 +94,16 @@ class Health(models.TextChoices):
 class ClientOrganization(models.Model):
     """One of the ISV's clients: a DocuSign account (once known) in one DocuSign environment."""
 
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=300)
     slug = models.SlugField(max_length=60, unique=True)
     environment = models.CharField(max_length=20, choices=ENVIRONMENT_CHOICES, default=SANDBOX)
     onboarding_status = models.CharField(max_length=20, choices=OnboardingStatus.choices, default=OnboardingStatus.PROVISIONED)
-    # Set by staff for a dedicated account, or recorded from userinfo's default account on the first verification.
+    # Set by staff for a dedicated account, chosen by the client admin, or (until they choose) recorded from the
+    # system user's default account at consent: `account_source` says which.
     account_id = GUIDField("DocuSign account id", max_length=36, null=True, blank=True, validators=[guid_validator])
     account_name = models.CharField(max_length=200, blank=True)
+    # Consent's recorded default is a placeholder the client admin may replace; staff's and the client's own are kept.
+    account_source = models.CharField(max_length=20, choices=AccountSource.choices, blank=True, default="")
     base_uri = models.CharField(max_length=200, blank=True, validators=[validate_base_uri],
                                 help_text="The account's eSignature host, from userinfo.")
     organization_id = GUIDField("DocuSign organization id", max_length=36, null=True, blank=True,
@@ -164,6 +176,9 @@ class SystemUser(models.Model):
     scopes = models.CharField(max_length=200, blank=True, help_text="Space-separated scopes the last JWT grant obtained.")
     verified_at = models.DateTimeField(null=True, blank=True, help_text="Last time a JWT grant succeeded.")
     checked_at = models.DateTimeField(null=True, blank=True, help_text="Last time consent was checked.")
+    account_id = GUIDField("Account found at consent", max_length=36, null=True, blank=True, validators=[guid_validator],
+                           help_text="The account the last successful consent check settled on; staff see a conflict "
+                                     "when the organization's chosen account differs.")
     last_error = models.CharField(max_length=500, blank=True, help_text="What went wrong last, in words a person can act on.")
     last_error_code = models.CharField(max_length=100, blank=True)
     updated = models.DateTimeField(auto_now=True)
@@ -214,6 +229,7 @@ class Invitation(models.Model):
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True, help_text="When staff withdrew it; its link no longer works.")
     accepted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
     )

@@ -15,10 +15,20 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
 from docusign_integration.oauth.account_server import UserAccount, UserInfo
-from tenants.models import ClientMembership, ClientOrganization, MembershipRole
+from tenants.models import (
+    AccountSource,
+    ClientMembership,
+    ClientOrganization,
+    MembershipRole,
+    SystemUser,
+)
 from tenants.users import AuthenticatedRequest
 
 logger = logging.getLogger(__name__)
+
+# Only these settle the account: consent's recorded default is the system user's, not the client's choice.
+CHOSEN_SOURCES = (AccountSource.STAFF, AccountSource.CLIENT)
+
 
 
 def organization_for(request: AuthenticatedRequest, slug: str, role: str = MembershipRole.ADMIN) -> ClientOrganization:
@@ -48,9 +58,25 @@ def _check(membership: ClientMembership | None, user: User, role: str, ref: obje
     return membership.organization
 
 
+def account_is_chosen(organization: ClientOrganization) -> bool:
+    """Whether staff or the client admin settled the account (consent's recorded default does not count)."""
+    return bool(organization.account_id) and organization.account_source in CHOSEN_SOURCES
+
+
+def account_conflict(organization: ClientOrganization, system_user: SystemUser | None) -> str:
+    """Staff's warning when the client's chosen account is not the one consent found for the system user, else ""."""
+    if system_user is None or not system_user.account_id or not organization.account_id:
+        return ""
+    if system_user.account_id.lower() == organization.account_id.lower():
+        return ""
+    return (f"The client chose the account {organization.account_name or organization.account_id} "
+            f"({organization.account_id}), but consent found {system_user.account_id} for the system user "
+            f"{system_user.email}. Check consent: the system user must reach the chosen account to send for it.")
+
+
 def account_for_connection(organization: ClientOrganization, userinfo: UserInfo) -> UserAccount:
-    """The account a new connection uses: the organization's own (which the user must reach), or the user's only one."""
-    if organization.account_id:
+    """The account a new connection uses: the organization's chosen one (which the user must reach), or the user's only one."""
+    if account_is_chosen(organization):
         for account in userinfo.accounts:
             if account.account_id.lower() == organization.account_id.lower():
                 return account

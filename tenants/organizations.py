@@ -19,16 +19,17 @@ from docusign_integration.client import conf
 from tenants import audit
 from tenants.models import (
     GUID_PATTERN,
+    AccountSource,
     ClientOrganization,
     OnboardingStatus,
     SystemUser,
 )
 
 ACCOUNT_TAKEN = "This DocuSign account is already linked to another client organization; one account serves one organization."
-ACCOUNT_FIELDS = ("account_id", "account_name", "base_uri", "organization_id", "onboarding_status")
+ACCOUNT_FIELDS = ("account_id", "account_name", "base_uri", "organization_id", "onboarding_status", "account_source")
 _STATUS_ORDER = list(OnboardingStatus.values)
 ORGANIZATION_FIELDS = ("name", "slug", "environment", "onboarding_status", "account_id", "account_name", "base_uri",
-                       "organization_id")
+                       "organization_id", "account_source")
 
 
 class VerifiedAccount(Protocol):
@@ -86,6 +87,7 @@ def organization_provision(
     with transaction.atomic():
         organization = ClientOrganization.objects.create(
             name=name, slug=slug, environment=environment, account_id=account_id,
+            account_source=AccountSource.STAFF if account_id else AccountSource.UNKNOWN,
         )
         system_user = SystemUser.objects.create(organization=organization, user_id=system_user_id, email=system_user_email)
         audit.record(
@@ -113,22 +115,30 @@ def organization_rename(*, acting_user: User | None, organization: ClientOrganiz
 
 def account_choose(*, acting_user: User, organization: ClientOrganization,
                    account: VerifiedAccount) -> ClientOrganization:
-    """Make `account` the organization's DocuSign account, or confirm it is the one already recorded.
+    """Make `account` the organization's DocuSign account: the client admin's choice.
 
-    A different account than the recorded one is refused, and so is an account already linked to another
+    It replaces an account consent recorded (the system user's default) or the client's earlier choice; a different
+    account than the dedicated one ISV staff set is refused, and so is an account already linked to another
     organization (the unique constraint on environment and account id; the refusal is audited). The row is locked
-    first: of two admins choosing at once, the second sees the first's choice, never overwrites it.
+    first: of two admins choosing at once, the second sees the first's choice, never overwrites it unknowingly.
     """
+    from docusign_integration.setup.models import AccountSetupState, SetupStatus  # the setup of another account is unknown
+
     with transaction.atomic():
         locked = ClientOrganization.objects.select_for_update().get(pk=organization.pk)
         recorded = locked.account_id
-        if recorded and recorded.lower() != account.account_id.lower():
+        if (recorded and locked.account_source == AccountSource.STAFF
+                and recorded.lower() != account.account_id.lower()):
             raise ValidationError(
                 f"This organization already uses the DocuSign account {locked.account_name or recorded} ({recorded}). "
                 "Choose that account; ISV staff can change it if it is wrong."
             )
         before = audit.snapshot(locked, ACCOUNT_FIELDS)
-        locked.account_id = recorded or account.account_id
+        if locked.account_source != AccountSource.STAFF:
+            locked.account_source = AccountSource.CLIENT
+        if (recorded or "").lower() != account.account_id.lower():
+            locked.organization_id = None  # the old account's DocuSign organization says nothing about the new one
+        locked.account_id = account.account_id
         locked.account_name = account.account_name
         locked.base_uri = account.base_uri
         locked.organization_id = locked.organization_id or account.organization_id
@@ -140,6 +150,8 @@ def account_choose(*, acting_user: User, organization: ClientOrganization,
             try:
                 with transaction.atomic():  # a savepoint: the refusal below is still recorded
                     locked.save(update_fields=[*ACCOUNT_FIELDS, "updated"])
+                    if "account_id" in new:  # another account: its setup is not known until it is checked or pushed
+                        AccountSetupState.objects.filter(organization=locked).update(status=SetupStatus.UNKNOWN)
             except IntegrityError:
                 taken = True
                 audit.record(actor=acting_user, action="account.link_refused", organization=locked, target=locked,

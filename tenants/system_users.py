@@ -17,6 +17,7 @@ from docusign_integration.oauth.tokens import forget_impersonation_token
 from tenants import audit
 from tenants.models import (
     GUID_PATTERN,
+    AccountSource,
     ClientOrganization,
     ConsentStatus,
     OnboardingStatus,
@@ -25,7 +26,7 @@ from tenants.models import (
 from tenants.organizations import ACCOUNT_TAKEN, ORGANIZATION_FIELDS, VerifiedAccount
 
 SYSTEM_USER_FIELDS = ("user_id", "email", "consent_status", "consent_type", "scopes", "verified_at", "last_error",
-                      "last_error_code")
+                      "last_error_code", "account_id")
 
 
 class ConsentError(Protocol):
@@ -106,6 +107,8 @@ def consent_record_result(
         if error is not None:
             system_user.last_error = error.user_message[:500]
             system_user.last_error_code = (error.error_code or type(error).__name__)[:100]
+        if granted and account is not None:
+            system_user.account_id = account.account_id  # compared with the client's choice (onboarding.account_conflict)
         if granted and account is not None and not _link_account(organization, account):
             system_user.last_error, system_user.last_error_code = ACCOUNT_TAKEN, "account_linked_elsewhere"
             audit.record(actor=acting_user, action="organization.account_link_refused", organization=organization,
@@ -140,4 +143,5 @@ def _link_account(organization: ClientOrganization, account: VerifiedAccount) ->
     organization.account_name = account.account_name
     organization.base_uri = account.base_uri
     organization.organization_id = account.organization_id or organization.organization_id
+    organization.account_source = organization.account_source or AccountSource.CONSENT
     return True

@@ -52,7 +52,7 @@ def finish_on_account_step(backend: DocuSignOAuth2, user: User, organization: Cl
     checklist = reverse("onboarding:checklist", args=[organization.slug])
     _, userinfo = backend.exchanged()
     accounts = userinfo.accounts
-    if organization.account_id is None and len(accounts) > 1:
+    if not onboarding.account_is_chosen(organization) and len(accounts) > 1:
         messages.info(request, "Connected to DocuSign. Your DocuSign user belongs to several accounts: choose the one "
                                "this organization uses.")
         return HttpResponseRedirect(reverse("onboarding:account", args=[organization.slug]))

@@ -23,6 +23,7 @@ from docusign_integration.setup.models import SetupProfile, SetupStatus
 from docusign_integration.setup.tasks import enqueue_setup_checks, enqueue_setup_pushes
 from portal.admin_input import CheckedInputMixin, valid_pks
 from portal.badges import badge
+from portal.readable import readable_rows
 from tenants.active import active_only
 from tenants.models import ClientOrganization
 from tenants.users import acting_user, signed_in_user
@@ -137,6 +138,7 @@ def setup_confirm(model_admin: ModelAdmin, request: HttpRequest) -> HttpResponse
         "ids": ",".join(str(pk) for pk in ids),
         "organizations": ready.select_related("account_setup").order_by("name"),
         "skipped": selected.exclude(pk__in=ready.values("pk")).order_by("name"),
-        "configuration": desired_configuration(profile),
-        "account_settings": profile.account_settings,
+        # Rows of words for a table, never Python reprs of lists and dicts.
+        "configuration": readable_rows(desired_configuration(profile)),
+        "account_settings": readable_rows(profile.account_settings),
     })

@@ -99,7 +99,7 @@ def test_staff_set_up_acme_twice_fix_drift_its_admin_sets_up_from_the_checklist_
     connect_rows = page.locator("table", has=page.get_by_role("row", name=re.compile("urlToPublishTo")))
     assert f"{portal.url}/docusign/connect/" in connect_rows.get_by_role("row", name=re.compile("urlToPublishTo")).inner_text()
     assert "envelope-completed" in connect_rows.get_by_role("row", name=re.compile(r"^events")).inner_text()
-    assert "true" in connect_rows.get_by_role("row", name=re.compile("includeHMAC")).inner_text()
+    assert "Yes" in connect_rows.get_by_role("row", name=re.compile("includeHMAC")).inner_text()  # words, not "true"
     assert page.get_by_role("row", name=re.compile("attachCompletedEnvelope")).is_visible()  # an account setting
     assert not ConnectConfiguration.objects.filter(account__account_id=acme.account_id).exists()  # not before "Yes"
     page.get_by_role("button", name="Yes, set up 1 account(s)").click()
@@ -140,7 +140,9 @@ def test_staff_set_up_acme_twice_fix_drift_its_admin_sets_up_from_the_checklist_
     connect_to_docusign(client_page, portal, sandbox, acme.slug, "admin@acme.example")
     step = client_page.locator("#step-setup")
     assert step.locator(".status").inner_text() == "Drifted"
-    assert "Changed in DocuSign since the last setup: settings.attachCompletedEnvelope." in step.inner_text()
+    # In plain words for the client admin, not DocuSign's setting key.
+    assert "the account setting “attach completed envelope”" in step.inner_text()
+    assert "settings.attachCompletedEnvelope" not in step.inner_text()
     step.get_by_role("button", name="Set up DocuSign account").click()
     client_page.wait_for_url(f"{portal.url}/onboarding/{acme.slug}/#step-setup")
     assert client_page.get_by_role("status").inner_text() == (

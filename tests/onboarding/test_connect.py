@@ -12,6 +12,8 @@ from social_django.models import UserSocialAuth
 from docusign_integration.keys import encryption
 from docusign_integration.models import DocuSignCredential, OAuthState
 from docusign_integration.oauth import state
+from tenants.models import AccountSource, SystemUser
+from tenants.onboarding import account_conflict
 from tests.onboarding.conftest import DocuSignBrowser, connect, start_connect, token_requests
 
 pytestmark = pytest.mark.usefixtures("sandbox")
@@ -109,10 +111,14 @@ def test_a_user_with_several_accounts_chooses_one_and_it_becomes_the_organizatio
     assert (people.org_a.account_id, people.org_a.account_name) == (general["account_id"], "Globex General")
 
 
-def test_an_account_already_chosen_must_be_chosen_again(sandbox, people, admin_client):
-    hr, general = (next(a for a in sandbox.seed["accounts"] if a["account_name"] == name)
-                   for name in ("Globex HR", "Globex General"))
-    people.org_a.account_id = hr["account_id"]
+def globex_accounts(sandbox) -> tuple[dict, dict]:
+    return tuple(next(a for a in sandbox.seed["accounts"] if a["account_name"] == name)  # type: ignore[return-value]
+                 for name in ("Globex HR", "Globex General"))
+
+
+def test_a_dedicated_account_staff_set_must_be_chosen_again(sandbox, people, admin_client):
+    hr, general = globex_accounts(sandbox)
+    people.org_a.account_id, people.org_a.account_source = hr["account_id"], AccountSource.STAFF
     people.org_a.save()
     connect(admin_client, sandbox, people.org_a.slug, "multi@globex.example")
 
@@ -122,6 +128,40 @@ def test_an_account_already_chosen_must_be_chosen_again(sandbox, people, admin_c
     assert any("already uses the DocuSign account" in m for m in messages_of(refused))
     people.org_a.refresh_from_db()
     assert people.org_a.account_id == hr["account_id"]
+
+
+def test_the_account_consent_recorded_does_not_pre_empt_the_client_s_choice(sandbox, people, admin_client):
+    """Consent records the system user's default account (Globex HR); the client admin then chooses Globex General."""
+    hr, general = globex_accounts(sandbox)
+    people.org_a.account_id, people.org_a.account_source = hr["account_id"], AccountSource.CONSENT
+    people.org_a.save()
+    SystemUser.objects.filter(organization=people.org_a).update(account_id=hr["account_id"])
+
+    _, response = connect(admin_client, sandbox, people.org_a.slug, "multi@globex.example")
+    assert response["Location"] == f"/onboarding/{people.org_a.slug}/account/"  # asked, not settled by consent
+    chosen = admin_client.post(response["Location"], {"account_id": general["account_id"]})
+
+    assert chosen.status_code == 302, messages_of(chosen)
+    people.org_a.refresh_from_db()
+    assert (people.org_a.account_id, people.org_a.account_source) == (general["account_id"], AccountSource.CLIENT)
+    conflict = account_conflict(people.org_a, people.org_a.system_user)
+    assert "Globex General" in conflict and hr["account_id"] in conflict and "Check consent" in conflict
+
+
+def test_an_account_of_another_client_is_shown_unavailable_and_cannot_be_chosen(sandbox, people, admin_client):
+    hr, general = globex_accounts(sandbox)
+    people.org_b.account_id = general["account_id"]
+    people.org_b.save()
+    _, response = connect(admin_client, sandbox, people.org_a.slug, "multi@globex.example")
+
+    page = admin_client.get(response["Location"]).content.decode()
+    row = page[page.index("Globex General") - 400:page.index("Globex General") + 600]
+    assert "disabled" in row and "Unavailable" in row and "linked to another client organization" in row
+    refused = admin_client.post(response["Location"], {"account_id": general["account_id"]})
+
+    assert refused.status_code == 200 and "linked to another client organization" in refused.content.decode()
+    people.org_a.refresh_from_db()
+    assert people.org_a.account_id is None
 
 
 def test_an_account_linked_to_another_organization_is_refused(sandbox, people, admin_client):

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import timezone
 
@@ -98,3 +99,47 @@ def test_a_tampered_invitation_link_shows_a_clear_page_and_changes_nothing(invit
     assert response.status_code == 404 and b"not valid" in response.content
     assert Invitation.objects.get().accepted_at is None
     assert not get_user_model().objects.filter(email="new.admin@client.example").exists()
+
+
+def test_an_invitee_signs_in_later_with_their_email_in_any_case(people, invite):
+    link = invite(email="New.Admin@Client.example")
+    Client().post(link, {"password1": PASSWORD, "password2": PASSWORD})
+
+    client = Client()
+    response = client.post("/accounts/login/", {"username": "NEW.ADMIN@client.EXAMPLE", "password": PASSWORD})
+
+    assert response.status_code == 302, response.content.decode()[-1500:]
+    assert client.get(f"/onboarding/{people.org_a.slug}/").status_code == 200
+
+
+def test_a_second_invitation_to_the_same_email_in_another_case_is_refused_with_a_message(people, invite):
+    invite(email="dora@client.example")
+
+    with pytest.raises(ValidationError) as refused:
+        services.invitation_send(acting_user=people.staff, organization=people.org_a, email="Dora@Client.EXAMPLE",
+                                 role=MembershipRole.ADMIN)
+
+    assert "An invitation to dora@client.example is pending already" in str(refused.value)
+    assert Invitation.objects.filter(organization=people.org_a).count() == 1
+
+
+def test_re_inviting_a_member_says_they_are_a_member_already(people, invite):
+    link = invite(email="erin@client.example")
+    Client().post(link, {"password1": PASSWORD, "password2": PASSWORD})
+
+    with pytest.raises(ValidationError) as refused:
+        services.invitation_send(acting_user=people.staff, organization=people.org_a, email="ERIN@client.example",
+                                 role=MembershipRole.MEMBER)
+
+    assert "erin@client.example is already a member of Organization A (client admin)" in str(refused.value)
+
+
+def test_a_revoked_invitation_can_be_sent_again_to_the_same_email(people, invite):
+    from tenants.invitations import invitation_revoke
+
+    invite(email="fay@client.example")
+    invitation_revoke(acting_user=people.staff, invitation=Invitation.objects.get(email="fay@client.example"))
+
+    link = invite(email="FAY@client.example")  # not refused: the pending one was withdrawn
+
+    assert Client().get(link).status_code == 200

@@ -60,6 +60,17 @@ def test_the_lockout_is_per_username_and_address_so_others_are_unaffected(db):
     assert other_user.status_code == 302 and other_user["Location"] == "/admin/"
 
 
+def test_changing_the_case_of_the_username_does_not_escape_the_lockout(db):
+    """Sign-in ignores the case of the name (portal/auth_backends.py), so the failures of every spelling count together."""
+    factories.isv_staff("dana@isv.example")
+    client = Client()
+    for attempt, spelling in enumerate(["Dana@isv.example", "DANA@isv.example", "dana@ISV.example", "dAna@isv.example",
+                                        "daNa@isv.example"]):
+        assert sign_in(client, ADMIN_LOGIN, spelling, "not-the-password").status_code in (200, 429), attempt
+
+    assert sign_in(client, ADMIN_LOGIN, "DaNa@Isv.Example", factories.PASSWORD).status_code == 429
+
+
 def test_a_spoofed_x_forwarded_for_does_not_escape_the_lockout_without_a_trusted_proxy(db):
     staff = factories.isv_staff()
     client = Client()

@@ -19,6 +19,7 @@ from docusign_integration.setup.account_setup import account_setup_status
 from docusign_integration.setup.models import SetupStatus
 from docusign_integration.setup.tasks import account_setup_check_all, account_setup_push_task
 from docusign_sandbox.models import ConnectConfiguration, Fault
+from pages.drift_words import drift_words
 from tenants.models import AuditEvent, ClientMembership, MembershipRole
 from tests import factories
 from tests.onboarding.conftest import connect
@@ -180,11 +181,15 @@ def test_the_checklist_step_shows_the_status_the_drifted_fields_and_the_button_f
     request = RequestFactory().get("/")
     request.user = admin
 
-    for_admin = render_to_string("onboarding/steps/_setup.html", {"organization": acme, "is_admin": True}, request=request)
-    for_member = render_to_string("onboarding/steps/_setup.html", {"organization": acme, "is_admin": False}, request=request)
+    words = drift_words(["events", "includeHMAC"])  # client admins read plain words, not DocuSign's field names
+    for_admin = render_to_string("onboarding/steps/_setup.html", {"organization": acme, "is_admin": True,
+                                                                  "drift_words": words}, request=request)
+    for_member = render_to_string("onboarding/steps/_setup.html", {"organization": acme, "is_admin": False,
+                                                                   "drift_words": words}, request=request)
 
     assert 'class="status attention">Drifted' in for_admin
-    assert "<code>events</code>, <code>includeHMAC</code>" in for_admin
+    assert ("which envelope events DocuSign reports to the portal; the signature DocuSign puts on its messages"
+            in for_admin) and "includeHMAC" not in for_admin
     assert f'action="/docusign/setup/{acme.slug}/"' in for_admin and "csrfmiddlewaretoken" in for_admin
     assert "Drifted" in for_member and "<form" not in for_member
 
@@ -192,11 +197,10 @@ def test_the_checklist_step_shows_the_status_the_drifted_fields_and_the_button_f
 @pytest.mark.django_db
 def test_the_checklist_step_of_an_organization_never_checked_says_to_do():
     organization = factories.organization("Fresh")
-    request = RequestFactory().get("/")
+    admin = signed_in(factories.client_admin("fresh-admin", organization))
+    html = admin.get(f"/onboarding/{organization.slug}/").content.decode()
 
-    html = render_to_string("onboarding/steps/_setup.html", {"organization": organization, "is_admin": True}, request=request)
-
-    assert 'class="status todo">To do' in html and "Choose the DocuSign account first." in html
+    assert 'class="status todo">To do' in html and "Waiting for the system user&#x27;s consent (step 1)." in html
 
 
 # --- the command and the daily check ----------------------------------------------------------------------------------
