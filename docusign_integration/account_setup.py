@@ -22,6 +22,7 @@ from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.utils import timezone
 
+from outbound_events import outbox
 from tenants import audit
 from tenants.models import ClientOrganization, SystemUser
 
@@ -312,4 +313,6 @@ def _record(organization: ClientOrganization, *, acting_user: User | None, actio
         before, after = audit.changed(before, audit.snapshot(state, STATE_FIELDS))
         if after or always_audit:
             audit.record(actor=acting_user, action=action, organization=organization, target=state, before=before, after=after)
+        if after.get("status") == SetupStatus.DRIFTED:
+            outbox.record("setup.drifted", organization=organization, data={"drift": state.drift})
     return state

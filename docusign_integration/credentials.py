@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from social_django.models import UserSocialAuth
 
+from outbound_events import outbox
 from tenants import audit
 from tenants.models import ClientOrganization
 
@@ -191,6 +192,7 @@ def _mark_needs_reconnect(credential: DocuSignCredential, error: InvalidGrant) -
     logger.warning("docusign_refresh_refused credential=%s error_code=%s", credential.pk, error.error_code)
     audit.record(actor=None, action="docusign.needs_reconnect", organization=credential.organization,
                  target=credential, after={"status": credential.status, "error_code": error.error_code})
+    outbox.record("connection.needs_reconnect", organization=credential.organization, data={"connection": str(credential.pk)})
 
 
 def _copy_state(source: DocuSignCredential, *, into: DocuSignCredential) -> None:

@@ -20,9 +20,12 @@ from enum import StrEnum
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
+from django.db import transaction
 from django.db.models import F, Q
 from django.http import FileResponse
 from django.utils import timezone
+
+from outbound_events import outbox
 
 from . import errors, esign_envelopes
 from .models.documents import DocumentKind, DocumentState, SignedDocument
@@ -140,9 +143,12 @@ def _download(identity: SendingIdentity, envelope: Envelope, row: SignedDocument
         default_storage.delete(name)
         SignedDocument.objects.filter(pk=row.pk).update(state=DocumentState.PENDING, lease_until=None)
         raise
-    SignedDocument.objects.filter(pk=row.pk).update(
-        state=DocumentState.STORED, storage_name=saved, size=reader.size, sha256=reader.sha256.hexdigest(),
-        downloaded_at=timezone.now(), lease_until=None, last_error="")
+    with transaction.atomic():
+        SignedDocument.objects.filter(pk=row.pk).update(
+            state=DocumentState.STORED, storage_name=saved, size=reader.size, sha256=reader.sha256.hexdigest(),
+            downloaded_at=timezone.now(), lease_until=None, last_error="")
+        outbox.record("documents.ready", organization=envelope.organization, envelope=envelope, only_if=lambda: not
+                      SignedDocument.objects.filter(envelope=envelope).exclude(state=DocumentState.STORED).exists())
     logger.info("document_stored envelope=%s kind=%s size=%d", envelope.envelope_id, row.kind, reader.size)
     return Outcome.STORED
 
