@@ -126,7 +126,7 @@ def _send(delivery: Delivery) -> transport.Answer:
         headers = signed_headers(endpoint, event, body)
     except Exception as exc:  # a secret that cannot be decrypted: an attempt that fails, never a crash loop
         logger.error("outbound_secret_unreadable endpoint=%s error=%s", endpoint.pk, type(exc).__name__)
-        return transport.Answer(None, 0, error="the endpoint's secret cannot be read")
+        return transport.Answer(None, 0, error=f"the endpoint's secret cannot be read ({type(exc).__name__})")
     return transport.post(target, headers, body)
 
 

@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import include, path
 
+from outbound_events import dev_receiver
 from tenants import admin_dashboard
 
 
@@ -20,4 +21,5 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("onboarding/", include("tenants.urls")),
     path("docusign/", include("docusign_integration.urls")),
+    path("_dev/webhooks/<slug:slug>/", dev_receiver.receiver, name="dev_webhook_receiver"),  # DEBUG only (404 otherwise)
 ]
