@@ -147,8 +147,9 @@ def _download(identity: SendingIdentity, envelope: Envelope, row: SignedDocument
         SignedDocument.objects.filter(pk=row.pk).update(
             state=DocumentState.STORED, storage_name=saved, size=reader.size, sha256=reader.sha256.hexdigest(),
             downloaded_at=timezone.now(), lease_until=None, last_error="")
-        outbox.record("documents.ready", organization=envelope.organization, envelope=envelope, only_if=lambda: not
-                      SignedDocument.objects.filter(envelope=envelope).exclude(state=DocumentState.STORED).exists())
+        stored = SignedDocument.objects.filter(envelope=envelope, state=DocumentState.STORED)  # asked under the outbox's lock
+        outbox.record("documents.ready", organization=envelope.organization, envelope=envelope,
+                      only_if=lambda: stored.count() == len(DocumentKind.values))
     logger.info("document_stored envelope=%s kind=%s size=%d", envelope.envelope_id, row.kind, reader.size)
     return Outcome.STORED
 
