@@ -47,14 +47,16 @@ def sweep() -> int:
     """Queue what no message will: leases of dead workers, and due deliveries whose message was lost. Returns how many."""
     now = clock.now()
     with transaction.atomic():
-        Delivery.objects.filter(state=DeliveryState.DELIVERING, lease_until__lt=now).update(
-            state=DeliveryState.PENDING, next_attempt_at=now, lease_until=None)
+        # A dead worker's deliveries: each was its envelope's first unfinished one when claimed, so it goes at once.
+        expired = list(Delivery.objects.select_for_update(skip_locked=True)
+                       .filter(state=DeliveryState.DELIVERING, lease_until__lt=now).values_list("pk", flat=True)[:SWEEP_BATCH])
+        Delivery.objects.filter(pk__in=expired).update(state=DeliveryState.PENDING, next_attempt_at=now, lease_until=None)
     overdue = now - timedelta(seconds=settings.OUTBOUND_EVENTS_SWEEP_GRACE)
     earlier = Delivery.objects.filter(endpoint_id=OuterRef("endpoint_id"), envelope_id=OuterRef("envelope_id"),
                                       sequence__lt=OuterRef("sequence"), state__in=UNFINISHED)
     # Only each envelope's first unfinished delivery: the rest follow it in order.
-    ids = list(Delivery.objects.filter(state=DeliveryState.PENDING, next_attempt_at__lte=overdue, endpoint__enabled=True)
-               .exclude(Exists(earlier)).order_by("next_attempt_at").values_list("pk", flat=True)[:SWEEP_BATCH])
+    due = Delivery.objects.filter(state=DeliveryState.PENDING, next_attempt_at__lte=overdue, endpoint__enabled=True)
+    ids = expired + list(due.exclude(Exists(earlier)).order_by("next_attempt_at").values_list("pk", flat=True)[:SWEEP_BATCH])
     for delivery_id in ids:
         enqueue_delivery(delivery_id)
     if ids:

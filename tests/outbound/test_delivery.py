@@ -236,3 +236,35 @@ def test_a_refused_address_is_a_failed_attempt_and_nothing_is_sent(
     runner.run(limit=1)
     assert receiver.count == 0
     assert Delivery.objects.get().last_error.startswith("refused:")
+
+
+def test_an_endpoint_never_has_more_than_max_in_flight_deliveries(organization, endpoint, receiver, runner,
+                                                                  django_capture_on_commit_callbacks):
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(max_in_flight=1)
+    apply(organization, str(uuid.uuid4()), "sent", 1, capture=django_capture_on_commit_callbacks)
+    apply(organization, str(uuid.uuid4()), "sent", 2, capture=django_capture_on_commit_callbacks)
+    busy, waiting = Delivery.objects.order_by("pk")
+    runner.advance(seconds=5)  # both are due
+    # Another worker is posting the first one right now.
+    Delivery.objects.filter(pk=busy.pk).update(state=DeliveryState.DELIVERING, lease_until=runner.now + timedelta(minutes=1))
+    from outbound_events import tasks
+
+    assert tasks.deliver(waiting.pk) == "throttled"
+    assert receiver.count == 0
+    assert runner.queue and runner.queue[-1][0] == waiting.pk  # it tries again in a moment
+    Delivery.objects.filter(pk=busy.pk).update(state=DeliveryState.DELIVERED)
+    assert tasks.deliver(waiting.pk) == "delivered"
+
+
+def test_a_dead_worker_s_delivery_is_swept_up_when_its_lease_runs_out(organization, endpoint, receiver, runner,
+                                                                      django_capture_on_commit_callbacks, settings):
+    from outbound_events import tasks
+
+    apply(organization, str(uuid.uuid4()), "sent", 1, capture=django_capture_on_commit_callbacks)
+    runner.queue.clear()  # the worker that took the message died: no message is left
+    Delivery.objects.update(state=DeliveryState.DELIVERING, attempts=1, lease_until=runner.now + timedelta(seconds=30))
+    assert tasks.sweep() == 0  # its lease still runs: nobody else may send it
+    runner.advance(seconds=31 + settings.OUTBOUND_EVENTS_SWEEP_GRACE)
+    assert tasks.sweep() == 1
+    runner.run()
+    assert Delivery.objects.get().state == DeliveryState.DELIVERED and len(receiver.delivered) == 1
