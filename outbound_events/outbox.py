@@ -42,8 +42,7 @@ def record(event_type: str, *, organization: models.Model, envelope: EnvelopeLik
     stream.save(update_fields=["last_sequence"])
     payload: dict[str, Any] = {"organization": getattr(organization, "slug", str(organization.pk))}
     if envelope is not None:
-        # The ISV's own metadata, once envelopes carry it (issue 16 adds the field; until then there is none).
-        payload.update(envelope_id=envelope_id, status=envelope.status, metadata=getattr(envelope, "metadata", None) or {})
+        payload.update(envelope_id=envelope_id, status=envelope.status, metadata=_metadata(envelope))
     payload.update(data or {})
     payload["sequence"] = stream.last_sequence
     event = OutboundEvent.objects.create(organization_id=organization.pk, event_type=event_type, envelope_id=envelope_id,
@@ -69,6 +68,17 @@ def record_envelope(*, organization: models.Model, envelope: EnvelopeLike, statu
                    data={"recipient_id": recipient.get("recipient_id", "")})
     if envelope.status != status_before and f"envelope.{envelope.status}" in EVENT_TYPES:
         record(f"envelope.{envelope.status}", organization=organization, envelope=envelope)
+
+
+def _metadata(envelope: EnvelopeLike) -> dict[str, str]:
+    """The ISV's own metadata of the envelope, if it has any. Issue 16 keeps it as key/value rows behind
+    `envelope.metadata` (a related manager; read by duck typing, so this module imports nothing of the API app)."""
+    value = getattr(envelope, "metadata", None)
+    if isinstance(value, Mapping):
+        return {str(k): str(v) for k, v in value.items()}
+    if value is not None and hasattr(value, "values_list"):
+        return dict(value.values_list("key", "value"))
+    return {}
 
 
 def _enqueue(delivery_ids: list[int]) -> None:

@@ -55,3 +55,15 @@ def test_record_outside_a_transaction_is_refused(organization):
 
     with pytest.raises(RuntimeError, match="inside the transaction"):
         outbox.record("consent.changed", organization=organization)
+
+
+def test_the_envelope_s_metadata_travels_with_its_events(organization):
+    from types import SimpleNamespace
+
+    from outbound_events import outbox
+
+    envelope = SimpleNamespace(envelope_id="0a1b2c3d-4e5f-6789-abcd-ef0123456789", status="sent",
+                               metadata={"order_id": "A-42"})
+    with transaction.atomic():
+        event = outbox.record("envelope.sent", organization=organization, envelope=envelope)
+    assert event.data["metadata"] == {"order_id": "A-42"} and event.data["sequence"] == 1
