@@ -77,8 +77,13 @@ def receiver_main(port: int, out: str, stop: multiprocessing.synchronize.Event, 
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.daemon_threads = True
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+
+        def handle_error(self, request: object, client_address: object) -> None:
+            pass  # the portal closing a kept-alive connection after its timeout is not news
+
+    server = Server(("127.0.0.1", port), Handler)
     server.request_queue_size = 256
     threading.Thread(target=server.serve_forever, daemon=True).start()
     stop.wait()
