@@ -34,3 +34,19 @@ def test_the_receiver_is_404_without_debug(client, settings):
     assert client.post("/_dev/webhooks/acme/", b"{}", content_type="application/json").status_code == 404
     client.force_login(factories.isv_staff())
     assert client.get("/_dev/webhooks/acme/").status_code == 404
+
+
+def test_seed_demo_points_each_demo_client_at_the_receiver_page_once(sandbox, settings, tmp_path):
+    import io
+
+    from django.core.management import call_command
+
+    from outbound_events.models import WebhookEndpoint
+
+    settings.VAR_DIR, settings.DEBUG, settings.OUTBOUND_EVENTS_ALLOW_LOOPBACK = tmp_path, True, True
+    for _ in range(2):
+        call_command("seed_demo", stdout=io.StringIO())
+
+    assert sorted(WebhookEndpoint.objects.values_list("organization__slug", "url")) == [
+        ("acme", f"{settings.PORTAL_BASE_URL}/_dev/webhooks/acme/"),
+        ("initech", f"{settings.PORTAL_BASE_URL}/_dev/webhooks/initech/")]
