@@ -107,3 +107,17 @@ def test_the_command_replays_a_time_range_only(organization, endpoint):
     assert Delivery.objects.filter(state=DeliveryState.DELIVERED).count() == 2
     with pytest.raises(CommandError):
         call_command("replay_webhook_events", "--event", str(uuid.uuid4()), "--from", "2026-01-01T00:00:00Z")
+
+
+def test_rotating_from_the_command_prints_the_new_secret_and_show_secret_prints_both_during_the_overlap(endpoint):
+    out = StringIO()
+    call_command("webhook_endpoints", "rotate", str(endpoint.pk), "--overlap-hours", "2", stdout=out)
+    endpoint.refresh_from_db()
+    new = secrets.current(endpoint)
+    assert new in out.getvalue() and new != endpoint.test_secret
+    shown = StringIO()
+    call_command("webhook_endpoints", "show-secret", str(endpoint.pk), stdout=shown)
+    assert shown.getvalue().split() == [new, endpoint.test_secret]
+    assert AuditEvent.objects.filter(action="webhook_endpoint.rotate_secret").exists()
+    with pytest.raises(CommandError, match="No webhook endpoint"):
+        call_command("webhook_endpoints", "rotate", "not-an-id")
