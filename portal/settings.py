@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "tenants",
     "docusign_integration",
     "pages",  # the pages over tenants and docusign_integration (staff admin, onboarding, dashboard)
+    "outbound_events",
     "docusign_sandbox",
     "axes",
     "django_otp",
@@ -409,3 +410,20 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 # OpenTelemetry traces of Django, requests and Celery, exported over OTLP to OTEL_EXPORTER_OTLP_ENDPOINT (read by the
 # exporter itself). Off by default; needs the `tracing` extra (pip install '.[tracing]').
 PORTAL_TRACING = env.bool("PORTAL_TRACING", default=False)
+
+# --- Events to the ISV's product (outbound_events, issue 17) ---------------------------------------------
+# Loopback endpoints (http or https) only where the deployment serves the sandbox alone: `make run` and the tests.
+OUTBOUND_EVENTS_ALLOW_LOOPBACK = env.bool("OUTBOUND_EVENTS_ALLOW_LOOPBACK", default=DOCUSIGN_ENVIRONMENTS == ["sandbox"])
+OUTBOUND_EVENTS_CONNECT_TIMEOUT = env.float("OUTBOUND_EVENTS_CONNECT_TIMEOUT", default=3.0)  # seconds
+OUTBOUND_EVENTS_READ_TIMEOUT = env.float("OUTBOUND_EVENTS_READ_TIMEOUT", default=10.0)
+# Retries: base * 2^(n-1) seconds, capped, with jitter, for the window after the event; then the delivery fails.
+OUTBOUND_EVENTS_RETRY_BASE = env.float("OUTBOUND_EVENTS_RETRY_BASE", default=5.0)
+OUTBOUND_EVENTS_RETRY_CAP = env.float("OUTBOUND_EVENTS_RETRY_CAP", default=3600.0)
+OUTBOUND_EVENTS_RETRY_WINDOW = env.float("OUTBOUND_EVENTS_RETRY_WINDOW", default=3 * 86400.0)
+OUTBOUND_EVENTS_DISABLE_AFTER = env.float("OUTBOUND_EVENTS_DISABLE_AFTER", default=5 * 86400.0)  # failing without a success
+# A delivery's lease outlasts its POST (connect + read timeouts), so only a dead worker's lease runs out.
+OUTBOUND_EVENTS_LEASE_SECONDS = env.float(
+    "OUTBOUND_EVENTS_LEASE_SECONDS", default=OUTBOUND_EVENTS_CONNECT_TIMEOUT + OUTBOUND_EVENTS_READ_TIMEOUT + 20)
+OUTBOUND_EVENTS_SWEEP_GRACE = env.float("OUTBOUND_EVENTS_SWEEP_GRACE", default=30.0)  # overdue this long: its message was lost
+CELERY_IMPORTS = (*CELERY_IMPORTS, "outbound_events.tasks")
+CELERY_BEAT_SCHEDULE["outbound-events-sweep"] = {"task": "outbound_events.tasks.sweep", "schedule": 30}

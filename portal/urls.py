@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.shortcuts import redirect
 from django.urls import include, path
 
+from outbound_events import dev_receiver
 from pages import admin_dashboard
 from portal import health, metrics_view
 
@@ -17,4 +18,5 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("onboarding/", include("pages.urls")),
     path("docusign/", include("docusign_integration.urls")),
+    path("_dev/webhooks/<slug:slug>/", dev_receiver.receiver, name="dev_webhook_receiver"),  # DEBUG only (404 otherwise)
 ]

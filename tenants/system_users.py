@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from docusign_integration.oauth.tokens import forget_impersonation_token
+from outbound_events import outbox
 from tenants import audit
 from tenants.models import (
     GUID_PATTERN,
@@ -121,6 +122,8 @@ def consent_record_result(
         before_user, after_user = audit.changed(before_user, audit.snapshot(system_user, SYSTEM_USER_FIELDS))
         audit.record(actor=acting_user, action="consent.check", organization=organization, target=system_user,
                      before={**before_user, **before_org}, after={**after_user, **after_org})
+        if "consent_status" in after_user:
+            outbox.record("consent.changed", organization=organization, data={"consent_status": system_user.consent_status})
     return system_user
 
 

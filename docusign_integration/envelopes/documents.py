@@ -32,6 +32,7 @@ from docusign_integration.client import errors
 from docusign_integration.envelopes.models.documents import DocumentKind, DocumentState, SignedDocument
 from docusign_integration.envelopes.models.envelopes import Envelope, EnvelopeStatus
 from docusign_integration.envelopes.sending import SendingIdentity, system_user_identity
+from outbound_events import outbox
 from tenants import audit
 
 logger = logging.getLogger(__name__)
@@ -145,9 +146,13 @@ def _download(identity: SendingIdentity, envelope: Envelope, row: SignedDocument
         default_storage.delete(name)
         SignedDocument.objects.filter(pk=row.pk).update(state=DocumentState.PENDING, lease_until=None)
         raise
-    SignedDocument.objects.filter(pk=row.pk).update(
-        state=DocumentState.STORED, storage_name=saved, size=reader.size, sha256=reader.sha256.hexdigest(),
-        downloaded_at=timezone.now(), lease_until=None, last_error="")
+    with transaction.atomic():
+        SignedDocument.objects.filter(pk=row.pk).update(
+            state=DocumentState.STORED, storage_name=saved, size=reader.size, sha256=reader.sha256.hexdigest(),
+            downloaded_at=timezone.now(), lease_until=None, last_error="")
+        stored = SignedDocument.objects.filter(envelope=envelope, state=DocumentState.STORED)  # asked under the outbox's lock
+        outbox.record("documents.ready", organization=envelope.organization, envelope=envelope,
+                      only_if=lambda: stored.count() == len(DocumentKind.values))
     logger.info("document_stored envelope=%s kind=%s size=%d", envelope.envelope_id, row.kind, reader.size)
     return Outcome.STORED
 

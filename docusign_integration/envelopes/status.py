@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from docusign_integration.envelopes.models.envelopes import CreatedVia, Envelope, EnvelopeStatus
+from outbound_events import outbox
 from tenants import audit
 from tenants.models import ClientOrganization
 
@@ -111,7 +112,7 @@ def envelope_status_apply(*, organization: ClientOrganization, envelope_id: str,
             organization=organization, envelope_id=envelope_id,
             defaults={"environment": organization.environment, "created_via": source},
         )
-        before = envelope.status
+        before, recipients_before = envelope.status, envelope.recipients
         # Subject and recipients' details come only from news at least as new as what was applied (docs/security.md WH-5):
         # DocuSign delivers Connect messages in no particular order, and an older one must not undo a newer one's details.
         current = envelope.status_changed_at is None or changed_at >= envelope.status_changed_at
@@ -127,6 +128,8 @@ def envelope_status_apply(*, organization: ClientOrganization, envelope_id: str,
             setattr(envelope, date_field, changed_at)
         envelope.last_event_at = timezone.now()
         envelope.save()
+        outbox.record_envelope(organization=organization, envelope=envelope, status_before=before,
+                               recipients_before=recipients_before)
         if status_changed:
             audit.record(actor=None, action="envelope.status_changed", organization=organization,
                          before={"status": before}, after={"status": status, "source": source.value,

@@ -26,6 +26,7 @@ from docusign_integration.client.errors import DocuSignError, InvalidGrant
 from docusign_integration.oauth import account_server as oauth
 from docusign_integration.oauth.account_server import TokenResponse, UserInfo
 from docusign_integration.oauth.models.credentials import REFRESH_TOKEN_LIFETIME, CredentialStatus, DocuSignCredential
+from outbound_events import outbox
 from tenants import audit
 from tenants.models import ClientOrganization
 
@@ -207,6 +208,7 @@ def _mark_needs_reconnect(credential: DocuSignCredential, error: InvalidGrant) -
     logger.warning("docusign_refresh_refused credential=%s error_code=%s", credential.pk, error.error_code)
     audit.record(actor=None, action="docusign.needs_reconnect", organization=credential.organization,
                  target=credential, after={"status": credential.status, "error_code": error.error_code})
+    outbox.record("connection.needs_reconnect", organization=credential.organization, data={"connection": str(credential.pk)})
 
 
 def _copy_state(source: DocuSignCredential, *, into: DocuSignCredential) -> None:

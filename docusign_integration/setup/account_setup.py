@@ -29,6 +29,7 @@ from docusign_integration.client.rest import AccountRef
 from docusign_integration.oauth import credentials, tokens
 from docusign_integration.oauth.models.credentials import DocuSignCredential
 from docusign_integration.setup.models import AccountSetupState, SetupProfile, SetupStatus
+from outbound_events import outbox
 from tenants import audit
 from tenants.models import ClientOrganization, SystemUser
 
@@ -336,4 +337,6 @@ def _record(organization: ClientOrganization, *, acting_user: User | None, actio
         before, after = audit.changed(before, audit.snapshot(state, STATE_FIELDS))
         if after or always_audit:
             audit.record(actor=acting_user, action=action, organization=organization, target=state, before=before, after=after)
+        if after.get("status") == SetupStatus.DRIFTED:
+            outbox.record("setup.drifted", organization=organization, data={"drift": state.drift})
     return state

@@ -105,3 +105,16 @@ def test_the_task_refuses_an_envelope_of_another_organization_without_calling_do
 
     assert api_requests().count() == calls
     assert not SignedDocument.objects.exists()
+
+
+def test_documents_ready_is_recorded_once_when_both_documents_are_stored(sandbox, acme):
+    from outbound_events.models import OutboundEvent
+
+    envelope, _ = completed_envelope(acme)
+    ready = OutboundEvent.objects.filter(event_type="documents.ready", envelope_id=envelope.envelope_id)
+    documents_download(envelope)
+    documents_download(envelope)  # a second run stores nothing new: no second event
+
+    [event] = ready
+    assert event.data["status"] == "completed" and event.data["envelope_id"] == envelope.envelope_id
+    assert OutboundEvent.objects.filter(envelope_id=envelope.envelope_id, event_type="envelope.completed").exists()

@@ -37,6 +37,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Staff sign-in: username {USERNAME!r}, password {password!r} (stored in {password_file})")
         self._import_sandbox_hmac_keys()
         self._provision_demo_organizations()
+        self._demo_webhook_endpoints()
 
     def _import_sandbox_hmac_keys(self) -> None:
         """Copy the sandbox partner account's Connect HMAC keys in as partner keys, as ISV staff would from DocuSign."""
@@ -69,3 +70,17 @@ class Command(BaseCommand):
                                        system_user_id=user_id, system_user_email=email)
         names = ", ".join(f"{name} (system user {email})" for name, _, _, email in DEMO_ORGANIZATIONS)
         self.stdout.write(f"Demo client organizations: {names}")
+
+    def _demo_webhook_endpoints(self) -> None:
+        """Each demo client's events go to the DEBUG-only receiver page, so a newcomer watches them arrive."""
+        if not (settings.DEBUG and settings.OUTBOUND_EVENTS_ALLOW_LOOPBACK):
+            return
+        from outbound_events.models import WebhookEndpoint
+        from outbound_events.services import endpoint_create
+        from tenants.models import ClientOrganization
+
+        for organization in ClientOrganization.objects.filter(slug__in=[slug for _, slug, _, _ in DEMO_ORGANIZATIONS]):
+            url = f"{settings.PORTAL_BASE_URL.rstrip('/')}/_dev/webhooks/{organization.slug}/"
+            if not WebhookEndpoint.objects.filter(organization=organization, url=url).exists():
+                endpoint_create(acting_user=None, organization=organization, url=url)
+            self.stdout.write(f"Events of {organization.name}: {url}")
