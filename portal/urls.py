@@ -20,4 +20,5 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("onboarding/", include("tenants.urls")),
     path("docusign/", include("docusign_integration.urls")),
+    path("api/v1/", include("api.urls")),
 ]
