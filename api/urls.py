@@ -15,6 +15,7 @@ urlpatterns = [
     path("organization", views_account.OrganizationView.as_view(), name="organization"),
     path("templates", views_account.TemplateListView.as_view(), name="templates"),
     path("templates/refresh", views_account.TemplateRefreshView.as_view(), name="templates-refresh"),
+    path("templates/<str:template_id>", views_account.TemplateView.as_view(), name="template"),
     path("envelopes", views.EnvelopeListView.as_view(), name="envelopes"),
     path(ENVELOPE, views.EnvelopeView.as_view(), name="envelope"),
     path(f"{ENVELOPE}/void", views.VoidView.as_view(), name="envelope-void"),

@@ -57,6 +57,15 @@ class TemplateListView(ApiView):
         return Response({"templates": [_template_json(t) for t in rows]})
 
 
+class TemplateView(ApiView):
+    @extend_schema(operation_id="templates_get", responses={200: serializers.TemplateOut})
+    def get(self, request: Request, template_id: str) -> Response:
+        template = CachedTemplate.objects.filter(organization=self.organization(request), template_id=template_id).first()
+        if template is None:
+            raise ApiProblem(404, "not_found", "No such template in this organization (refresh the list if it is new).")
+        return Response(_template_json(template))
+
+
 class TemplateRefreshView(ApiView):
     @extend_schema(operation_id="templates_refresh", request=None, parameters=[IDEMPOTENCY_HEADER],
                    responses={200: serializers.TemplateList})

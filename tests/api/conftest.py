@@ -12,6 +12,7 @@ from django.test import Client
 from api.keys import api_key_create
 from api.models import OrganizationApiSettings
 from tenants.models import ClientOrganization
+
 # The envelope tests' fixtures: organizations connected to the sandbox, signed documents in a fresh storage.
 from tests.envelopes.conftest import SIMPLE_PDF, acme, globex, media_root, pdf_base64  # noqa: F401
 
@@ -50,10 +51,10 @@ def document_envelope(*, end_user_id: str | None = "user-42", status: str = "sen
 
 
 @pytest.fixture
-def acme_api(acme) -> ApiClient:
+def acme_api(acme) -> ApiClient:  # noqa: F811 (the imported fixture)
     return api_for(acme)
 
 
 @pytest.fixture
-def globex_api(globex) -> ApiClient:
+def globex_api(globex) -> ApiClient:  # noqa: F811 (the imported fixture)
     return api_for(globex)
