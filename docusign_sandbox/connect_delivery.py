@@ -31,6 +31,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteDatabaseWrapper
 
 from . import clock, router
+from .custom_fields import custom_fields_json
 from .models import AccessToken, Account, ConnectConfiguration, ConnectDelivery, Envelope, HMACKey, IntegrationKey, Recipient
 
 logger = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ def envelope_summary(envelope: Envelope, included: set[str]) -> dict[str, Any]:
     if "recipients" in included:
         summary["recipients"] = recipients_summary(envelope)
     if "custom_fields" in included:
-        summary["customFields"] = {"textCustomFields": [], "listCustomFields": []}
+        summary["customFields"] = custom_fields_json(envelope)
     if "documents" in included:
         summary["envelopeDocuments"] = [
             {"documentId": d.document_id, "name": d.name, "type": "content", "order": str(d.order),

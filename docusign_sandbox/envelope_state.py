@@ -13,7 +13,7 @@ from datetime import datetime
 
 from django.db import transaction
 
-from . import clock, events, router
+from . import clock, events, router, workflow
 from .api import ApiError
 from .models import Envelope, Recipient
 
@@ -36,6 +36,9 @@ def _reach_next_routing_order(envelope: Envelope, now: datetime) -> None:
     reached = envelope.recipients.filter(status="created")
     if order is not None:
         reached = reached.filter(routing_order__lte=order)
+        # A workflow pause holds everyone from its routing order on until the sender resumes (workflow.py).
+        if (paused_at := workflow.pause_before(envelope, order, now)) is not None:
+            reached = reached.filter(routing_order__lt=paused_at)
     for recipient in reached.order_by("routing_order", "pk"):
         recipient.status, recipient.sent_at = "sent", now
         recipient.save(update_fields=["status", "sent_at"])
@@ -144,3 +147,28 @@ def void(envelope: Envelope, reason: str) -> None:
         envelope.voided_at, envelope.voided_reason = now, reason[:200]
         _touch(envelope, now, "voided")
         events.envelope_event(envelope, "envelope-voided")
+
+
+def resume(envelope: Envelope) -> None:
+    """The sender resumed a paused workflow: routing goes on from the routing order it held."""
+    with transaction.atomic(using=router.database()):
+        envelope.workflow = Envelope.objects.select_for_update().values_list("workflow", flat=True).get(pk=envelope.pk)
+        now = clock.now()
+        workflow.finish_pause(envelope, now)
+        _touch(envelope, now)
+        if envelope.status in VOIDABLE:
+            _reach_next_routing_order(envelope, now)
+
+
+def resend(envelope: Envelope) -> None:
+    """`?resend_envelope=true`: send again to every recipient whose turn it is (DocuSign re-emails them)."""
+    with transaction.atomic(using=router.database()):
+        if _lock_status(envelope) not in VOIDABLE:
+            raise ApiError("ENVELOPE_CANNOT_RESEND",  # UNVERIFIED code: the sandbox's own wording
+                           f"Only a sent or delivered envelope can be resent; this envelope is '{envelope.status}'.")
+        now = clock.now()
+        envelope.resent_at = now
+        _touch(envelope, now)
+        events.envelope_event(envelope, "envelope-resent")
+        for recipient in envelope.recipients.filter(status__in=("sent", "delivered")).order_by("routing_order", "pk"):
+            events.envelope_event(envelope, "recipient-resent", recipient)

@@ -13,24 +13,22 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods
 
 from portal.request_size import max_request_body
 
-from . import clock, envelope_state, events, router
+from . import clock, composition, conversion, custom_fields, envelope_state, events, multipart, router, workflow
 from .api import ApiError, Caller, json_response, read_json, rest_endpoint
 from .models import Document, Envelope, Recipient
-from .serializers import envelope_json, envelope_summary, recipients_json
+from .serializers import envelope_json, envelope_summary
 
 # DocuSign's cap on one API request (35,651,584 bytes, ~34 MB); the project's DATA_UPLOAD_MAX_MEMORY_SIZE
 # is sized for the portal's own forms, so this view reads the body itself under this cap.
 MAX_REQUEST_BYTES = 35_651_584
 MAX_DOCUMENT_BYTES = 25 * 1024 * 1024
 MAX_RECIPIENTS = 100  # docs/docusign.md §6.1
-# The first bytes of each accepted file type: a PDF header, and DOCX's ZIP container.
-ACCEPTED_FILE_TYPES = {"pdf": b"%PDF-", "docx": b"PK\x03\x04"}
 BODY_ERROR = "The request body is missing or improperly formatted."
 ENVELOPE_DOES_NOT_EXIST = "The envelope specified either does not exist or you have no rights to the envelope."
 
@@ -60,6 +58,8 @@ def _read_definition(request: HttpRequest) -> dict[str, Any]:
         length = 0
     if length > MAX_REQUEST_BYTES:
         raise ApiError("INVALID_REQUEST_BODY", f"The request exceeds the maximum size of {MAX_REQUEST_BYTES} bytes.")
+    if request.content_type == "multipart/form-data":
+        return multipart.read_definition(request, MAX_REQUEST_BYTES)
     try:
         body = json.loads(request.read(MAX_REQUEST_BYTES + 1) or b"{}")
     except (ValueError, UnicodeDecodeError) as exc:
@@ -99,10 +99,7 @@ def _documents(definition: dict[str, Any]) -> list[Document]:
         if len(content) > MAX_DOCUMENT_BYTES:
             raise ApiError("DOCUMENT_SIZE_LIMIT_EXCEEDED",  # UNVERIFIED code; the 25 MB limit is DocuSign's
                            f"Document {document_id} exceeds the maximum document size of 25 MB.")
-        magic = ACCEPTED_FILE_TYPES.get(extension)
-        if magic is None or not content.startswith(magic):
-            raise ApiError("FORMAT_CONVERSION_ERROR", f"The data could not be converted: document {document_id} "
-                           "must be a PDF or a DOCX file.")
+        content = conversion.to_pdf(document_id, extension, content)
         order = _text(item, "order")
         parsed.append(Document(document_id=document_id, name=name, file_extension=extension, content=content,
                                order=int(order) if order.isdigit() else position))
@@ -134,7 +131,7 @@ def _recipients(definition: dict[str, Any]) -> list[Recipient]:
             tabs = item.get("tabs") or {}
             parsed.append(Recipient(recipient_id=recipient_id, recipient_type=recipient_type, email=email,
                                     name=name, routing_order=int(routing_order),
-                                    client_user_id=_text(item, "clientUserId"),
+                                    client_user_id=_text(item, "clientUserId"), role_name=_text(item, "roleName")[:100],
                                     tabs=tabs if isinstance(tabs, dict) else {}))
     if len(parsed) > MAX_RECIPIENTS:
         raise ApiError("MAX_RECIPIENTS_EXCEEDED",  # UNVERIFIED code; the limit of 100 is DocuSign's
@@ -209,6 +206,7 @@ def list_status_changes(request: HttpRequest, caller: Caller) -> HttpResponse:
         raise _invalid_parameter("from_to_status")
 
     found = Envelope.objects.filter(account=caller.account).select_related("account", "sender")
+    found = custom_fields.filter_envelopes(found, request)
     if envelope_ids:
         found = found.filter(envelope_id__in=envelope_ids)
     if transaction_ids:
@@ -234,6 +232,8 @@ def list_status_changes(request: HttpRequest, caller: Caller) -> HttpResponse:
     total = found.count()
     page = list(found[start:start + count]) if count else []
     include = include_set(request)
+    if "custom_fields" in include:
+        prefetch_related_objects(page, "custom_fields")
     end = start + len(page)
     return json_response({
         "resultSetSize": str(len(page)), "totalSetSize": str(total), "startPosition": str(start),
@@ -247,12 +247,14 @@ def list_status_changes(request: HttpRequest, caller: Caller) -> HttpResponse:
 
 def create_envelope(request: HttpRequest, caller: Caller) -> HttpResponse:
     """POST /envelopes: save a draft, or send at once with status "sent"."""
-    definition = _read_definition(request)
+    definition = composition.expand(_read_definition(request), caller.account)
     status = _text(definition, "status") or "created"
     if status not in ("created", "sent"):
         raise ApiError("INVALID_REQUEST_PARAMETER", "The request contained at least one invalid parameter. "
                        "Value for 'status' must be 'created' or 'sent' when creating an envelope.")
     documents, recipients = _documents(definition), _recipients(definition)
+    fields = custom_fields.parse(definition.get("customFields"))
+    steps = workflow.parse(definition.get("workflow"), recipients)
     with transaction.atomic(using=router.database()):
         now = clock.now()
         envelope = Envelope.objects.create(
@@ -266,6 +268,8 @@ def create_envelope(request: HttpRequest, caller: Caller) -> HttpResponse:
         for recipient in recipients:
             recipient.envelope = envelope
         Recipient.objects.bulk_create(recipients)
+        custom_fields.attach(envelope, fields)
+        workflow.hold(envelope, steps)
         events.envelope_event(envelope, "envelope-created")
         if status == "sent":
             envelope_state.send(envelope)
@@ -290,22 +294,20 @@ def envelope(request: HttpRequest, caller: Caller, envelope_id: str) -> HttpResp
         return json_response(envelope_json(found, include_set(request)))
     body = read_json(request)
     status = _text(body, "status")
+    resend = request.GET.get("resend_envelope", "").lower() == "true"
     if status == "sent":
         envelope_state.send(found)
     elif status == "voided":
         envelope_state.void(found, _text(body, "voidedReason"))
+    elif isinstance(body.get("workflow"), dict):
+        workflow.resume(found, body["workflow"])  # DocuSign's unpause is sent with resend_envelope=true
+    elif resend and not status:
+        envelope_state.resend(found)
     else:
         # The sandbox changes an envelope only through its status (UNVERIFIED: DocuSign accepts more).
         raise ApiError("INVALID_REQUEST_PARAMETER", "The request contained at least one invalid parameter. "
                        "Value for 'status' must be 'sent' or 'voided'.")
     # envelopeUpdateSummary
     return json_response({"envelopeId": found.envelope_id})
-
-
-@rest_endpoint
-@require_GET
-def recipients(request: HttpRequest, caller: Caller, envelope_id: str) -> HttpResponse:
-    """GET /envelopes/{id}/recipients."""
-    return json_response(recipients_json(envelope_for(caller, envelope_id)))
 
 

@@ -204,6 +204,9 @@ class Envelope(models.Model):
     status_changed_at = models.DateTimeField()
     last_modified_at = models.DateTimeField()
     transaction_id = models.CharField(max_length=100, blank=True)
+    # `workflow` as DocuSign returns it (workflowStatus, workflowSteps, currentWorkflowStepId): see workflow.py.
+    workflow = models.JSONField(default=dict, blank=True)
+    resent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["account", "status_changed_at"])]
@@ -227,6 +230,7 @@ class Recipient(models.Model):
     name = models.CharField(max_length=200)
     routing_order = models.PositiveIntegerField(default=1)
     client_user_id = models.CharField(max_length=100, blank=True)
+    role_name = models.CharField(max_length=100, blank=True)  # the template role it fills
     status = models.CharField(max_length=20, default="created")
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
@@ -301,3 +305,39 @@ class Fault(models.Model):
     kind = models.CharField(max_length=20)
     remaining = models.PositiveIntegerField(default=1)
     created = models.DateTimeField(auto_now_add=True)
+
+
+class Template(models.Model):
+    """A server template: the envelope definition it stamps out (documents, roles, tabs), as sent to create it.
+
+    `definition` holds DocuSign's `envelopeTemplate` body less its summary fields: `documents` (each with its
+    documentBase64, converted to PDF at creation), `recipients` (roles, with `roleName`), `emailSubject`,
+    `emailBlurb`, `customFields`.
+    """
+
+    template_id = models.CharField(max_length=36, unique=True, default=new_guid)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="templates")
+    owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="templates")
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=500, blank=True)
+    definition = models.JSONField(default=dict)
+    created = models.DateTimeField()
+    last_modified = models.DateTimeField()
+
+
+class EnvelopeCustomField(models.Model):
+    """One envelope custom field (text or list): metadata the sender attaches, filterable in list status changes."""
+
+    TEXT, LIST = "text", "list"
+    envelope = models.ForeignKey(Envelope, on_delete=models.CASCADE, related_name="custom_fields")
+    field_id = models.CharField(max_length=20)
+    kind = models.CharField(max_length=4, default=TEXT)
+    name = models.CharField(max_length=100)
+    value = models.CharField(max_length=500, blank=True)
+    show = models.BooleanField(default=True)
+    required = models.BooleanField(default=False)
+    list_items = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["envelope", "name"], name="sandbox_unique_custom_field")]
+        indexes = [models.Index(fields=["name", "value"])]

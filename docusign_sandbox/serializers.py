@@ -10,7 +10,9 @@ import uuid
 from typing import Any
 
 from . import clock, pdf
+from .custom_fields import custom_fields_json
 from .models import Document, Envelope, Membership, Recipient
+from .workflow import workflow_json
 
 # Recipient types as DocuSign groups them in `recipients` (the model stores the singular type).
 RECIPIENT_GROUPS = {"signer": "signers", "carbonCopy": "carbonCopies"}
@@ -76,6 +78,10 @@ def envelope_json(envelope: Envelope, include: set[str] | frozenset[str] = froze
         data["recipients"] = recipients_json(envelope)
     if "documents" in include:
         data["envelopeDocuments"] = documents_json(envelope)
+    if "custom_fields" in include:
+        data["customFields"] = custom_fields_json(envelope)
+    if envelope.workflow:
+        data["workflow"] = workflow_json(envelope)
     return data
 
 
@@ -88,6 +94,7 @@ def recipient_json(recipient: Recipient) -> dict[str, Any]:
         "name": recipient.name,
         "routingOrder": str(recipient.routing_order),
         "clientUserId": recipient.client_user_id,
+        "roleName": recipient.role_name,
         "status": recipient.status,
         "sentDateTime": clock.iso(recipient.sent_at),
         "deliveredDateTime": clock.iso(recipient.delivered_at),

@@ -163,3 +163,19 @@ def pdf_text(content: bytes) -> str:
     """The text a reader shows for the sandbox's uncompressed text PDFs: every `(...) Tj`, one per line."""
     strings = re.findall(rb"\(((?:\\.|[^\\)])*)\) Tj", content)
     return "\n".join(re.sub(rb"\\(.)", rb"\1", s).decode("latin-1") for s in strings)
+
+
+def docx_bytes(*paragraphs: str) -> bytes:
+    """A minimal Word document (a ZIP holding word/document.xml) with one paragraph per string."""
+    import io
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    body = "".join(f"<w:p><w:r><w:t>{escape(p)}</w:t></w:r></w:p>" for p in paragraphs)
+    xml = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w="http://schemas.openxmlformats.org/'
+           f'wordprocessingml/2006/main"><w:body>{body}</w:body></w:document>')
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", xml)
+    return buffer.getvalue()

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from tests.sandbox.rest_support import envelope_definition, serve_rest_sandbox
+from tests.sandbox.rest_support import docx_bytes, envelope_definition, serve_rest_sandbox
 
 
 @pytest.fixture
@@ -101,7 +101,7 @@ def test_invalid_base64_is_refused_as_an_invalid_request_body(rest):
 
 
 def test_a_docx_is_accepted_and_other_file_types_are_refused(rest):
-    docx = {"documentBase64": base64.b64encode(b"PK\x03\x04docx-body").decode(), "name": "Terms.docx",
+    docx = {"documentBase64": base64.b64encode(docx_bytes("Terms")).decode(), "name": "Terms.docx",
             "fileExtension": "docx", "documentId": "2"}
     assert rest.call("POST", "/envelopes", json=envelope_definition(documents=[docx])).status_code == 201
 
