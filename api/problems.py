@@ -48,8 +48,10 @@ def problem(status_code: int, code: str, detail: str, **extra: Any) -> Response:
 def _field_errors(detail: Any, prefix: str = "") -> list[dict[str, str]]:
     """DRF's nested error detail flattened to [{field, message}] with dotted paths (recipients.0.email)."""
     if isinstance(detail, dict):
+        # DRF's non_field_errors belong to the object that holds them (the body, or "recipients" ...).
         return [e for key, value in detail.items()
-                for e in _field_errors(value, f"{prefix}.{key}" if prefix else str(key))]
+                for e in _field_errors(value, prefix if key == "non_field_errors" else
+                                       (f"{prefix}.{key}" if prefix else str(key)))]
     if isinstance(detail, list):
         if all(isinstance(item, str) for item in detail):
             return [{"field": prefix or "body", "message": str(item)} for item in detail]
