@@ -17,7 +17,8 @@ from .auth import OrganizationKeyAuthentication, PerKeyThrottle, api_key_of
 from .models import OrganizationAPIKey
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER, required=True,
+    "Idempotency-Key", {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]([ -~]*[!-~])?$"},
+    OpenApiParameter.HEADER, required=True,
     description="A unique string per request (e.g. a UUID). Retrying with it replays the first answer for 24 hours; "
                 "another body with it is 422.")
 

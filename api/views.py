@@ -30,7 +30,10 @@ def _audit(request: Request) -> dict[str, object]:
 class EnvelopeListView(ApiView):
     parser_classes = [JSONParser]
 
-    @extend_schema(operation_id="envelopes_list", parameters=[serializers.EnvelopeFilters],
+    @extend_schema(operation_id="envelopes_list", parameters=[
+        serializers.EnvelopeFilters,
+        OpenApiParameter("cursor", str, description="From a page's next or previous link."),
+        OpenApiParameter("page_size", {"type": "integer", "minimum": 1, "maximum": EnvelopeCursor.max_page_size})],
                    responses={200: serializers.EnvelopePage})
     def get(self, request: Request) -> Response:
         filters = serializers.EnvelopeFilters(data=request.query_params)
