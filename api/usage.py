@@ -42,6 +42,14 @@ def count(api_key_id: str, *, error: bool) -> None:
         flush()
 
 
+def forget() -> None:
+    """Drop this process's pending counts and restart the interval (tests: one test's counts stay out of the next)."""
+    global _last_flush
+    with _lock:
+        _pending.clear()
+        _last_flush = time.monotonic()
+
+
 def flush() -> None:
     """Add this process's pending counts to the table (one UPDATE, or an INSERT, per key and hour)."""
     with _lock:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from api import usage
 from api.keys import api_key_create
 from api.models import OrganizationApiSettings
 from tenants.models import ClientOrganization
@@ -48,6 +49,13 @@ def document_envelope(*, end_user_id: str | None = "user-42", status: str = "sen
         recipient["end_user_id"] = end_user_id
     return {"subject": "Service agreement", "status": status, "recipients": [recipient],
             "documents": [{"name": "agreement.pdf", "content_base64": pdf_base64(SIMPLE_PDF)}], **extra}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_usage_counts():
+    usage.forget()
+    yield
+    usage.forget()
 
 
 @pytest.fixture
