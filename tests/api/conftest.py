@@ -28,8 +28,8 @@ class ApiClient:
         self.key = key
         self.client = Client(HTTP_AUTHORIZATION=f"Api-Key {key}")
 
-    def get(self, path: str, **extra: Any):
-        return self.client.get(f"/api/v1/{path}", **extra)
+    def get(self, path: str, params: dict | None = None, **extra: Any):
+        return self.client.get(f"/api/v1/{path}", params, **extra)
 
     def post(self, path: str, body: dict | None = None, *, idempotency_key: str | None = None, **extra: Any):
         return self.client.post(f"/api/v1/{path}", data=json.dumps(body or {}), content_type="application/json",
