@@ -32,10 +32,18 @@ Handler = Callable[..., Response]
 
 
 def request_hash(request: Request) -> str:
+    """SHA-256 of method, path, media type and body; a multipart body without its boundary, which each client
+    (curl included) chooses at random per request, so a retry of the same upload is the same request."""
+    media_type, _, parameters = (request.content_type or "").partition(";")
+    body = request._request.body
+    boundary = next((p.strip()[len("boundary="):].strip('"') for p in parameters.split(";")
+                     if p.strip().startswith("boundary=")), "")
+    if media_type.strip() == "multipart/form-data" and boundary:
+        body = body.replace(boundary.encode("latin-1"), b"")
     digest = hashlib.sha256()
-    for part in (request.method or "", request.path, request.content_type or ""):
+    for part in (request.method or "", request.path, media_type.strip()):
         digest.update(part.encode() + b"\0")
-    digest.update(request._request.body)
+    digest.update(body)
     return digest.hexdigest()
 
 

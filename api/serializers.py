@@ -75,6 +75,13 @@ class EnvelopeCreate(serializers.Serializer):
         return attrs
 
 
+class EnvelopeMultipart(serializers.Serializer):
+    """multipart/form-data: the same envelope as JSON text in `envelope` (without documents), the files in `documents`."""
+
+    envelope = serializers.CharField(help_text="The EnvelopeCreate JSON object, without `documents`.")
+    documents = serializers.ListField(child=serializers.FileField(), min_length=1, max_length=MAX_DOCUMENTS)
+
+
 class RecipientOut(serializers.Serializer):
     recipient_id = serializers.CharField()
     name = serializers.CharField()

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -28,7 +32,7 @@ def _audit(request: Request) -> dict[str, object]:
 
 
 class EnvelopeListView(ApiView):
-    parser_classes = [JSONParser]
+    parser_classes = [JSONParser, MultiPartParser]
 
     @extend_schema(operation_id="envelopes_list", parameters=[
         serializers.EnvelopeFilters,
@@ -44,15 +48,35 @@ class EnvelopeListView(ApiView):
         page = paginator.paginate_queryset(queryset, request, view=self) or []
         return paginator.get_paginated_response([envelopes.as_json(e) for e in page])
 
-    @extend_schema(operation_id="envelopes_create", request=serializers.EnvelopeCreate, parameters=[IDEMPOTENCY_HEADER],
+    @extend_schema(operation_id="envelopes_create", parameters=[IDEMPOTENCY_HEADER],
+                   request={"application/json": serializers.EnvelopeCreate,
+                            "multipart/form-data": serializers.EnvelopeMultipart},
                    responses={201: serializers.EnvelopeOut})
     @idempotent
     def post(self, request: Request) -> Response:
-        body = serializers.EnvelopeCreate(data=request.data)
+        body = serializers.EnvelopeCreate(data=_envelope_body(request))
         body.is_valid(raise_exception=True)
         envelope = envelopes.envelope_create_from_api(self.organization(request), body.validated_data,
                                                       api_key_of(request).prefix)
         return Response(envelopes.as_json(envelope), status=201)
+
+
+def _envelope_body(request: Request) -> object:
+    """The JSON body, or a multipart one turned into the same shape (its files as documents), validated once."""
+    if not (request.content_type or "").startswith("multipart/form-data"):
+        return request.data
+    form = serializers.EnvelopeMultipart(data={"envelope": request.data.get("envelope"),
+                                               "documents": request.FILES.getlist("documents")})
+    form.is_valid(raise_exception=True)
+    try:
+        body = json.loads(form.validated_data["envelope"])
+    except ValueError:
+        raise ValidationError({"envelope": "Not a JSON object."}) from None
+    if not isinstance(body, dict) or "documents" in body:
+        raise ValidationError({"envelope": "A JSON object without documents (they are the files)."})
+    body["documents"] = [{"name": upload.name or "Document", "content_base64": base64.b64encode(upload.read()).decode()}
+                         for upload in form.validated_data["documents"]]
+    return body
 
 
 class EnvelopeView(ApiView):

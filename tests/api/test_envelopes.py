@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
+from django.test.client import encode_multipart
 from django.test.utils import CaptureQueriesContext
 
 from docusign_sandbox.models import Envelope as SandboxEnvelope
 from tests.api.conftest import ISV_ORIGIN, document_envelope
-from tests.envelopes.conftest import api_requests
+from tests.envelopes.conftest import SIMPLE_PDF, api_requests
 
 
 def test_list_pages_with_a_cursor_and_filters_by_status_metadata_and_update_time(sandbox, acme, acme_api):
@@ -69,3 +73,26 @@ def test_schema_swagger_ui_and_redoc_are_served_by_the_portal_without_a_cdn(db):
         html = client.get(page).content.decode()
         assert "/static/drf_spectacular_sidecar/" in html, page
         assert "https://" not in html and "//cdn" not in html, page  # nothing from another origin (fonts included)
+
+
+def test_documents_may_come_as_multipart_files(sandbox, acme, acme_api):
+    body = document_envelope()
+    del body["documents"]
+    upload = SimpleUploadedFile("agreement.pdf", SIMPLE_PDF, content_type="application/pdf")
+    created = acme_api.client.post("/api/v1/envelopes", {"envelope": json.dumps(body), "documents": [upload]},
+                                   HTTP_IDEMPOTENCY_KEY="multipart-1")
+    assert created.status_code == 201, created.content
+    stored = SandboxEnvelope.objects.get(envelope_id=created.json()["envelope_id"]).documents.get()
+    assert stored.content == SIMPLE_PDF
+    # A retry by a client that picks another multipart boundary (curl does, per request) is the same request.
+    retry = encode_multipart("another-boundary", {"envelope": json.dumps(body), "documents": [
+        SimpleUploadedFile("agreement.pdf", SIMPLE_PDF, content_type="application/pdf")]})
+    replayed = acme_api.client.post("/api/v1/envelopes", retry, content_type="multipart/form-data; boundary=another-boundary",
+                                    HTTP_IDEMPOTENCY_KEY="multipart-1")
+    assert replayed.status_code == 201 and replayed["Idempotent-Replayed"] == "true"
+    assert SandboxEnvelope.objects.count() == 1
+
+    not_a_pdf = SimpleUploadedFile("a.exe", b"MZ\x90\x00", content_type="application/octet-stream")
+    refused = acme_api.client.post("/api/v1/envelopes", {"envelope": json.dumps(body), "documents": [not_a_pdf]},
+                                   HTTP_IDEMPOTENCY_KEY="multipart-2")
+    assert refused.status_code == 400 and refused.json()["errors"][0]["field"] == "documents.0.content_base64"
