@@ -372,6 +372,8 @@ CELERY_BEAT_SCHEDULE["docusign-download-missing-documents"] = {
 
 # --- The ISV's API (api/, issue 16) ---------------------------------------------------------------------
 API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="600/min")  # per API key, counted in the cache
+CELERY_IMPORTS = (*CELERY_IMPORTS, "api.tasks")
+CELERY_BEAT_SCHEDULE["api-purge-idempotency-keys"] = {"task": "api.tasks.purge_idempotency_keys", "schedule": 3600}
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],  # each API view names OrganizationKeyAuthentication (api/base.py)
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -82,3 +82,20 @@ def test_concurrent_duplicates_make_one_envelope(sandbox, acme, acme_api):
         thread.join(30)
     assert SandboxEnvelope.objects.count() == 1
     assert statuses.count(201) >= 1 and set(statuses) <= {201, 409}
+
+
+def test_answers_are_kept_24_hours_then_the_key_is_new_again(sandbox, acme, acme_api):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from api.tasks import purge_idempotency_keys
+
+    assert acme_api.post("envelopes", document_envelope(), idempotency_key="day-old").status_code == 201
+    IdempotentRequest.objects.update(created=timezone.now() - timedelta(hours=23))
+    assert acme_api.post("envelopes", document_envelope(), idempotency_key="day-old")["Idempotent-Replayed"] == "true"
+    assert purge_idempotency_keys() == 0
+    IdempotentRequest.objects.update(created=timezone.now() - timedelta(hours=25))
+    assert purge_idempotency_keys() == 1
+    assert acme_api.post("envelopes", document_envelope(), idempotency_key="day-old").status_code == 201
+    assert SandboxEnvelope.objects.count() == 2
