@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import requests
 from django.core.management import call_command
 from django.utils import timezone
@@ -132,3 +133,19 @@ def test_no_key_or_a_wrong_key_is_401(sandbox, acme, acme_api):
     assert ApiClient(acme_api.key[:-1] + "x").get("organization").status_code == 401
     from django.test import Client
     assert Client().get("/api/v1/organization").status_code == 401
+
+
+def test_an_offboarded_organizations_keys_stop_working_and_it_gets_no_new_ones(sandbox, acme, acme_api):
+    from django.core.exceptions import ValidationError
+
+    from api.keys import api_key_create
+    from tenants.services import organization_offboard
+
+    assert acme_api.get("organization").status_code == 200
+    organization_offboard(acting_user=None, organization=acme, reason="Left")
+    before = api_requests().count()
+    assert acme_api.get("organization").status_code == 401
+    assert acme_api.post("envelopes", document_envelope()).status_code == 401
+    assert api_requests().count() == before  # nothing is called at DocuSign for it again
+    with pytest.raises(ValidationError):
+        api_key_create(acting_user=None, organization=acme, name="again")
