@@ -73,6 +73,7 @@ def test_schema_swagger_ui_and_redoc_are_served_by_the_portal_without_a_cdn(db):
         html = client.get(page).content.decode()
         assert "/static/drf_spectacular_sidecar/" in html, page
         assert "https://" not in html and "//cdn" not in html, page  # nothing from another origin (fonts included)
+        assert "<style" not in html and "<script>" not in html, page  # no inline code (the portal's CSP rule)
 
 
 def test_documents_may_come_as_multipart_files(sandbox, acme, acme_api):

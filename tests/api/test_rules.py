@@ -106,7 +106,9 @@ def test_docusigns_rate_limit_is_429_with_docusigns_reset(sandbox, acme, acme_ap
 
 
 def test_organization_reports_readiness_and_the_account(sandbox, acme, acme_api):
-    body = acme_api.get("organization").json()
+    response = acme_api.get("organization")
+    assert response["Cache-Control"] == "no-store"  # an organization's data is never kept by a cache on the way
+    body = response.json()
     assert body["ready"] is True and body["checklist"]["consent"] == "granted"
     assert body["docusign_account"]["account_id"] == acme.account_id
 
