@@ -17,6 +17,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from api import usage as api_usage
 from docusign_integration.models import CachedAccessToken
 from pages import dashboard
 from tenants.health import organization_health, with_health
@@ -75,6 +76,8 @@ def health_view(model_admin: ModelAdmin, request: HttpRequest, object_id: int) -
         "token_expires_at": token_expires_at,
         "credentials": organization.docusign_credentials.select_related("user").order_by("-updated"),
         "audit": audit,
+        "api_use": api_usage.recent_use(organization.pk),  # the ISV API's calls and errors per key (one query)
+        "api_use_flush_seconds": api_usage.FLUSH_SECONDS,
     })
 
 

@@ -10,7 +10,7 @@ CONTENT_SECURITY_POLICY = (
 )
 
 # Pages that show a person's organization or any credential state must never be cached.
-NO_STORE_PREFIXES = ("/admin/", "/onboarding/", "/accounts/", "/docusign/", "/envelopes/")
+NO_STORE_PREFIXES = ("/admin/", "/onboarding/", "/accounts/", "/docusign/", "/envelopes/", "/api/v1/")
 
 
 class SecurityHeadersMiddleware:

@@ -56,6 +56,11 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "rest_framework",
+    "rest_framework_api_key",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc served from the portal's static files, no CDN
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -427,3 +432,30 @@ OUTBOUND_EVENTS_LEASE_SECONDS = env.float(
 OUTBOUND_EVENTS_SWEEP_GRACE = env.float("OUTBOUND_EVENTS_SWEEP_GRACE", default=30.0)  # overdue this long: its message was lost
 CELERY_IMPORTS = (*CELERY_IMPORTS, "outbound_events.tasks")
 CELERY_BEAT_SCHEDULE["outbound-events-sweep"] = {"task": "outbound_events.tasks.sweep", "schedule": 30}
+
+# --- The ISV's API (api/, issue 16) ---------------------------------------------------------------------
+API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="600/min")  # per API key, counted in the cache
+CELERY_IMPORTS = (*CELERY_IMPORTS, "api.tasks")
+CELERY_BEAT_SCHEDULE["api-purge-idempotency-keys"] = {"task": "api.tasks.purge_idempotency_keys", "schedule": 3600}
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],  # each API view names OrganizationKeyAuthentication (api/base.py)
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser", "rest_framework.parsers.MultiPartParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.problems.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "DocuSign partner portal API",
+    "DESCRIPTION": "Send and sign through your client organizations' DocuSign accounts (README: API quick start).",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.schema.add_problem_responses"],
+    "COMPONENT_SPLIT_REQUEST": True,
+}

@@ -19,4 +19,5 @@ urlpatterns = [
     path("onboarding/", include("pages.urls")),
     path("docusign/", include("docusign_integration.urls")),
     path("_dev/webhooks/<slug:slug>/", dev_receiver.receiver, name="dev_webhook_receiver"),  # DEBUG only (404 otherwise)
+    path("api/v1/", include("api.urls")),
 ]

@@ -9,7 +9,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
+
 from docusign_integration.client import http
+from docusign_integration.client.conf import DEMO, SANDBOX
 from docusign_integration.client.errors import BadResponse
 from docusign_integration.client.ids import require_document_id, require_guid
 from docusign_integration.client.rest import AccountRef, rest_call, rest_download
@@ -59,11 +62,17 @@ def create_sender_view(ref: AccountRef, envelope_id: str, *, bearer: str, return
 
 
 def create_recipient_view(ref: AccountRef, envelope_id: str, *, bearer: str, return_url: str, client_user_id: str,
-                          email: str, user_name: str, recipient_id: str | None = None) -> str:
-    """POST /envelopes/{id}/views/recipient for an embedded signer (clientUserId); the 5-minute signing URL."""
+                          email: str, user_name: str, recipient_id: str | None = None,
+                          frame_ancestors: list[str] | None = None, message_origins: list[str] | None = None) -> str:
+    """POST /envelopes/{id}/views/recipient for an embedded signer (clientUserId); the 5-minute signing URL.
+
+    With `frame_ancestors` and `message_origins` it is DocuSign's focused view: the URL may be framed by those origins
+    and posts its events to them (Reference:
+    https://developers.docusign.com/docs/esign-rest-api/how-to/request-signature-focused-view/).
+    """
     # Reference: https://developers.docusign.com/docs/esign-rest-api/reference/envelopes/envelopeviews/createrecipient/
     require_guid(envelope_id, "envelope id")
-    request = {
+    request: dict[str, Any] = {
         "returnUrl": return_url,
         # The portal authenticated the person itself (they are signed in), which is what "None" declares.
         "authenticationMethod": "None",
@@ -73,9 +82,39 @@ def create_recipient_view(ref: AccountRef, envelope_id: str, *, bearer: str, ret
     }
     if recipient_id:
         request["recipientId"] = recipient_id
+    if frame_ancestors:
+        # DocuSign's own signing origin must be among both lists, as its focused view guide's example shows.
+        docusign_origin = focused_view_origin(ref.environment)
+        request["frameAncestors"] = [*frame_ancestors, docusign_origin]
+        request["messageOrigins"] = [docusign_origin, *(message_origins or [])]
     response = rest_call(ref, "POST", f"/envelopes/{envelope_id}/views/recipient", bearer=bearer, json=request,
                          idempotent=True)
     return _url_from(http.json_or_raise(response))
+
+
+def focused_view_origin(environment: str) -> str:
+    """The origin DocuSign serves the signing page from (apps-d for demo); the sandbox serves its own."""
+    # Reference: https://developers.docusign.com/docs/esign-rest-api/how-to/request-signature-focused-view/
+    if environment == SANDBOX:
+        return str(settings.DOCUSIGN_SANDBOX_URL).rstrip("/")
+    return {DEMO: "https://apps-d.docusign.com"}.get(environment, "https://apps.docusign.com")
+
+
+def void_envelope(ref: AccountRef, envelope_id: str, *, bearer: str, reason: str) -> None:
+    """PUT /envelopes/{id} with status "voided": DocuSign cancels the sent envelope; recipients can no longer sign."""
+    # Reference: https://developers.docusign.com/docs/esign-rest-api/reference/envelopes/envelopes/update/
+    require_guid(envelope_id, "envelope id")
+    http.json_or_raise(rest_call(ref, "PUT", f"/envelopes/{envelope_id}", bearer=bearer,
+                                 json={"status": "voided", "voidedReason": reason}))
+
+
+def resend_envelope(ref: AccountRef, envelope_id: str, *, bearer: str) -> None:
+    """PUT /envelopes/{id}?resend_envelope=true: DocuSign sends its notification again to the current recipients."""
+    # Reference: https://developers.docusign.com/docs/esign-rest-api/reference/envelopes/envelopes/update/
+    # (the `resend_envelope` query parameter; an empty body changes nothing else).
+    require_guid(envelope_id, "envelope id")
+    http.json_or_raise(rest_call(ref, "PUT", f"/envelopes/{envelope_id}", bearer=bearer,
+                                 params={"resend_envelope": "true"}, json={}))
 
 
 def docusign_datetime(value: datetime) -> str:

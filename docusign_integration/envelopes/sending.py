@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -101,11 +101,18 @@ class SignerIdentity:
 
 @dataclass(frozen=True)
 class RecipientRequest:
-    """A signer as the sending form names them; one `embedded_as` someone signs in the portal (clientUserId)."""
+    """A signer as the sending form (or the ISV's API) names them; one `embedded_as` someone signs embedded (clientUserId).
+
+    From a template, `role_name` is the template's role it fills, `recipient_id` that role's recipientId in the template
+    and `tabs` the values of the role's text tabs by tabLabel (prefilled for the signer).
+    """
 
     name: str
     email: str
     embedded_as: SignerIdentity | None = None
+    role_name: str = ""
+    recipient_id: str = ""
+    tabs: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def embedded(self) -> bool:
@@ -206,66 +213,104 @@ def _check_portal_signers(organization: ClientOrganization, recipients: Sequence
         raise ValidationError(f"Only active members of {organization.name} sign here in the portal.")
 
 
-def _definition(subject: str, documents: Sequence[UploadedDocument],
-                signers: Sequence[tuple[RecipientRequest, str]]) -> dict:
-    return {
-        "status": "created",  # a draft: the sender places fields and sends it in DocuSign's sender view
-        "emailSubject": subject,
-        "documents": [
-            {"documentId": str(number), "name": document.name, "fileExtension": document.file_extension,
-             "documentBase64": base64.b64encode(document.content).decode()}
-            for number, document in enumerate(documents, start=1)
-        ],
-        "recipients": {"signers": [
-            {"recipientId": str(number), "routingOrder": "1", "name": signer.name, "email": signer.email,
-             **({"clientUserId": client_user_id} if client_user_id else {})}
-            for number, (signer, client_user_id) in enumerate(signers, start=1)
-        ]},
-    }
+def _custom_fields(metadata: Mapping[str, str]) -> dict:
+    # Envelope custom fields, hidden from recipients (docs/docusign.md §6.1): the ISV's own keys, kept with the envelope.
+    return {"textCustomFields": [{"name": key, "value": value, "show": "false", "required": "false"}
+                                 for key, value in metadata.items()]}
+
+
+def _definition(subject: str, documents: Sequence[UploadedDocument], signers: Sequence[tuple[RecipientRequest, str]], *,
+                status: str = "created", template_id: str = "", metadata: Mapping[str, str] | None = None) -> dict:
+    """The envelopeDefinition: documents with signers, or a server template with its roles filled in."""
+    definition: dict = {"status": status, "emailSubject": subject}
+    if metadata:
+        definition["customFields"] = _custom_fields(metadata)
+    if template_id:
+        # Reference: https://developers.docusign.com/docs/esign-rest-api/how-to/request-signature-template-remote/
+        definition["templateId"] = template_id
+        definition["templateRoles"] = [
+            {"roleName": signer.role_name, "name": signer.name, "email": signer.email,
+             **({"clientUserId": client_user_id} if client_user_id else {}),
+             **({"tabs": {"textTabs": [{"tabLabel": label, "value": value} for label, value in signer.tabs.items()]}}
+                if signer.tabs else {})}
+            for signer, client_user_id in signers]
+        return definition
+    definition["documents"] = [
+        {"documentId": str(number), "name": document.name, "fileExtension": document.file_extension,
+         "documentBase64": base64.b64encode(document.content).decode()}
+        for number, document in enumerate(documents, start=1)
+    ]
+    definition["recipients"] = {"signers": [
+        {"recipientId": str(number), "routingOrder": "1", "name": signer.name, "email": signer.email,
+         **({"clientUserId": client_user_id} if client_user_id else {})}
+        for number, (signer, client_user_id) in enumerate(signers, start=1)
+    ]}
+    return definition
+
+
+def identity_for(acting_user: User | None, organization: ClientOrganization) -> SendingIdentity:
+    """Who speaks to DocuSign: a signed-in person as `sending_identity` says; the ISV's API (no person) the system user."""
+    return system_user_identity(organization) if acting_user is None else sending_identity(acting_user, organization)
 
 
 def envelope_create_draft(*, acting_user: User, organization: ClientOrganization, subject: str,
                           documents: Sequence[UploadedDocument], recipients: Sequence[RecipientRequest]) -> Envelope:
     """Create a draft envelope in DocuSign and record it (created via the portal, audited)."""
-    if not documents or not recipients:
-        raise ValidationError("An envelope needs at least one document and one recipient.")
+    return envelope_create(acting_user=acting_user, organization=organization, subject=subject, documents=documents,
+                           recipients=recipients)
+
+
+def envelope_create(*, acting_user: User | None, organization: ClientOrganization, subject: str,
+                    recipients: Sequence[RecipientRequest], documents: Sequence[UploadedDocument] = (),
+                    template_id: str = "", send: bool = False, metadata: Mapping[str, str] | None = None,
+                    audit_extra: Mapping[str, object] | None = None) -> Envelope:
+    """Create an envelope in DocuSign (a draft, or sent) from documents or a template, and record it (audited).
+
+    `acting_user` None is the ISV's API: the system user sends, and `audit_extra` names the API key by its prefix.
+    """
+    if (not documents and not template_id) or not recipients:
+        raise ValidationError("An envelope needs at least one document (or a template) and one recipient.")
     if len(recipients) > MAX_RECIPIENTS:
         raise ValidationError(f"An envelope sent from the portal has at most {MAX_RECIPIENTS} recipients.")
     _check_portal_signers(organization, recipients)
-    identity = sending_identity(acting_user, organization)
+    identity = identity_for(acting_user, organization)
     # A clientUserId makes the signer embedded (docs/docusign.md §6.1): a random handle, so it says nothing of who the person
     # is; the EmbeddedSigner row written below does.
     signers = [(r, uuid.uuid4().hex if r.embedded else "") for r in recipients]
-    definition = _definition(subject, documents, signers)
+    status = "sent" if send else "created"
+    definition = _definition(subject, documents, signers, status=status, template_id=template_id, metadata=metadata)
     created = identity.call(lambda bearer: esign_envelopes.create_envelope(identity.ref, bearer=bearer, definition=definition))
     envelope_id = created["envelopeId"]
+    numbered = [(signer.recipient_id or str(number), signer, client_user_id)
+                for number, (signer, client_user_id) in enumerate(signers, start=1)]
     summary = EnvelopeSummary(subject=subject, recipients=tuple(
-        {"recipient_id": str(number), "name": signer.name, "email": signer.email, "status": "created",
+        {"recipient_id": recipient_id, "name": signer.name, "email": signer.email, "status": status,
          "client_user_id": client_user_id}
-        for number, (signer, client_user_id) in enumerate(signers, start=1)))
+        for recipient_id, signer, client_user_id in numbered))
     with transaction.atomic():
-        envelope_status_apply(organization=organization, envelope_id=envelope_id, status="created",
+        envelope_status_apply(organization=organization, envelope_id=envelope_id, status=status,
                               changed_at=parse_docusign_datetime(created.get("statusDateTime"), "statusDateTime"),
                               source=CreatedVia.PORTAL, summary=summary)
         envelope = Envelope.objects.get(organization=organization, envelope_id=envelope_id)
-        bindings = [(str(number), signer.embedded_as, client_user_id)
-                    for number, (signer, client_user_id) in enumerate(signers, start=1) if signer.embedded_as]
+        bindings = [(recipient_id, signer.embedded_as, client_user_id)
+                    for recipient_id, signer, client_user_id in numbered if signer.embedded_as]
         EmbeddedSigner.objects.bulk_create([
             EmbeddedSigner(envelope=envelope, recipient_id=recipient_id, client_user_id=client_user_id,
                            identity_kind=who.kind, portal_user_id=who.portal_user_id, end_user_id=who.end_user_id)
             for recipient_id, who, client_user_id in bindings])
-        audit.record(actor=acting_user, action="envelope.create_draft", organization=organization,
-                     target=f"envelope {envelope_id}",
-                     after={"subject": subject, "documents": len(documents), "recipients": len(recipients),
+        audit.record(actor=acting_user, action="envelope.create_draft" if not send else "envelope.create_sent",
+                     organization=organization, target=f"envelope {envelope_id}",
+                     after={"subject": subject, "documents": len(documents), "template_id": template_id,
+                            "recipients": len(recipients),
                             "embedded_signers": [{"recipient_id": recipient_id, **who.audit_value()}
                                                  for recipient_id, who, _ in bindings],
-                            "sent_as": identity.via})
+                            "sent_as": identity.via, **(audit_extra or {})})
     return envelope
 
 
-def sender_view_url(*, acting_user: User, envelope: Envelope, return_url: str) -> str:
+def sender_view_url(*, acting_user: User | None, envelope: Envelope, return_url: str) -> str:
     """DocuSign's one-time "prepare and send" URL for a draft envelope (a top-level redirect, never a frame)."""
-    identity = sending_identity(acting_user, envelope.organization)
+    identity = identity_for(acting_user, envelope.organization)
     screen = getattr(settings, "DOCUSIGN_SENDER_VIEW_STARTING_SCREEN", "Tagger")
     return identity.call(lambda bearer: esign_envelopes.create_sender_view(
         identity.ref, envelope.envelope_id, bearer=bearer, return_url=return_url, starting_screen=screen))
@@ -291,9 +336,33 @@ def signing_view_url(*, acting_user: User, envelope: Envelope, recipient_id: str
         logger.warning("signing_view_refused reason=not_the_signer user=%s envelope=%s recipient=%r",
                        acting_user.pk, envelope.envelope_id, recipient_id[:100])
         raise
-    identity = sending_identity(acting_user, envelope.organization)
+    return _recipient_view(sending_identity(acting_user, envelope.organization), envelope, binding, recipient,
+                           return_url=return_url)
+
+
+def end_user_signing_view_url(*, envelope: Envelope, recipient_id: str, end_user_id: str, return_url: str,
+                              frame_ancestors: Sequence[str] = (), message_origins: Sequence[str] = ()) -> str:
+    """The signing URL (focused view with `frame_ancestors`) for the ISV's end user bound to the signer; else NotTheSigner.
+
+    Checked before any DocuSign call: the binding written when the envelope was created, not anything the ISV sends now
+    besides its end user's id, decides (a wrong id asks DocuSign nothing).
+    """
+    try:
+        binding, recipient = bound_signer(envelope, recipient_id, SignerIdentity.end_user(end_user_id))
+    except (NotTheSigner, ValueError):
+        logger.warning("signing_view_refused reason=not_the_end_user envelope=%s recipient=%r",
+                       envelope.envelope_id, recipient_id[:100])
+        raise NotTheSigner() from None
+    return _recipient_view(system_user_identity(envelope.organization), envelope, binding, recipient,
+                           return_url=return_url, frame_ancestors=list(frame_ancestors),
+                           message_origins=list(message_origins))
+
+
+def _recipient_view(identity: SendingIdentity, envelope: Envelope, binding: EmbeddedSigner, recipient: dict[str, str], *,
+                    return_url: str, frame_ancestors: list[str] | None = None,
+                    message_origins: list[str] | None = None) -> str:
     # The clientUserId comes from the binding; name and email are DocuSign's latest (they must match its recipient).
     return identity.call(lambda bearer: esign_envelopes.create_recipient_view(
         identity.ref, envelope.envelope_id, bearer=bearer, return_url=return_url,
         client_user_id=binding.client_user_id, email=recipient["email"], user_name=recipient["name"],
-        recipient_id=binding.recipient_id))
+        recipient_id=binding.recipient_id, frame_ancestors=frame_ancestors, message_origins=message_origins))
