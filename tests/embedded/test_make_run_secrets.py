@@ -23,7 +23,7 @@ pytestmark = pytest.mark.make_run
 CIPHERTEXT = re.compile(r"v1\.[0-9a-f]{8}\.[A-Za-z0-9_-]+=*")
 SHOW_ENCRYPTED_COLUMNS = """
 import json
-from docusign_integration import encryption
+from docusign_integration.keys import encryption
 print(json.dumps([[e.model._meta.db_table, e.model._meta.get_field(f).column] for e in encryption.registered()
                   for f in e.fields]))
 """
