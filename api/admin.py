@@ -14,7 +14,7 @@ from docusign_integration.client import errors
 from docusign_integration.envelopes.sending import SendingUnavailable
 from portal.admin_input import CheckedInputMixin
 
-from .keys import api_key_create, api_key_revoke
+from .keys import api_key_create, api_key_revoke, api_key_update
 from .models import CachedTemplate, OrganizationAPIKey, OrganizationApiSettings
 from .templates import template_allow, templates_refresh
 
@@ -45,8 +45,9 @@ class OrganizationAPIKeyAdmin(CheckedInputMixin, APIKeyModelAdmin):
             return
         if obj.revoked and form is not None and "revoked" in form.changed_data:
             api_key_revoke(acting_user=request.user, api_key=obj)  # type: ignore[arg-type]
-        if form is not None and (set(form.changed_data) - {"revoked"}):
-            obj.save(update_fields=[f for f in form.changed_data if f in ("name", "expiry_date")])
+        if form is not None and (set(form.changed_data) & {"name", "expiry_date"}):
+            api_key_update(acting_user=request.user, api_key=obj, name=obj.name,  # type: ignore[arg-type]
+                           expiry_date=obj.expiry_date)
 
 
 @admin.register(OrganizationApiSettings)

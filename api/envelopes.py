@@ -87,11 +87,15 @@ def envelope_create_from_api(organization: ClientOrganization, data: Mapping[str
         acting_user=None, organization=organization, subject=data["subject"], recipients=recipients,
         documents=[d["document"] for d in data.get("documents") or []],
         template_id=template.template_id if template else "", send=data["status"] == "sent", metadata=metadata,
-        audit_extra={"api_key": api_key_prefix, "metadata_keys": sorted(metadata)})
-    with transaction.atomic():
-        EnvelopeMetadata.objects.bulk_create(
-            [EnvelopeMetadata(envelope=envelope, key=key, value=value) for key, value in metadata.items()])
+        audit_extra={"api_key": api_key_prefix, "metadata_keys": sorted(metadata)},
+        # In the transaction that records the envelope, so its first outbound event already carries the metadata.
+        on_recorded=lambda recorded: _metadata_record(recorded, metadata))
     return envelope
+
+
+def _metadata_record(envelope: Envelope, metadata: Mapping[str, str]) -> None:
+    EnvelopeMetadata.objects.bulk_create(
+        [EnvelopeMetadata(envelope=envelope, key=key, value=value) for key, value in metadata.items()])
 
 
 def as_json(envelope: Envelope, embedded_ids: Iterable[str] | None = None) -> dict[str, Any]:

@@ -40,3 +40,23 @@ def api_key_revoke(*, acting_user: User | None, api_key: OrganizationAPIKey) -> 
             audit.record(actor=acting_user, action="api.key_revoke", organization=api_key.organization,
                          target=f"API key {api_key.prefix}", after={"prefix": api_key.prefix, "revoked": True})
     return bool(changed)
+
+
+def api_key_update(*, acting_user: User | None, api_key: OrganizationAPIKey, name: str,
+                   expiry_date: datetime | None) -> OrganizationAPIKey:
+    """Rename a key or change its expiry (the admin's change form); audited by the key's prefix."""
+    name = name.strip()
+    if not name or len(name) > 50:
+        raise ValidationError("An API key's name is 1 to 50 characters.")
+    with transaction.atomic():
+        locked = OrganizationAPIKey.objects.select_for_update().get(pk=api_key.pk)
+        before = {"name": locked.name, "expiry_date": locked.expiry_date}
+        after = {"name": name, "expiry_date": expiry_date}
+        changed = {field: value for field, value in after.items() if before[field] != value}
+        if changed:
+            OrganizationAPIKey.objects.filter(pk=locked.pk).update(**changed)
+            audit.record(actor=acting_user, action="api.key_update", organization=locked.organization,
+                         target=f"API key {locked.prefix}", before={field: before[field] for field in changed},
+                         after=changed)
+    api_key.name, api_key.expiry_date = name, expiry_date
+    return api_key

@@ -62,9 +62,9 @@ class PortalAdminSite(OTPAdminSite):
     def login_template(self) -> str | None:
         return OTPAdminSite.login_template if otp_required() else None
 
-    # The navigation in the order staff work: their clients, then DocuSign's side, then operations; then the rest
-    # (users, the sandbox, two-factor devices) in Django's alphabetical order.
-    APP_ORDER = ("tenants", "docusign_integration", "portal")
+    # The navigation in the order staff work: their clients, then DocuSign's side, the ISV product's API and events,
+    # then operations (dead letters); then the rest (users, the sandbox, two-factor devices) in alphabetical order.
+    APP_ORDER = ("tenants", "docusign_integration", "api", "outbound_events", "background", "portal")
 
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[Any]:
         apps = super().get_app_list(request, app_label)

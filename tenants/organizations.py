@@ -127,6 +127,13 @@ def account_choose(*, acting_user: User, organization: ClientOrganization,
     with transaction.atomic():
         locked = ClientOrganization.objects.select_for_update().get(pk=organization.pk)
         recorded = locked.account_id
+        if (recorded or "").lower() != (organization.account_id or "").lower():
+            # The caller's page showed another account than the one recorded now: somebody chose meanwhile. Their
+            # choice stands until this person has seen it (optimistic: the caller's copy is what they decided on).
+            raise ValidationError(
+                f"This organization already uses the DocuSign account {locked.account_name or recorded} ({recorded}), "
+                "chosen meanwhile. Reload the page, and choose again if it should change."
+            )
         if (recorded and locked.account_source == AccountSource.STAFF
                 and recorded.lower() != account.account_id.lower()):
             raise ValidationError(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PRODUCT_PACKAGES = ("portal", "tenants", "docusign_integration", "docusign_sandbox")
+PRODUCT_PACKAGES = ("portal", "background", "pages", "api", "tenants", "docusign_integration", "outbound_events", "docusign_sandbox")
 MAX_LINES = 400
 
 

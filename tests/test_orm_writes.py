@@ -15,12 +15,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # docusign_sandbox is not the portal: it stands in for DocuSign and keeps no audit trail of the portal's.
-PRODUCT_PACKAGES = ("portal", "tenants", "docusign_integration")
+PRODUCT_PACKAGES = ("portal", "background", "pages", "api", "tenants", "docusign_integration", "outbound_events")
 
 # The modules that may write, each with why. Everything else calls one of their functions.
 ALLOWED: dict[str, str] = {
     # The domain's named, audited services (tenants/services.py re-exports them) and the audit log itself.
     "tenants/organizations.py": "services: provisioning, renaming, account choice",
+    "tenants/readiness.py": "service: an organization becomes Ready (or stops being Ready) when the checklist's facts hold",
     "tenants/system_users.py": "services: the system user and what consent checks found",
     "tenants/invitations.py": "services: sending and accepting invitations",
     "tenants/offboarding.py": "services: offboarding and reactivation",
@@ -39,6 +40,16 @@ ALLOWED: dict[str, str] = {
     "docusign_integration/oauth/tokens.py": "the JWT access-token cache",
     "docusign_integration/client/rate_limits.py": "DocuSign's rate-limit headers, recorded per account per call",
     "docusign_integration/keys/key_rotation.py": "service: re-encryption under a new key (the same values, another key)",
+    "api/keys.py": "services: an organization's API keys (issue, update, revoke; audited by prefix)",
+    "api/envelopes.py": "the API's envelope metadata rows, written in the transaction that records the envelope",
+    "api/idempotency.py": "bookkeeping: Idempotency-Key claims and their stored first answers",
+    "api/tasks.py": "bookkeeping: purging Idempotency-Key records after 24 hours",
+    "api/templates.py": "bookkeeping: the cache of the client's DocuSign templates (the allow-list is staff's, audited)",
+    "api/usage.py": "bookkeeping: calls and errors per key and hour",
+    "outbound_events/outbox.py": "the outbox: events and their deliveries, in the state change's transaction",
+    "outbound_events/delivery.py": "bookkeeping: delivery attempts, leases and endpoint failure counts",
+    "outbound_events/services.py": "services: webhook endpoints (add, rotate, enable, disable) and replays",
+    "outbound_events/tasks.py": "bookkeeping: the sweep that requeues deliveries whose lease or message was lost",
     "background/dead_letters.py": "services: background-task failures (dead letters) and their resolution",
     "portal/health.py": "the readiness probe's `SELECT 1` (raw SQL, a read)",
     "portal/staff_otp.py": "service: a staff member's TOTP device",

@@ -263,10 +263,12 @@ def envelope_create_draft(*, acting_user: User, organization: ClientOrganization
 def envelope_create(*, acting_user: User | None, organization: ClientOrganization, subject: str,
                     recipients: Sequence[RecipientRequest], documents: Sequence[UploadedDocument] = (),
                     template_id: str = "", send: bool = False, metadata: Mapping[str, str] | None = None,
-                    audit_extra: Mapping[str, object] | None = None) -> Envelope:
+                    audit_extra: Mapping[str, object] | None = None,
+                    on_recorded: Callable[[Envelope], None] | None = None) -> Envelope:
     """Create an envelope in DocuSign (a draft, or sent) from documents or a template, and record it (audited).
 
-    `acting_user` None is the ISV's API: the system user sends, and `audit_extra` names the API key by its prefix.
+    `acting_user` None is the ISV's API: the system user sends, and `audit_extra` names the API key by its prefix;
+    `on_recorded` writes the caller's own rows about the envelope in the transaction that records it.
     """
     if (not documents and not template_id) or not recipients:
         raise ValidationError("An envelope needs at least one document (or a template) and one recipient.")
@@ -290,7 +292,7 @@ def envelope_create(*, acting_user: User | None, organization: ClientOrganizatio
     with transaction.atomic():
         envelope_status_apply(organization=organization, envelope_id=envelope_id, status=status,
                               changed_at=parse_docusign_datetime(created.get("statusDateTime"), "statusDateTime"),
-                              source=CreatedVia.PORTAL, summary=summary)
+                              source=CreatedVia.PORTAL, summary=summary, on_recorded=on_recorded)
         envelope = Envelope.objects.get(organization=organization, envelope_id=envelope_id)
         bindings = [(recipient_id, signer.embedded_as, client_user_id)
                     for recipient_id, signer, client_user_id in numbered if signer.embedded_as]

@@ -14,7 +14,7 @@ it commits, once per envelope: no registry, so it never depends on which modules
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -96,13 +96,16 @@ def parse_docusign_datetime(value: object, name: str = "date") -> datetime:
 
 
 def envelope_status_apply(*, organization: ClientOrganization, envelope_id: str, status: str, changed_at: datetime,
-                          source: str, summary: EnvelopeSummary | None = None) -> bool:
+                          source: str, summary: EnvelopeSummary | None = None,
+                          on_recorded: Callable[[Envelope], None] | None = None) -> bool:
     """Record DocuSign's `status` of an envelope as of `changed_at`; return True if the status changed.
 
     `source` is a `CreatedVia` value (portal, connect, poll). Creates the envelope row when it is new. The summary
     fills in subject, sender, dates and recipients without ever moving a recipient's status back (subject and
     recipients' details only from news at least as new as the stored `status_changed_at`). One audit event is
     written per real status change; a move to completed calls `envelope_completed` after the commit.
+    `on_recorded` runs in the same transaction once the row is saved, before the outbound events are written (the
+    API's metadata rows, which the events carry).
     """
     if status not in STATUS_RANK:
         raise SummaryError(f"unknown envelope status {status!r}")
@@ -128,6 +131,8 @@ def envelope_status_apply(*, organization: ClientOrganization, envelope_id: str,
             setattr(envelope, date_field, changed_at)
         envelope.last_event_at = timezone.now()
         envelope.save()
+        if on_recorded is not None:
+            on_recorded(envelope)
         outbox.record_envelope(organization=organization, envelope=envelope, status_before=before,
                                recipients_before=recipients_before)
         if status_changed:

@@ -44,7 +44,7 @@ def bob():
     return User.objects.create_user("bob", password="pw-bob-1")
 
 
-def start(request, flow="connect", verifier="CANARY-verifier-" + "v" * 40):
+def start(request, flow="authorization_code", verifier="CANARY-verifier-" + "v" * 40):
     return issue_state(request, flow=flow, environment="sandbox", organization_id=7, payload={"next": "/onboarding/"},
                        code_verifier=verifier)
 
@@ -52,8 +52,8 @@ def start(request, flow="connect", verifier="CANARY-verifier-" + "v" * 40):
 def test_the_callback_in_the_same_session_gets_back_what_the_start_stored(alice):
     request = browser(alice)
     state = start(request)
-    record = consume_state(browser(alice, request.session.session_key), state, flow="connect")
-    assert (record.flow, record.environment, record.organization_id, record.user_id) == ("connect", "sandbox", 7, alice.pk)
+    record = consume_state(browser(alice, request.session.session_key), state, flow="authorization_code")
+    assert (record.flow, record.environment, record.organization_id, record.user_id) == ("authorization_code", "sandbox", 7, alice.pk)
     assert record.payload == {"next": "/onboarding/"}
     assert record.code_verifier == "CANARY-verifier-" + "v" * 40
 
@@ -62,7 +62,7 @@ def test_a_fresh_anonymous_session_is_created_and_marked_for_its_cookie():
     request = browser()
     state = start(request)
     assert request.session.session_key and request.session.modified
-    assert consume_state(browser(session_key=request.session.session_key), state, flow="connect").user_id is None
+    assert consume_state(browser(session_key=request.session.session_key), state, flow="authorization_code").user_id is None
 
 
 def test_only_hashes_and_ciphertexts_are_stored(alice):
@@ -74,7 +74,7 @@ def test_only_hashes_and_ciphertexts_are_stored(alice):
     assert state not in dump and "CANARY" not in dump and request.session.session_key not in dump
 
 
-def rejected(request, state, flow="connect") -> str:
+def rejected(request, state, flow="authorization_code") -> str:
     with pytest.raises(StateRejected) as caught:
         consume_state(request, state, flow=flow)
     return caught.value.reason
@@ -86,7 +86,7 @@ def test_another_session_cannot_use_the_state_and_the_owner_still_can(alice):
     other = browser(alice)
     other.session.save()
     assert rejected(other, state) == "other_session"
-    assert consume_state(browser(alice, owner.session.session_key), state, flow="connect").organization_id == 7
+    assert consume_state(browser(alice, owner.session.session_key), state, flow="authorization_code").organization_id == 7
 
 
 def test_another_user_in_the_same_session_is_refused(alice, bob):
@@ -99,7 +99,7 @@ def test_another_user_in_the_same_session_is_refused(alice, bob):
 def test_a_replay_after_success_is_refused(alice):
     owner = browser(alice)
     state = start(owner)
-    consume_state(browser(alice, owner.session.session_key), state, flow="connect")
+    consume_state(browser(alice, owner.session.session_key), state, flow="authorization_code")
     assert rejected(browser(alice, owner.session.session_key), state) == "reused"
 
 
@@ -128,7 +128,7 @@ def test_a_missing_state_is_refused(alice, value):
 def test_a_state_for_another_flow_is_refused(alice):
     owner = browser(alice)
     state = start(owner, flow="consent_individual")
-    assert rejected(browser(alice, owner.session.session_key), state, flow="connect") == "wrong_flow"
+    assert rejected(browser(alice, owner.session.session_key), state, flow="authorization_code") == "wrong_flow"
 
 
 def test_peek_flow_routes_without_using_the_state(alice):

@@ -44,6 +44,8 @@ def test_the_choice_is_audited_with_the_changed_fields_and_updates_the_callers_c
     assert (organization.account_id, organization.account_name, organization.onboarding_status) == (
         chosen.account_id, "Acme HR", "connected")
     row = AuditEvent.objects.get(action="account.choose")
-    assert row.before == {"account_id": None, "account_name": "", "base_uri": "", "onboarding_status": "provisioned"}
+    assert row.before == {"account_id": None, "account_name": "", "base_uri": "", "onboarding_status": "provisioned",
+                          "account_source": ""}
     assert row.after == {"account_id": chosen.account_id, "account_name": "Acme HR",
-                         "base_uri": "https://demo.docusign.net", "onboarding_status": "connected"}
+                         "base_uri": "https://demo.docusign.net", "onboarding_status": "connected",
+                         "account_source": "client"}

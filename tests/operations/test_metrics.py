@@ -90,7 +90,7 @@ def test_docusign_calls_and_the_jwt_grant_are_counted(sandbox, scrape):
     before = scrape()
     sender = sandbox.user("sender@initech.example")
     token = tokens.get_impersonation_token("sandbox", sender["user_id"])
-    ref = AccountRef("sandbox", INITECH.account_id, sandbox.url)
+    ref = AccountRef("sandbox", INITECH.account_id, sandbox.site(INITECH.account_id))  # the account's own site
     assert rest_call(ref, "GET", "/settings", bearer=token).status_code == 200
     with pytest.raises(errors.DocuSignError):
         rest_call(ref, "GET", f"/envelopes/{uuid.uuid4()}", bearer=token)

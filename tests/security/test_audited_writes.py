@@ -79,7 +79,7 @@ def test_another_users_userinfo_changes_nothing(connection):
 
 def oauth_state(organization) -> OAuthState:
     now = timezone.now()
-    return OAuthState.objects.create(state_hash=uuid.uuid4().hex * 2, flow="connect", environment="sandbox",
+    return OAuthState.objects.create(state_hash=uuid.uuid4().hex * 2, flow="authorization_code", environment="sandbox",
                                      organization_id=organization.pk, session_key_hash="0" * 64,
                                      created_at=now, expires_at=now + timedelta(minutes=10))
 

@@ -50,7 +50,7 @@ def store_secrets(settings, key: str, organization: ClientOrganization, admin) -
     token.set_access_token(f"CANARY-jwt-{uuid.uuid4()}", timezone.now() + timedelta(hours=1))
     token.save()
     now = timezone.now()
-    state = OAuthState(state_hash=uuid.uuid4().hex * 2, flow="connect", environment="sandbox",
+    state = OAuthState(state_hash=uuid.uuid4().hex * 2, flow="authorization_code", environment="sandbox",
                        organization_id=organization.pk, session_key_hash="0" * 64, user_id=admin.pk,
                        created_at=now, expires_at=now + timedelta(minutes=10))
     state.code_verifier_ciphertext = encryption.encrypt(

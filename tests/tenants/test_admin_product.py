@@ -59,5 +59,5 @@ def test_the_navigation_puts_what_staff_use_first(settings):
     settings.PORTAL_STAFF_REQUIRE_OTP = False
     html = signed_in(factories.user("root", is_staff=True, is_superuser=True)).get("/admin/").content.decode()
 
-    order = [html.index(f'class="app-{label} module') for label in ("tenants", "docusign_integration", "portal", "auth")]
+    order = [html.index(f'class="app-{label} module') for label in ("tenants", "docusign_integration", "api", "outbound_events", "background", "auth")]
     assert order == sorted(order)

@@ -242,7 +242,7 @@ def test_it_revokes_invitations_removes_members_and_retires_only_the_account_key
     account_key = connect_hmac_key_add(acting_user=None, environment="sandbox", label="A's key", secret="a" * 20,
                                        organization=a)
     partner_key = connect_hmac_key_add(acting_user=None, environment="sandbox", label="Partner", secret="p" * 20)
-    OAuthState.objects.create(state_hash="x" * 64, flow="connect", environment="sandbox", organization_id=a.pk,
+    OAuthState.objects.create(state_hash="x" * 64, flow="authorization_code", environment="sandbox", organization_id=a.pk,
                               session_key_hash="s" * 64, created_at=timezone.now(),
                               expires_at=timezone.now() + timedelta(minutes=10))
 
