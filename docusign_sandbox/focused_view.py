@@ -10,8 +10,8 @@ https://developers.docusign.com/docs/esign-rest-api/esign101/concepts/embedding/
 
 from __future__ import annotations
 
+import re
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
@@ -21,6 +21,8 @@ from .api import ApiError
 FIELDS = ("frameAncestors", "messageOrigins")
 # DocuSign allows plain http only for local development (the focused view guide); UNVERIFIED whether 127.0.0.1 counts.
 DEVELOPMENT_HOSTS = frozenset({"localhost"})
+ORIGIN = re.compile(r"(?P<scheme>https?)://(?P<host>[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(?::(?P<port>\d{1,5}))?",
+                    re.IGNORECASE)
 # The sandbox's own page policy with the frame ancestors the view was issued for; without them the portal's
 # policy (frame-ancestors 'none') and X-Frame-Options DENY stay on the page.
 PAGE_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "
@@ -37,19 +39,16 @@ def _origin(value: object, field: str, own_origin: str) -> str:
     """`value` as a bare origin (scheme://host[:port]), refused if it is anything else."""
     if not isinstance(value, str):
         raise _invalid(f"'{field}' must be a list of origins.")
-    try:
-        parts = urlsplit(value)
-        port = parts.port
-    except ValueError:
-        raise _invalid(f"'{field}' value '{value}' is not an origin.") from None
-    if parts.username is not None or parts.password is not None or not parts.hostname or \
-            parts.path or parts.query or parts.fragment or value.endswith(("?", "#")):
+    # Whole-value match: the origin goes into a response header, so nothing but a host name (or [IPv6]) and a port
+    # may pass; a space or ";" would add sources or directives to the page's policy.
+    match = ORIGIN.fullmatch(value)
+    if match is None or (match["port"] and not 0 < int(match["port"]) < 65536):
         # "Origins only. Not URLs! No URL paths!" (DocuSign's focused view notes): a path breaks Safari's framing.
         raise _invalid(f"'{field}' value '{value}' must be an origin (scheme://host[:port]) without a path.")
-    origin = f"{parts.scheme.lower()}://{parts.hostname}{f':{port}' if port is not None else ''}"
+    origin = value.lower()
     if origin == own_origin:
         return origin
-    if parts.scheme.lower() == "https" or (parts.scheme.lower() == "http" and parts.hostname in DEVELOPMENT_HOSTS):
+    if match["scheme"].lower() == "https" or match["host"].lower() in DEVELOPMENT_HOSTS:
         return origin
     raise _invalid(f"'{field}' value '{value}' must use https (http only for localhost).")
 

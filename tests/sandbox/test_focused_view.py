@@ -71,6 +71,9 @@ def test_a_sender_view_cannot_smuggle_frame_ancestors_through_its_settings(rest)
     (["http://portal.example", "{own}"], None, "frameAncestors"),  # http other than localhost
     (["https://user@portal.example", "{own}"], None, "frameAncestors"),
     (["https://portal.example:99999", "{own}"], None, "frameAncestors"),
+    (["https://portal.example *", "{own}"], None, "frameAncestors"),  # would widen the page's policy to anyone
+    (["https://portal.example;script-src *", "{own}"], None, "frameAncestors"),
+    (["https://portal.example:", "{own}"], None, "frameAncestors"),
     ([PORTAL, 42, "{own}"], None, "frameAncestors"),
     ([PORTAL], None, "frameAncestors"),  # without the signing origin
     ("https://portal.example", None, "frameAncestors"),  # not a list
