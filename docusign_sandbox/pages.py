@@ -18,7 +18,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from . import clock, envelope_state
+from . import clock, envelope_state, focused_view
 from .api import ApiError
 from .auth import hash_token
 from .models import ViewToken
@@ -93,7 +93,10 @@ def _render(request: HttpRequest, template: str, view: ViewToken, status: int = 
     context.update(view=view, envelope=envelope, page=signing.dumps(view.pk, salt=PAGE_SALT),
                    documents=envelope.documents.order_by("order", "pk"),
                    recipients=envelope.recipients.order_by("routing_order", "pk"))
-    return render(request, template, context, status=status)
+    response = render(request, template, context, status=status)
+    if view.kind == "recipient":  # a sender view's settings are the client's own, never a framing grant
+        focused_view.allow_framing(response, view.settings)
+    return response
 
 
 @never_cache

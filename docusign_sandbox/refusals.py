@@ -91,10 +91,15 @@ REFUSED_DOCUMENT_FIELDS = frozenset({
 def is_off(value: object) -> bool:
     """Whether a value asks for nothing: absent, null, "", false, "false", [] or {}."""
     return value is None or value is False or (isinstance(value, str | list | dict) and value in ("", "false", [], {}))
-# recipientViewRequest: the view's framing, pings and SSO assertions are not modelled (views_api.py).
+# recipientViewRequest: what views_api.py acts on, the focused view's framing included (focused_view.py).
+MODELLED_RECIPIENT_VIEW_FIELDS = frozenset({
+    "authenticationMethod", "clientUserId", "email", "frameAncestors", "messageOrigins", "recipientId", "returnUrl",
+    "userId", "userName",
+})
+# Its pings, SSO assertions and the old X-Frame-Options framing are not modelled.
 REFUSED_RECIPIENT_VIEW_FIELDS = frozenset({
-    "assertionId", "authenticationInstant", "clientURLs", "displayFormat", "frameAncestors", "messageOrigins",
-    "pingFrequency", "pingUrl", "securityDomain", "xFrameOptions", "xFrameOptionsAllowFromUrl",
+    "assertionId", "authenticationInstant", "clientURLs", "displayFormat", "pingFrequency", "pingUrl",
+    "securityDomain", "xFrameOptions", "xFrameOptionsAllowFromUrl",
 })
 # PUT /envelopes/{id}: the sandbox changes an envelope only through its status (send a draft, void).
 MODELLED_UPDATE_FIELDS = frozenset({"status", "voidedReason"})

@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from . import clock, refusals
+from . import clock, focused_view, refusals
 from .api import ApiError, Caller, json_response, read_json, rest_endpoint
 from .auth import hash_token, new_token
 from .envelopes import envelope_for
@@ -106,6 +106,7 @@ def recipient_view(request: HttpRequest, caller: Caller, envelope_id: str) -> Ht
     body = read_json(request)
     refusals.check_fields(body, refusals.REFUSED_RECIPIENT_VIEW_FIELDS)
     return_url = _return_url(body)
+    framing = focused_view.framing(request, body)
     method = body.get("authenticationMethod")
     if not isinstance(method, str) or method.lower() not in AUTHENTICATION_METHODS:
         raise _parameter_error("Value for 'authenticationMethod' must be specified and valid.")
@@ -115,4 +116,4 @@ def recipient_view(request: HttpRequest, caller: Caller, envelope_id: str) -> Ht
                        f"A recipient view is not available for an envelope in the '{envelope.status}' state.")
     if envelope.status != "completed" and signer.status == "created":
         raise ApiError("RECIPIENT_NOT_IN_SEQUENCE", "The token for an out of sequence recipient cannot be generated.")
-    return _issue(request, "recipient", envelope, return_url, recipient=signer)
+    return _issue(request, "recipient", envelope, return_url, recipient=signer, settings=framing)

@@ -21,8 +21,7 @@ def rest(transactional_db):
     (Signer, refusals.MODELLED_RECIPIENT_FIELDS | refusals.REFUSED_RECIPIENT_FIELDS | {"status", "sentDateTime"}),
     (CarbonCopy, refusals.MODELLED_RECIPIENT_FIELDS | refusals.REFUSED_RECIPIENT_FIELDS | {"status", "sentDateTime"}),
     (Document, refusals.MODELLED_DOCUMENT_FIELDS | refusals.REFUSED_DOCUMENT_FIELDS),
-    (RecipientViewRequest, refusals.REFUSED_RECIPIENT_VIEW_FIELDS | {
-        "returnUrl", "authenticationMethod", "clientUserId", "email", "userName", "userId", "recipientId"}),
+    (RecipientViewRequest, refusals.REFUSED_RECIPIENT_VIEW_FIELDS | refusals.MODELLED_RECIPIENT_VIEW_FIELDS),
 ])
 def test_every_property_of_docusigns_sdk_models_is_decided(model, modelled):
     decided = modelled | refusals.READ_ONLY_FIELDS | refusals.MODELLED_ELSEWHERE
@@ -105,11 +104,11 @@ def test_an_update_echoing_what_docusign_answered_passes(rest):
     assert response.status_code == 200, response.text
 
 
-def test_a_recipient_view_asking_for_framing_is_refused(rest):
+def test_a_recipient_view_asking_for_pings_is_refused(rest):
     created = rest.create_envelope(status="sent")
 
     response = rest.call("POST", f"/envelopes/{created['envelopeId']}/views/recipient",
-                         json=recipient_view_request(frameAncestors=["https://portal.example"]))
+                         json=recipient_view_request(pingUrl="https://portal.example/ping"))
 
     assert (response.status_code, response.json()["errorCode"]) == (400, "UNMODELLED_BY_SANDBOX")
-    assert "'frameAncestors'" in response.json()["message"]
+    assert "'pingUrl'" in response.json()["message"]
