@@ -34,7 +34,9 @@ from tenants.models import (
     ClientMembership,
     ClientOrganization,
     ConsentStatus,
+    Hosting,
     Invitation,
+    ISVAccount,
     MembershipRole,
     OnboardingStatus,
     SystemUser,
@@ -45,8 +47,10 @@ if TYPE_CHECKING:
 
 INVITATION_LIFETIME = timedelta(days=7)
 ACCOUNT_TAKEN = "This DocuSign account is already linked to another client organization; one account serves one organization."
+ISV_ACCOUNT_TAKEN = ("This is the ISV's own DocuSign account: provision the client as hosted (provision_client --hosted) "
+                     "instead of linking the account.")
 
-ORGANIZATION_FIELDS = ("name", "slug", "environment", "onboarding_status", "account_id", "account_name", "base_uri",
+ORGANIZATION_FIELDS = ("name", "slug", "environment", "hosting", "onboarding_status", "account_id", "account_name", "base_uri",
                        "organization_id")
 SYSTEM_USER_FIELDS = ("user_id", "email", "consent_status", "consent_type", "scopes", "verified_at", "last_error",
                       "last_error_code")
@@ -83,8 +87,13 @@ def organization_provision(
     system_user_email: str,
     account_id: str | None = None,
     slug: str | None = None,
+    isv_account: ISVAccount | None = None,
 ) -> ClientOrganization:
-    """Create a client organization and its system user. Bad input raises ValidationError and stores nothing."""
+    """Create a client organization and its system user. Bad input raises ValidationError and stores nothing.
+
+    With `isv_account`, the client is hosted in the ISV's own account (docs/docusign.md §10.1): it takes that
+    account, shared with the other hosted clients; an own-account client may never take the ISV account.
+    """
     name = name.strip()
     system_user_id = system_user_id.strip().lower()
     system_user_email = system_user_email.strip()
@@ -101,8 +110,12 @@ def organization_provision(
         validate_email(system_user_email)
     except ValidationError:
         errors["system_user_email"] = "Enter the system user's email address."
-    if account_id is not None and not GUID_PATTERN.match(account_id):
+    if isv_account is not None:
+        account_id = isv_account.account_id
+    elif account_id is not None and not GUID_PATTERN.match(account_id):
         errors["account_id"] = "The DocuSign account id must be a GUID (Settings > Apps and Keys shows it as API Account ID)."
+    elif account_id and ISVAccount.objects.filter(environment=environment, account_id=account_id).exists():
+        errors["account_id"] = ISV_ACCOUNT_TAKEN
     elif account_id and ClientOrganization.objects.filter(environment=environment, account_id=account_id).exists():
         errors["account_id"] = ACCOUNT_TAKEN
     slug = slugify(slug or name)[:50]
@@ -114,8 +127,9 @@ def organization_provision(
         raise ValidationError(errors)
 
     with transaction.atomic():
+        hosted = {"hosting": Hosting.HOSTED, "base_uri": isv_account.base_uri} if isv_account is not None else {}
         organization = ClientOrganization.objects.create(
-            name=name, slug=slug, environment=environment, account_id=account_id,
+            name=name, slug=slug, environment=environment, account_id=account_id, **hosted,
         )
         system_user = SystemUser.objects.create(organization=organization, user_id=system_user_id, email=system_user_email)
         audit.record(
@@ -267,11 +281,24 @@ def consent_record_result(
 
 def _link_account(organization: ClientOrganization, account: VerifiedAccount) -> bool:
     """Put the verified account's details on `organization` (unsaved), or return False when another organization has it."""
+    if organization.is_hosted:
+        if account.account_id != organization.account_id:  # a hosted client keeps the ISV account, shared
+            return False
+    elif not _link_own_account(organization, account):
+        return False
+    organization.account_id = account.account_id
+    organization.account_name = account.account_name
+    organization.base_uri = account.base_uri
+    organization.organization_id = account.organization_id or organization.organization_id
+    return True
+
+
+def _link_own_account(organization: ClientOrganization, account: VerifiedAccount) -> bool:
     taken = (
         ClientOrganization.objects.filter(environment=organization.environment, account_id=account.account_id)
         .exclude(pk=organization.pk)
         .exists()
-    )
+    ) or ISVAccount.objects.filter(environment=organization.environment, account_id=account.account_id).exists()
     if taken:
         return False
     try:
@@ -280,10 +307,6 @@ def _link_account(organization: ClientOrganization, account: VerifiedAccount) ->
             ClientOrganization.objects.filter(pk=organization.pk).update(account_id=account.account_id)
     except IntegrityError:
         return False
-    organization.account_id = account.account_id
-    organization.account_name = account.account_name
-    organization.base_uri = account.base_uri
-    organization.organization_id = account.organization_id or organization.organization_id
     return True
 
 
