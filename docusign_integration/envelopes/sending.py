@@ -25,6 +25,7 @@ from django.db import transaction
 
 from docusign_integration.client import envelopes as esign_envelopes
 from docusign_integration.client import errors
+from docusign_integration.client.custom_fields import hosted_client_custom_fields
 from docusign_integration.client.rest import AccountRef
 from docusign_integration.envelopes.models.envelopes import CreatedVia, EmbeddedSigner, Envelope, SignerIdentityKind
 from docusign_integration.envelopes.status import EnvelopeSummary, envelope_status_apply, parse_docusign_datetime
@@ -170,7 +171,13 @@ def system_user_identity(organization: ClientOrganization) -> SendingIdentity:
 
 
 def sending_identity(user: User, organization: ClientOrganization) -> SendingIdentity:
-    """The user's own connection when it reaches the organization's account, otherwise the system user."""
+    """The user's own connection when it reaches the organization's account, otherwise the system user.
+
+    A hosted client always sends as its own system user: a person's connection to the ISV account could send (and,
+    with account-wide access, read) as someone other than that client (docs/docusign.md §10.1).
+    """
+    if organization.is_hosted:
+        return system_user_identity(organization)
     ref = account_ref(organization)
     credential = DocuSignCredential.objects.filter(organization=organization, user_id=user.pk,
                                                    status=CredentialStatus.OK).first()
@@ -206,9 +213,12 @@ def _check_portal_signers(organization: ClientOrganization, recipients: Sequence
         raise ValidationError(f"Only active members of {organization.name} sign here in the portal.")
 
 
-def _definition(subject: str, documents: Sequence[UploadedDocument],
+def _definition(organization: ClientOrganization, subject: str, documents: Sequence[UploadedDocument],
                 signers: Sequence[tuple[RecipientRequest, str]]) -> dict:
+    # A hosted client's envelope names it in a hidden custom field: Connect and the sweep route by it.
+    hosted = {"customFields": hosted_client_custom_fields(organization.slug)} if organization.is_hosted else {}
     return {
+        **hosted,
         "status": "created",  # a draft: the sender places fields and sends it in DocuSign's sender view
         "emailSubject": subject,
         "documents": [
@@ -236,7 +246,7 @@ def envelope_create_draft(*, acting_user: User, organization: ClientOrganization
     # A clientUserId makes the signer embedded (docs/docusign.md §6.1): a random handle, so it says nothing of who the person
     # is; the EmbeddedSigner row written below does.
     signers = [(r, uuid.uuid4().hex if r.embedded else "") for r in recipients]
-    definition = _definition(subject, documents, signers)
+    definition = _definition(organization, subject, documents, signers)
     created = identity.call(lambda bearer: esign_envelopes.create_envelope(identity.ref, bearer=bearer, definition=definition))
     envelope_id = created["envelopeId"]
     summary = EnvelopeSummary(subject=subject, recipients=tuple(
