@@ -16,7 +16,7 @@ from django.urls import URLPattern, path, reverse
 
 from docusign_integration.consent.tasks import enqueue_consent_checks
 from docusign_integration.setup import admin as admin_setup
-from pages import admin_dashboard, admin_views
+from pages import admin_dashboard, admin_hosting, admin_views  # noqa: F401 - admin_hosting registers the ISV account's admin
 from portal.admin_input import CheckedInputMixin
 from portal.badges import BADGE_MEDIA, badge
 from tenants import services

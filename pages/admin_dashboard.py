@@ -17,6 +17,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from docusign_integration.hosting.usage import organization_usage
 from docusign_integration.models import CachedAccessToken
 from pages import dashboard
 from tenants.health import organization_health, with_health
@@ -75,6 +76,9 @@ def health_view(model_admin: ModelAdmin, request: HttpRequest, object_id: int) -
         "token_expires_at": token_expires_at,
         "credentials": organization.docusign_credentials.select_related("user").order_by("-updated"),
         "audit": audit,
+        # A hosted client's envelopes sent per month over the last year, for billing (one query).
+        "usage": organization_usage(organization, first_month=(now := timezone.now().date()).replace(
+            year=now.year - 1, day=1)) if organization.is_hosted else None,
     })
 
 

@@ -67,3 +67,55 @@ def test_the_command_writes_the_billing_csv(world):
 def test_a_bad_month_is_refused():
     with pytest.raises(CommandError, match="YYYY-MM"):
         call_command("hosted_usage", "--from", "December", stdout=io.StringIO())
+
+
+@pytest.fixture
+def staff_client():
+    from django.test import Client
+
+    from tests import factories
+
+    client = Client()
+    client.force_login(factories.isv_staff())
+    return client
+
+
+def test_the_admin_usage_page_lists_each_hosted_clients_month_in_constant_queries(world, staff_client):
+    response = staff_client.get("/admin/tenants/isvaccount/usage/?month=2026-11")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "<td>Alpha</td><td>alpha</td><td>sandbox</td><td>2</td>" in page
+    assert "bravo" not in page  # Bravo sent nothing in November
+
+    for n in range(10):
+        envelope(hosted(f"More{n}"), 200 + n, datetime(2026, 11, 9, tzinfo=UTC))
+    with CaptureQueriesContext(connection) as queries:
+        assert staff_client.get("/admin/tenants/isvaccount/usage/?month=2026-11").status_code == 200
+    with CaptureQueriesContext(connection) as fewer:
+        staff_client.get("/admin/tenants/isvaccount/usage/?month=2026-10")
+    assert len(queries) == len(fewer)
+
+
+def test_the_admin_downloads_the_billing_csv(world, staff_client):
+    response = staff_client.get("/admin/tenants/isvaccount/usage.csv?from=2026-11&to=2026-12")
+    assert response["Content-Type"].startswith("text/csv")
+    assert response.content.decode().splitlines()[1:] == ["2026-11,Alpha,alpha,sandbox,2", "2026-12,Alpha,alpha,sandbox,1",
+                                                         "2026-12,Bravo,bravo,sandbox,1"]
+
+
+def test_the_usage_is_for_staff_who_may_view_client_organizations(world):
+    from django.test import Client
+
+    from tests import factories
+
+    client = Client()
+    client.force_login(factories.isv_staff("nobody", permissions=False))
+    assert client.get("/admin/tenants/isvaccount/usage.csv").status_code == 403
+
+
+def test_a_hosted_clients_health_page_shows_its_usage(world, staff_client):
+    alpha, _ = world
+    Envelope.objects.filter(organization=alpha, sent_at__isnull=False).update(sent_at=datetime.now(UTC))
+    page = staff_client.get(f"/admin/tenants/clientorganization/{alpha.pk}/health/").content.decode()
+    assert "Hosted in the ISV account" in page
+    assert f'id="hosted-usage">{datetime.now(UTC):%Y-%m}: 3<' in page
