@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 
 from docusign_integration.client.custom_fields import HOSTED_CLIENT_FIELD
@@ -110,3 +112,18 @@ def test_the_sweep_for_the_isv_account_gives_each_client_only_its_own_envelopes(
     assert not Envelope.objects.filter(envelope_id=stray.envelope_id).exists()
     assert result.unroutable == 1
     assert result.calls == 1  # one account-wide listing, not one per system user
+
+
+def test_replaying_quarantined_messages_never_gives_them_to_a_hosted_client(connect_world, sandbox, eager_celery):
+    alpha, bravo = connect_world
+    payload = sent_delivery(send_draft(bravo, "Bravo's contract")).payload
+    del payload["data"]["envelopeSummary"]["customFields"]
+    assert post(*resigned(sandbox, payload)) == 200
+
+    call_command("replay_connect_events", "--quarantined", "--organization", alpha.organization.slug, stdout=io.StringIO())
+    call_command("replay_connect_events", "--quarantined", stdout=io.StringIO())
+
+    event = ConnectEvent.objects.get(envelope_id=payload["data"]["envelopeId"])
+    assert event.state == ConnectEventState.QUARANTINED and event.organization is None
+    assert not Envelope.objects.filter(organization=alpha.organization).exists()
+    assert Envelope.objects.get(envelope_id=payload["data"]["envelopeId"]).status == "created"
