@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.validators import validate_email
 from django.db import transaction
 
 from docusign_integration.client import conf
@@ -45,11 +46,20 @@ class Command(BaseCommand):
         if not options["hosted"] and not all(system_user[:2]):
             raise CommandError("--system-user-id and --system-user-email are required (or --hosted).")
         try:
+            for email in options["invite"] if options["hosted"] else ():
+                # Before DocuSign is asked anything: the hosted path cannot roll DocuSign back.
+                try:
+                    validate_email(email)
+                except ValidationError:
+                    raise ValidationError({"invite": f"{email!r} is not an email address."}) from None
+            # A hosted client asks DocuSign first, outside any transaction (no lock held while DocuSign answers);
+            # provisioning again reuses what it made, so a failure after it leaves nothing to clean up.
+            hosted = hosted_client_provision(
+                acting_user=None, name=options["name"], environment=options["environment"], slug=options["slug"],
+            ) if options["hosted"] else None
             # One transaction: a bad invitation address leaves no half-provisioned organization behind.
             with transaction.atomic():
-                organization = hosted_client_provision(
-                    acting_user=None, name=options["name"], environment=options["environment"], slug=options["slug"],
-                ) if options["hosted"] else services.organization_provision(
+                organization = hosted if hosted is not None else services.organization_provision(
                     acting_user=None, name=options["name"], environment=options["environment"],
                     system_user_id=options["system_user_id"], system_user_email=options["system_user_email"],
                     account_id=options["account_id"], slug=options["slug"],
