@@ -63,7 +63,7 @@ class OffboardedFilter(admin.SimpleListFilter):
 class ClientOrganizationAdmin(CheckedInputMixin, admin.ModelAdmin):
     list_display = ("name", "environment", "consent", "account_id", "base_uri_host", "health", admin_setup.setup_status,
                     "created", admin_dashboard.health_link)
-    list_filter = (OffboardedFilter, "environment", "onboarding_status", "system_user__consent_status")
+    list_filter = (OffboardedFilter, "environment", "hosting", "onboarding_status", "system_user__consent_status")
     search_fields = ("name", "slug", "=account_id")
     # consent and health read the system user, the setup badge its stored state: JOINs, not one query per row
     list_select_related = ("system_user", "account_setup")

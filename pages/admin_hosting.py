@@ -10,15 +10,27 @@ from __future__ import annotations
 import io
 from datetime import date, datetime
 
+from django import forms
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 
+from docusign_integration.client import conf
+from docusign_integration.client.errors import DocuSignError
+from docusign_integration.hosting.provisioning import hosted_client_provision
 from docusign_integration.hosting.usage import hosted_usage, write_usage_csv
-from tenants.models import ISVAccount
+from tenants.models import ClientOrganization, ISVAccount
+from tenants.users import signed_in_user
+
+
+class HostedProvisionForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    slug = forms.SlugField(max_length=50, required=False, help_text="Default: from the name. Also names its system "
+                           "user's email, by the ISV account's pattern.")
+    environment = forms.ChoiceField(choices=conf.ENVIRONMENT_CHOICES)
 
 
 def _month(value: str | None, default: date) -> date:
@@ -49,6 +61,7 @@ class ISVAccountAdmin(admin.ModelAdmin):
         return [
             path("usage/", wrap(self.usage_view), name="tenants_isvaccount_usage"),
             path("usage.csv", wrap(self.usage_csv), name="tenants_isvaccount_usage_csv"),
+            path("provision/", wrap(self.provision_view), name="tenants_isvaccount_provision"),
             *super().get_urls(),
         ]
 
@@ -78,3 +91,24 @@ class ISVAccountAdmin(admin.ModelAdmin):
         response = HttpResponse(stream.getvalue(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="hosted-usage-{first:%Y-%m}-{last:%Y-%m}.csv"'
         return response
+
+    def provision_view(self, request: HttpRequest) -> HttpResponse:
+        """Provision a hosted client: its system user is created (or found again) in the ISV account, then recorded."""
+        if not request.user.has_perm("tenants.add_clientorganization"):
+            raise PermissionDenied
+        form = HostedProvisionForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                organization = hosted_client_provision(acting_user=signed_in_user(request), **form.cleaned_data)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            except DocuSignError as exc:
+                form.add_error(None, f"DocuSign: {exc.user_message}")
+            else:
+                self.message_user(request, f"Provisioned {organization.name}, hosted in the ISV account, with its system "
+                                           f"user {organization.system_user.email}. Next: check consent, invite a client admin.")
+                return HttpResponseRedirect(reverse("admin:tenants_clientorganization_change", args=[organization.pk]))
+        return TemplateResponse(request, "admin/tenants/clientorganization/form.html", {
+            **self.admin_site.each_context(request), "opts": ClientOrganization._meta, "original": None, "form": form,
+            "title": "Provision a hosted client", "submit_label": "Provision in the ISV account",
+        })
