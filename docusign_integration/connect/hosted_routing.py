@@ -8,7 +8,7 @@ client another's envelopes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from docusign_integration.client.custom_fields import HOSTED_CLIENT_FIELD, hosted_client_named, sender_user_id
@@ -19,15 +19,26 @@ class Unroutable(ValueError):
     """The message cannot be given to any hosted client; the text is the quarantine reason."""
 
 
-def hosted_organization_for(*, environment: str, account_id: str, summary: object) -> ClientOrganization:
-    """The hosted client an envelope (a Connect envelopeSummary or a listed envelope) belongs to, else Unroutable."""
+def hosted_organizations(*, environment: str, account_id: str, slugs: Iterable[str]) -> dict[str, ClientOrganization]:
+    """The hosted clients of the account with these slugs, their system users joined (one query)."""
+    found = (ClientOrganization.objects.select_related("system_user")
+             .filter(slug__in=set(slugs), environment=environment, account_id=account_id.lower(), hosting=Hosting.HOSTED))
+    return {organization.slug: organization for organization in found}
+
+
+def hosted_organization_for(*, environment: str, account_id: str, summary: object,
+                            known: Mapping[str, ClientOrganization] | None = None) -> ClientOrganization:
+    """The hosted client an envelope (a Connect envelopeSummary or a listed envelope) belongs to, else Unroutable.
+
+    `known` (from `hosted_organizations`) saves the query when a caller routes a whole page of envelopes.
+    """
     slug = hosted_client_named(summary)
     if slug is None:
         raise Unroutable(f"The message from the ISV account {account_id} has no {HOSTED_CLIENT_FIELD} custom field: "
                          "it cannot be given to a hosted client.")
-    organization = (ClientOrganization.objects.select_related("system_user")
-                    .filter(slug=slug, environment=environment, account_id=account_id.lower(), hosting=Hosting.HOSTED)
-                    .first())
+    if known is None:
+        known = hosted_organizations(environment=environment, account_id=account_id, slugs=[slug])
+    organization = known.get(slug)
     if organization is None:
         raise Unroutable(f"The {HOSTED_CLIENT_FIELD} custom field names {slug[:60]!r}, which is not a client hosted in "
                          f"the ISV account {account_id}.")

@@ -12,6 +12,7 @@ Each envelope is given to the client its custom field names only if its sender i
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,11 +22,12 @@ from django.utils import timezone
 
 from docusign_integration.client import envelopes as esign_envelopes
 from docusign_integration.client import errors
+from docusign_integration.client.custom_fields import hosted_client_named
 from docusign_integration.client.ids import is_guid
-from docusign_integration.connect.hosted_routing import Unroutable, hosted_organization_for
+from docusign_integration.connect.hosted_routing import Unroutable, hosted_organization_for, hosted_organizations
 from docusign_integration.envelopes.sync import DEFAULT_INITIAL_LOOKBACK, DEFAULT_OVERLAP, MAX_PAGES, apply_listed_envelope
 from docusign_integration.hosting.provisioning import isv_admin
-from tenants.models import ISVAccount
+from tenants.models import ClientOrganization, ISVAccount
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +58,11 @@ def isv_account_sweep(environment: str, *, now: datetime | None = None) -> ISVSw
         items = page.get("envelopes") or []
         if not isinstance(items, list):
             raise errors.BadResponse("DocuSign's status list has no envelopes list.", error_code="UNEXPECTED_SHAPE")
+        # One query per page finds every client the page names (not one per envelope).
+        known = hosted_organizations(environment=environment, account_id=isv_account.account_id,
+                                     slugs=[slug for item in items if (slug := hosted_client_named(item))])
         for item in items:
-            outcome = _route_and_apply(isv_account, item)
+            outcome = _route_and_apply(isv_account, item, known)
             changes += outcome is True
             unroutable += outcome is None
         envelopes += len(items)
@@ -76,11 +81,11 @@ def isv_account_sweep(environment: str, *, now: datetime | None = None) -> ISVSw
     return ISVSweepResult(calls=calls, envelopes=envelopes, changes=changes, unroutable=unroutable, complete=complete)
 
 
-def _route_and_apply(isv_account: ISVAccount, item: Any) -> bool | None:
+def _route_and_apply(isv_account: ISVAccount, item: Any, known: Mapping[str, ClientOrganization]) -> bool | None:
     """True/False: applied to its client (changed or not); None: given to no client."""
     try:
         organization = hosted_organization_for(environment=isv_account.environment, account_id=isv_account.account_id,
-                                               summary=item)
+                                               summary=item, known=known)
     except Unroutable as exc:
         logger.warning("isv_account_sweep unroutable envelope=%s reason=%s",
                        item.get("envelopeId") if isinstance(item, dict) and is_guid(item.get("envelopeId")) else "-", exc)

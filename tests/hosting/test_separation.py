@@ -7,7 +7,9 @@ import json
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from docusign_integration.client.custom_fields import HOSTED_CLIENT_FIELD
 from docusign_integration.connect.hmac import signature
@@ -105,13 +107,16 @@ def test_the_sweep_for_the_isv_account_gives_each_client_only_its_own_envelopes(
     Envelope.objects.all().delete()
     stray = draft_envelope(partner(), subject="The ISV's own envelope")  # sent by the ISV's admin, no custom field
 
-    result = isv_account_sweep("sandbox")
+    with CaptureQueriesContext(connection) as queries:
+        result = isv_account_sweep("sandbox")
 
     assert set(Envelope.objects.filter(organization=alpha.organization).values_list("envelope_id", flat=True)) == alpha_ids
     assert set(Envelope.objects.filter(organization=bravo.organization).values_list("envelope_id", flat=True)) == bravo_ids
     assert not Envelope.objects.filter(envelope_id=stray.envelope_id).exists()
     assert result.unroutable == 1
     assert result.calls == 1  # one account-wide listing, not one per system user
+    routing = [q for q in queries.captured_queries if 'FROM "tenants_clientorganization"' in q["sql"]]
+    assert len(routing) == 1  # one lookup of the clients the page names, not one per envelope
 
 
 def test_replaying_quarantined_messages_never_gives_them_to_a_hosted_client(connect_world, sandbox, eager_celery):
