@@ -11,7 +11,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 
 from docusign_integration.client.conf import parse_origin

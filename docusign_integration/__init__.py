@@ -2,4 +2,4 @@
 
 # The capabilities (README "Architecture"). Celery's autodiscovery looks for a `tasks` module in each
 # (portal/celery.py): a capability's tasks live beside it, and a new capability is named here once.
-CAPABILITIES = ("client", "keys", "oauth", "consent", "connect", "setup", "envelopes")
+CAPABILITIES = ("client", "keys", "oauth", "consent", "connect", "setup", "envelopes", "hosting")

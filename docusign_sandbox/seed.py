@@ -38,6 +38,9 @@ PASSWORD = "sandbox-password-1"
 JWT_SCOPES = {"signature", "impersonation"}
 ISV_NAME = "ISV Partner Portal"
 ACME_ORG_ID = "f5d4a6e8-1b7c-4ecf-9a5b-000000000101"
+# The ISV's own organization: it claims isv.example, so its admin's one organization consent covers every hosted
+# client's system user (docusign+{slug}@isv.example) the portal creates in the partner account.
+ISV_ORG_ID = "f5d4a6e8-1b7c-4ecf-9a5b-000000000401"
 
 # accountSettingsInformation as DocuSign returns it: every value a string (docs/docusign.md §6).
 DEFAULT_ACCOUNT_SETTINGS = {
@@ -114,6 +117,8 @@ def seed(*, integration_key: str, private_key_path: Path, client_secret_path: Pa
         _ensure_hmac_keys(key.partner_account)
         users = [_ensure_user(spec, accounts, key) for spec in USERS]
         _ensure_acme_organization(accounts[ACME.account_id], next(u for u in users if u.email == "admin@acme.example"))
+        _ensure_organization(ISV_ORG_ID, "ISV Org", "isv.example", accounts[PARTNER.account_id],
+                             next(u for u in users if u.email == "staff@isv.example"))
     return {
         "integration_key": key.client_id,
         "client_secret": client_secret,
@@ -214,12 +219,16 @@ def _ensure_user(spec: SeedUser, accounts: dict[str, Account], key: IntegrationK
 
 
 def _ensure_acme_organization(acme: Account, admin: User) -> None:
-    organization, _ = Organization.objects.get_or_create(organization_id=ACME_ORG_ID, defaults={"name": "Acme Org"})
+    _ensure_organization(ACME_ORG_ID, "Acme Org", "acme.example", acme, admin)
+
+
+def _ensure_organization(organization_id: str, name: str, domain: str, account: Account, admin: User) -> None:
+    organization, _ = Organization.objects.get_or_create(organization_id=organization_id, defaults={"name": name})
     organization.admins.add(admin)
-    ClaimedDomain.objects.get_or_create(domain="acme.example", defaults={"organization": organization})
-    if acme.organization_id != organization.pk:
-        acme.organization = organization
-        acme.save(update_fields=["organization"])
+    ClaimedDomain.objects.get_or_create(domain=domain, defaults={"organization": organization})
+    if account.organization_id != organization.pk:
+        account.organization = organization
+        account.save(update_fields=["organization"])
 
 
 def _user_summary(user: User, key: IntegrationKey) -> dict:

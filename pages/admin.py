@@ -17,7 +17,11 @@ from django.utils.html import format_html, format_html_join
 
 from docusign_integration.consent.tasks import enqueue_consent_checks
 from docusign_integration.setup import admin as admin_setup
-from pages import admin_dashboard, admin_views
+from pages import (
+    admin_dashboard,
+    admin_hosting,  # noqa: F401 - admin_hosting registers the ISV account's admin
+    admin_views,
+)
 from pages.admin_org_page import organization_page_context
 from portal.admin_input import CheckedInputMixin
 from portal.badges import BADGE_MEDIA, badge
@@ -68,7 +72,7 @@ class ClientOrganizationAdmin(CheckedInputMixin, admin.ModelAdmin):
     # filter, and the account id and region are on the organization's page (the account id is searchable here).
     list_display = ("organization", "consent", "health", admin_setup.setup_status, admin_dashboard.health_link)
     list_display_links = ("organization",)
-    list_filter = (OffboardedFilter, "environment", "onboarding_status", "system_user__consent_status")
+    list_filter = (OffboardedFilter, "environment", "hosting", "onboarding_status", "system_user__consent_status")
     search_fields = ("name", "slug", "=account_id")
     # consent and health read the system user, the setup badge its stored state: JOINs, not one query per row
     list_select_related = ("system_user", "account_setup")

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from api import usage as api_usage
+from docusign_integration.hosting.usage import organization_usage
 from docusign_integration.models import CachedAccessToken
 from pages import dashboard
 from tenants.health import organization_health, with_health
@@ -78,6 +79,9 @@ def health_view(model_admin: ModelAdmin, request: HttpRequest, object_id: int) -
         "audit": audit,
         "api_use": api_usage.recent_use(organization.pk),  # the ISV API's calls and errors per key (one query)
         "api_use_flush_seconds": api_usage.FLUSH_SECONDS,
+        # A hosted client's envelopes sent per month over the last year, for billing (one query).
+        "usage": organization_usage(organization, first_month=(now := timezone.now().date()).replace(
+            year=now.year - 1, day=1)) if organization.is_hosted else None,
     })
 
 

@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from docusign_integration.client import conf
 from docusign_integration.consent.system_user import consent_links
+from docusign_integration.hosting.provisioning import hosted_client_offboard
 from tenants import invitations, services
 from tenants.models import ClientOrganization, Invitation, MembershipRole
 from tenants.users import signed_in_user
@@ -111,8 +112,9 @@ def offboard(model_admin: ClientOrganizationAdmin, request: HttpRequest, object_
     form = OffboardForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            changed = services.organization_offboard(acting_user=signed_in_user(request), organization=organization,
-                                                     reason=form.cleaned_data["reason"])
+            # A hosted client's system user in the ISV account is also closed, by a task after the commit.
+            changed = hosted_client_offboard(acting_user=signed_in_user(request), organization=organization,
+                                             reason=form.cleaned_data["reason"])
         except ValidationError as exc:
             form.add_error(None, exc)
         else:

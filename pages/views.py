@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_not_required, login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
@@ -121,7 +121,7 @@ def _missing(facts: readiness.Facts, system_user: SystemUser | None) -> dict[str
 @require_POST
 def connect(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     """Start "Connect to DocuSign": a top-level redirect to DocuSign's sign-in and approval page."""
-    organization = onboarding.organization_for(request, slug)
+    organization = _own_account_organization(request, slug)
     return authorization_code.authorization_code_start(request, organization)
 
 
@@ -141,7 +141,7 @@ def disconnect(request: AuthenticatedRequest, slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def account(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     """Choose which of the connected user's DocuSign accounts this organization uses (the default is marked)."""
-    organization = onboarding.organization_for(request, slug)
+    organization = _own_account_organization(request, slug)
     credential = DocuSignCredential.objects.filter(organization=organization, user=request.user).first()
     if credential is None:
         messages.info(request, "Connect to DocuSign first; then choose the account.")
@@ -183,6 +183,15 @@ def _choose(request: AuthenticatedRequest, organization: ClientOrganization, cre
         return None
     messages.success(request, f"This organization uses the DocuSign account {chosen.account_name}.")
     return HttpResponseRedirect(reverse("onboarding:checklist", args=[organization.slug]))
+
+
+def _own_account_organization(request: AuthenticatedRequest, slug: str) -> ClientOrganization:
+    """The organization for the connection and account steps: a hosted client has neither (the account is the ISV's,
+    and a person's connection to it could reach other clients' envelopes), so they are 404 for it."""
+    organization = onboarding.organization_for(request, slug)
+    if organization.is_hosted:
+        raise Http404("A hosted client does not connect to the ISV's DocuSign account.")
+    return organization
 
 
 def _account_reachable(organization: ClientOrganization, credential: DocuSignCredential | None) -> bool | None:

@@ -367,6 +367,10 @@ DOCUSIGN_CONNECT_MAX_BODY = env.int("DOCUSIGN_CONNECT_MAX_BODY", default=1_048_5
 # How long a web process remembers an account's HMAC keys; a retired key stops working within this.
 DOCUSIGN_CONNECT_KEY_CACHE_SECONDS = env.float("DOCUSIGN_CONNECT_KEY_CACHE_SECONDS", default=10.0)
 CELERY_IMPORTS = (*CELERY_IMPORTS, "docusign_integration.connect.tasks")
+CELERY_BEAT_SCHEDULE["docusign-sweep-isv-accounts"] = {
+    "task": "docusign_integration.tasks_hosting.sweep_isv_accounts",
+    "schedule": 15 * 60,  # one listing of the ISV account for all hosted clients (docs/docusign.md §10.1)
+}
 CELERY_BEAT_SCHEDULE["docusign-sweep-connect-events"] = {
     "task": "docusign_integration.tasks_connect.sweep_connect_events",
     "schedule": 60,  # messages stored while the broker was down get processed within about two minutes

@@ -91,6 +91,52 @@ class Health(models.TextChoices):
     FAILING = "failing", "Needs attention"
 
 
+class Hosting(models.TextChoices):
+    """Whose DocuSign account a client organization sends from (docs/docusign.md §10.1)."""
+
+    OWN_ACCOUNT = "own_account", "Own DocuSign account"
+    HOSTED = "hosted", "Hosted in the ISV account"
+
+
+class ISVAccount(models.Model):
+    """The ISV's own DocuSign account in one environment: it hosts many client organizations (docs/docusign.md §10.1).
+
+    The portal administers it as `admin_user_id`, an administrator system user of the account reached with a JWT
+    grant (no person's Authorization Code connection is needed). Each hosted client gets its own non-admin system user
+    there, named by `system_user_email_pattern` on the ISV's claimed domain, so the ISV's one organization admin consent
+    covers them all.
+    """
+
+    environment = models.CharField(max_length=20, choices=ENVIRONMENT_CHOICES, unique=True)
+    account_id = GUIDField("DocuSign account id", max_length=36, validators=[guid_validator])
+    base_uri = models.CharField(max_length=200, validators=[validate_base_uri],
+                                help_text="The ISV account's eSignature host, from userinfo.")
+    admin_user_id = GUIDField("Administrator system user id", max_length=36, validators=[guid_validator],
+                              help_text="An administrator of the ISV account the portal impersonates (JWT grant).")
+    system_user_email_pattern = models.CharField(
+        max_length=200, default="docusign+{slug}@isv.example",
+        help_text="Each hosted client's system user email; {slug} is the client's slug. Use the ISV's claimed domain.")
+    permission_profile_name = models.CharField(max_length=100, default="Portal hosted client",
+                                               help_text="The permission profile the portal keeps for hosted system users.")
+    # One account-wide sweep for every hosted client (docusign_integration.hosting.sweep): its own watermark.
+    sweep_watermark = models.DateTimeField(null=True, blank=True, help_text="Every status change before this has been read.")
+    last_sweep_at = models.DateTimeField(null=True, blank=True)
+    last_sweep_calls = models.PositiveIntegerField(default=0, help_text="DocuSign calls the last sweep made.")
+    last_sweep_unroutable = models.PositiveIntegerField(
+        default=0, help_text="Envelopes the last sweep gave to no client (no custom field, or not its sender's).")
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "ISV account"
+
+    def __str__(self) -> str:
+        return f"ISV account {self.account_id} ({self.environment})"
+
+    def system_user_email(self, slug: str) -> str:
+        return self.system_user_email_pattern.replace("{slug}", slug)
+
+
 class ClientOrganization(models.Model):
     """One of the ISV's clients: a DocuSign account (once known) in one DocuSign environment."""
 
@@ -98,6 +144,9 @@ class ClientOrganization(models.Model):
     slug = models.SlugField(max_length=60, unique=True)
     environment = models.CharField(max_length=20, choices=ENVIRONMENT_CHOICES, default=SANDBOX)
     onboarding_status = models.CharField(max_length=20, choices=OnboardingStatus.choices, default=OnboardingStatus.PROVISIONED)
+    hosting = models.CharField(max_length=20, choices=Hosting.choices, default=Hosting.OWN_ACCOUNT,
+                               help_text="Own DocuSign account, or hosted in the ISV account with a system user the "
+                                         "portal created.")
     # Set by staff for a dedicated account, chosen by the client admin, or (until they choose) recorded from the
     # system user's default account at consent: `account_source` says which.
     account_id = GUIDField("DocuSign account id", max_length=36, null=True, blank=True, validators=[guid_validator])
@@ -124,17 +173,27 @@ class ClientOrganization(models.Model):
         # instead of sorting 10,000 organizations with their health computed.
         indexes = [models.Index(fields=["name", "-id"], name="tenants_organization_name")]
         constraints = [
-            # docs/security.md TI-5: one DocuSign account belongs to exactly one client organization.
+            # docs/security.md TI-5: one DocuSign account belongs to exactly one client organization, unless it is
+            # the ISV account, which hosts many (their rows are `hosted`; services give them the ISV account only).
             models.UniqueConstraint(
                 fields=["environment", "account_id"],
-                condition=Q(account_id__isnull=False),
-                name="tenants_one_organization_per_account",
+                condition=Q(account_id__isnull=False, hosting="own_account"),
+                name="tenants_one_organization_per_own_account",
                 violation_error_message="This DocuSign account is already linked to another client organization.",
+            ),
+            models.CheckConstraint(
+                condition=Q(hosting="own_account") | Q(hosting="hosted", account_id__isnull=False),
+                name="tenants_hosting_known_and_hosted_has_account",
+                violation_error_message="A hosted client organization is in the ISV account.",
             ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_hosted(self) -> bool:
+        return self.hosting == Hosting.HOSTED
 
     def clean(self) -> None:
         """The base_uri must be on this organization's environment's allowlist; it is stored normalised."""

@@ -15,8 +15,10 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from docusign_integration.connect.hmac import connect_hmac_key_retire
-from docusign_integration.connect.models import HMACKeyScope
-from docusign_integration.models import CachedAccessToken, ConnectHMACKey, DocuSignCredential, OAuthState
+from docusign_integration.connect.models import ConnectHMACKey, HMACKeyScope
+from docusign_integration.oauth.models.credentials import DocuSignCredential
+from docusign_integration.oauth.models.state import OAuthState
+from docusign_integration.oauth.models.tokens import CachedAccessToken
 from docusign_integration.oauth.credentials import credential_disconnect
 from docusign_integration.oauth.state import oauth_states_cancel
 from docusign_integration.oauth.tokens import forget_impersonation_token

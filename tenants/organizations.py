@@ -21,14 +21,18 @@ from tenants.models import (
     GUID_PATTERN,
     AccountSource,
     ClientOrganization,
+    Hosting,
+    ISVAccount,
     OnboardingStatus,
     SystemUser,
 )
 
 ACCOUNT_TAKEN = "This DocuSign account is already linked to another client organization; one account serves one organization."
+ISV_ACCOUNT_TAKEN = ("This is the ISV's own DocuSign account: provision the client as hosted (provision_client --hosted) "
+                     "instead of linking the account.")
 ACCOUNT_FIELDS = ("account_id", "account_name", "base_uri", "organization_id", "onboarding_status", "account_source")
 _STATUS_ORDER = list(OnboardingStatus.values)
-ORGANIZATION_FIELDS = ("name", "slug", "environment", "onboarding_status", "account_id", "account_name", "base_uri",
+ORGANIZATION_FIELDS = ("name", "slug", "environment", "hosting", "onboarding_status", "account_id", "account_name", "base_uri",
                        "organization_id", "account_source")
 
 
@@ -54,8 +58,13 @@ def organization_provision(
     system_user_email: str,
     account_id: str | None = None,
     slug: str | None = None,
+    isv_account: ISVAccount | None = None,
 ) -> ClientOrganization:
-    """Create a client organization and its system user. Bad input raises ValidationError and stores nothing."""
+    """Create a client organization and its system user. Bad input raises ValidationError and stores nothing.
+
+    With `isv_account`, the client is hosted in the ISV's own account (docs/docusign.md §10.1): it takes that
+    account, shared with the other hosted clients; an own-account client may never take the ISV account.
+    """
     name = name.strip()
     system_user_id = system_user_id.strip().lower()
     system_user_email = system_user_email.strip()
@@ -72,8 +81,12 @@ def organization_provision(
         validate_email(system_user_email)
     except ValidationError:
         errors["system_user_email"] = "Enter the system user's email address."
-    if account_id is not None and not GUID_PATTERN.match(account_id):
+    if isv_account is not None:
+        account_id = isv_account.account_id
+    elif account_id is not None and not GUID_PATTERN.match(account_id):
         errors["account_id"] = "The DocuSign account id must be a GUID (Settings > Apps and Keys shows it as API Account ID)."
+    elif account_id and ISVAccount.objects.filter(environment=environment, account_id=account_id).exists():
+        errors["account_id"] = ISV_ACCOUNT_TAKEN
     elif account_id and ClientOrganization.objects.filter(environment=environment, account_id=account_id).exists():
         errors["account_id"] = ACCOUNT_TAKEN
     slug = slugify(slug or name)[:50]
@@ -85,9 +98,10 @@ def organization_provision(
         raise ValidationError(errors)
 
     with transaction.atomic():
+        hosted = {"hosting": Hosting.HOSTED, "base_uri": isv_account.base_uri} if isv_account is not None else {}
         organization = ClientOrganization.objects.create(
             name=name, slug=slug, environment=environment, account_id=account_id,
-            account_source=AccountSource.STAFF if account_id else AccountSource.UNKNOWN,
+            account_source=AccountSource.STAFF if account_id else AccountSource.UNKNOWN, **hosted,
         )
         system_user = SystemUser.objects.create(organization=organization, user_id=system_user_id, email=system_user_email)
         audit.record(

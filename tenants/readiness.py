@@ -21,7 +21,7 @@ from docusign_integration.envelopes.models.envelopes import Envelope, EnvelopeSt
 from docusign_integration.oauth.models.credentials import CredentialStatus, DocuSignCredential
 from docusign_integration.setup.models import SetupStatus
 from tenants import audit
-from tenants.models import ClientOrganization, ConsentStatus, OnboardingStatus
+from tenants.models import ClientOrganization, ConsentStatus, Hosting, OnboardingStatus
 from tenants.onboarding import CHOSEN_SOURCES
 
 
@@ -43,24 +43,27 @@ class Facts:
 def _ready_condition() -> Q:
     connected = Exists(DocuSignCredential.objects.filter(organization=OuterRef("pk"), status=CredentialStatus.OK))
     sent = Exists(Envelope.objects.filter(organization=OuterRef("pk")).exclude(status=EnvelopeStatus.CREATED))
+    # A hosted client's connection, account and setup are the ISV's (its account is the ISV account, set at
+    # provisioning): for it, consent and a first envelope are the client's facts.
+    own_steps = (Q(account_source__in=CHOSEN_SOURCES) & Q(account_setup__status=SetupStatus.IN_SYNC) & Q(connected))
     return (Q(system_user__consent_status=ConsentStatus.GRANTED) & Q(account_id__isnull=False)
-            & Q(account_source__in=CHOSEN_SOURCES) & Q(account_setup__status=SetupStatus.IN_SYNC)
-            & Q(connected) & Q(sent) & Q(offboarded_at__isnull=True))
+            & (own_steps | Q(hosting=Hosting.HOSTED)) & Q(sent) & Q(offboarded_at__isnull=True))
 
 
 def facts_of(organization: ClientOrganization) -> Facts:
     """The organization's facts in one query (the checklist and the service read the same)."""
     row = (ClientOrganization.objects.filter(pk=organization.pk).values(
-        "system_user__consent_status", "account_id", "account_source", "account_setup__status")
+        "system_user__consent_status", "account_id", "account_source", "account_setup__status", "hosting")
         .annotate(connected=Exists(DocuSignCredential.objects.filter(organization=OuterRef("pk"),
                                                                      status=CredentialStatus.OK)),
                   sent=Exists(Envelope.objects.filter(organization=OuterRef("pk"))
                               .exclude(status=EnvelopeStatus.CREATED))).get())
+    hosted = row["hosting"] == Hosting.HOSTED  # the ISV's steps hold for a hosted client (see _ready_condition)
     return Facts(
         consent=row["system_user__consent_status"] == ConsentStatus.GRANTED,
-        connected=row["connected"],
-        account_chosen=bool(row["account_id"]) and row["account_source"] in CHOSEN_SOURCES,
-        setup_in_sync=row["account_setup__status"] == SetupStatus.IN_SYNC,
+        connected=hosted or row["connected"],
+        account_chosen=bool(row["account_id"]) and (hosted or row["account_source"] in CHOSEN_SOURCES),
+        setup_in_sync=hosted or row["account_setup__status"] == SetupStatus.IN_SYNC,
         envelope_sent=row["sent"],
     )
 

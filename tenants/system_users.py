@@ -21,6 +21,7 @@ from tenants.models import (
     AccountSource,
     ClientOrganization,
     ConsentStatus,
+    ISVAccount,
     OnboardingStatus,
     SystemUser,
 )
@@ -129,11 +130,25 @@ def consent_record_result(
 
 def _link_account(organization: ClientOrganization, account: VerifiedAccount) -> bool:
     """Put the verified account's details on `organization` (unsaved), or return False when another organization has it."""
+    if organization.is_hosted:
+        if account.account_id != organization.account_id:  # a hosted client keeps the ISV account, shared
+            return False
+    elif not _link_own_account(organization, account):
+        return False
+    organization.account_id = account.account_id
+    organization.account_name = account.account_name
+    organization.base_uri = account.base_uri
+    organization.organization_id = account.organization_id or organization.organization_id
+    organization.account_source = organization.account_source or AccountSource.CONSENT
+    return True
+
+
+def _link_own_account(organization: ClientOrganization, account: VerifiedAccount) -> bool:
     taken = (
         ClientOrganization.objects.filter(environment=organization.environment, account_id=account.account_id)
         .exclude(pk=organization.pk)
         .exists()
-    )
+    ) or ISVAccount.objects.filter(environment=organization.environment, account_id=account.account_id).exists()
     if taken:
         return False
     try:
@@ -142,9 +157,4 @@ def _link_account(organization: ClientOrganization, account: VerifiedAccount) ->
             ClientOrganization.objects.filter(pk=organization.pk).update(account_id=account.account_id)
     except IntegrityError:
         return False
-    organization.account_id = account.account_id
-    organization.account_name = account.account_name
-    organization.base_uri = account.base_uri
-    organization.organization_id = account.organization_id or organization.organization_id
-    organization.account_source = organization.account_source or AccountSource.CONSENT
     return True

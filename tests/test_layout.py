@@ -33,6 +33,9 @@ TASK_NAMES = {
     "docusign_integration.tasks_setup.account_setup_push_task",
     "docusign_integration.tasks_setup.account_setup_check_task",
     "docusign_integration.tasks_setup.account_setup_check_all",
+    # Issue 18 (hosted clients), new since.
+    "docusign_integration.tasks_hosting.close_hosted_system_user",
+    "docusign_integration.tasks_hosting.sweep_isv_accounts",
 }
 
 APP_FILES = {"__init__.py", "apps.py", "admin", "urls.py", "models", "migrations", "management", "__pycache__"}

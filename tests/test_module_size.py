@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PRODUCT_PACKAGES = ("portal", "background", "pages", "api", "tenants", "docusign_integration", "outbound_events", "docusign_sandbox")
+PRODUCT_PACKAGES = ("portal", "background", "pages", "api", "tenants", "docusign_integration", "outbound_events",
+                    "docusign_sandbox")
 MAX_LINES = 400
 
 

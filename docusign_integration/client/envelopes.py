@@ -123,13 +123,15 @@ def docusign_datetime(value: datetime) -> str:
 
 
 def list_status_changes(ref: AccountRef, *, bearer: str, from_date: datetime, to_date: datetime | None = None,
-                        start_position: int = 0, count: int = LIST_PAGE_SIZE) -> dict[str, Any]:
-    """GET /envelopes?from_date=...: one page of the envelopes whose status changed in the window, with recipients."""
+                        start_position: int = 0, count: int = LIST_PAGE_SIZE,
+                        custom_fields: bool = False) -> dict[str, Any]:
+    """GET /envelopes?from_date=...: one page of the envelopes whose status changed in the window, with recipients
+    (and their custom fields when `custom_fields`: the ISV account's listing is routed by them)."""
     # Reference: https://developers.docusign.com/docs/esign-rest-api/reference/envelopes/envelopes/liststatuschanges/
     params = {
         "from_date": docusign_datetime(from_date),
         "from_to_status": "changed",
-        "include": "recipients",
+        "include": "recipients,custom_fields" if custom_fields else "recipients",
         "order": "asc",
         "start_position": str(start_position),
         "count": str(count),

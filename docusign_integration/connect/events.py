@@ -24,13 +24,14 @@ from django.utils import timezone
 
 from docusign_integration.client.ids import is_guid
 from docusign_integration.connect.dispatch import queue_processing
+from docusign_integration.connect.hosted_routing import Unroutable, envelope_summary, hosted_organization_for
 from docusign_integration.connect.models import ConnectEvent, ConnectEventState
 from docusign_integration.envelopes.models.envelopes import CreatedVia
 from docusign_integration.envelopes.status import EnvelopeSummary, SummaryError, envelope_status_apply, parse_docusign_datetime
 from portal import metrics
 from tenants import audit
 from tenants.active import organization_is_active
-from tenants.models import ClientOrganization
+from tenants.models import ClientOrganization, Hosting
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +98,14 @@ def connect_event_store(*, environment: str, account_id: str, organization: Clie
                         payload: Mapping[str, Any], body: bytes) -> tuple[ConnectEvent, bool]:
     """Store a verified message once; return (event, created). A new processable event is queued after commit."""
     account_id = account_id.lower()
+    unroutable = ""
+    if organization is not None and organization.hosting == Hosting.HOSTED:
+        # The ISV account: its id names no single client (docs/docusign.md §10.1).
+        try:
+            organization = hosted_organization_for(environment=environment, account_id=account_id,
+                                                   summary=envelope_summary(payload))
+        except Unroutable as exc:
+            organization, unroutable = None, str(exc)
     try:
         identity = message_identity(payload)
     except PoisonMessage as exc:
@@ -107,6 +116,8 @@ def connect_event_store(*, environment: str, account_id: str, organization: Clie
             state=ConnectEventState.QUARANTINED, reason=str(exc)[:REASON_LIMIT], processed_at=timezone.now())
         return event, True
     state, reason = _initial_state(identity.event, organization, account_id)
+    if unroutable:
+        reason = unroutable[:REASON_LIMIT]
     key = {"account_id": account_id, "envelope_id": identity.envelope_id, "event": identity.event,
            "generated_at": identity.generated_at, "recipient_id": identity.recipient_id}
     try:

@@ -68,13 +68,15 @@ def organization_for_account(account_id: str) -> ClientOrganization | None:
     Only its pk, environment and offboarded_at are loaded (the rest is deferred; offboarded_at lets Connect quarantine
     an offboarded client's messages without another query): this runs for every Connect delivery, and written
     with the ORM's query builder it took a third of the listener's CPU (bench/webhooks.py). The account id is
-    matched exactly, in lower case as GUIDField stores it, so the unique index answers.
+    matched exactly, in lower case as GUIDField stores it, so the index answers. For the ISV account, which hosts many
+    clients, this is one hosted client: `hosting` tells the caller to route by the message instead
+    (connect.hosted_routing).
     """
     environments = served_environments()
     if not environments:  # `IN ()` is not SQL; a portal serving no environment has no organization to find
         return None
     table = ClientOrganization._meta.db_table
-    sql = (f"SELECT id, environment, offboarded_at FROM {table} WHERE account_id = %s "  # noqa: S608 - only placeholders are variable
+    sql = (f"SELECT id, environment, hosting, offboarded_at FROM {table} WHERE account_id = %s "  # noqa: S608 - only placeholders are variable
            f"AND environment IN ({', '.join(['%s'] * len(environments))}) ORDER BY id LIMIT 1")
     return next(iter(ClientOrganization.objects.raw(sql, [account_id.lower(), *environments])), None)
 

@@ -25,6 +25,7 @@ from django.db import transaction
 
 from docusign_integration.client import envelopes as esign_envelopes
 from docusign_integration.client import errors
+from docusign_integration.client.custom_fields import hosted_client_custom_fields
 from docusign_integration.client.rest import AccountRef
 from docusign_integration.envelopes.models.envelopes import CreatedVia, EmbeddedSigner, Envelope, SignerIdentityKind
 from docusign_integration.envelopes.status import EnvelopeSummary, envelope_status_apply, parse_docusign_datetime
@@ -177,7 +178,13 @@ def system_user_identity(organization: ClientOrganization) -> SendingIdentity:
 
 
 def sending_identity(user: User, organization: ClientOrganization) -> SendingIdentity:
-    """The user's own connection when it reaches the organization's account, otherwise the system user."""
+    """The user's own connection when it reaches the organization's account, otherwise the system user.
+
+    A hosted client always sends as its own system user: a person's connection to the ISV account could send (and,
+    with account-wide access, read) as someone other than that client (docs/docusign.md §10.1).
+    """
+    if organization.is_hosted:
+        return system_user_identity(organization)
     ref = account_ref(organization)
     credential = DocuSignCredential.objects.filter(organization=organization, user_id=user.pk,
                                                    status=CredentialStatus.OK).first()
@@ -219,12 +226,16 @@ def _custom_fields(metadata: Mapping[str, str]) -> dict:
                                  for key, value in metadata.items()]}
 
 
-def _definition(subject: str, documents: Sequence[UploadedDocument], signers: Sequence[tuple[RecipientRequest, str]], *,
-                status: str = "created", template_id: str = "", metadata: Mapping[str, str] | None = None) -> dict:
+def _definition(organization: ClientOrganization, subject: str, documents: Sequence[UploadedDocument],
+                signers: Sequence[tuple[RecipientRequest, str]], *, status: str = "created", template_id: str = "",
+                metadata: Mapping[str, str] | None = None) -> dict:
     """The envelopeDefinition: documents with signers, or a server template with its roles filled in."""
     definition: dict = {"status": status, "emailSubject": subject}
-    if metadata:
-        definition["customFields"] = _custom_fields(metadata)
+    fields = _custom_fields(metadata or {})["textCustomFields"]
+    if organization.is_hosted:  # a hosted client's envelope names it in a hidden custom field: Connect and the sweep route by it
+        fields += hosted_client_custom_fields(organization.slug)["textCustomFields"]
+    if fields:
+        definition["customFields"] = {"textCustomFields": fields}
     if template_id:
         # Reference: https://developers.docusign.com/docs/esign-rest-api/how-to/request-signature-template-remote/
         definition["templateId"] = template_id
@@ -280,7 +291,7 @@ def envelope_create(*, acting_user: User | None, organization: ClientOrganizatio
     # is; the EmbeddedSigner row written below does.
     signers = [(r, uuid.uuid4().hex if r.embedded else "") for r in recipients]
     status = "sent" if send else "created"
-    definition = _definition(subject, documents, signers, status=status, template_id=template_id, metadata=metadata)
+    definition = _definition(organization, subject, documents, signers, status=status, template_id=template_id, metadata=metadata)
     created = identity.call(lambda bearer: esign_envelopes.create_envelope(identity.ref, bearer=bearer, definition=definition))
     envelope_id = created["envelopeId"]
     numbered = [(signer.recipient_id or str(number), signer, client_user_id)

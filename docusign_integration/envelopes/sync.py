@@ -88,7 +88,7 @@ def envelopes_sweep(organization: ClientOrganization, *, now: datetime | None = 
             items = page.get("envelopes") or []
             if not isinstance(items, list):
                 raise errors.BadResponse("DocuSign's status list has no envelopes list.", error_code="UNEXPECTED_SHAPE")
-            changes += sum(_apply(organization, item) for item in items)
+            changes += sum(apply_listed_envelope(organization, item) for item in items)
             envelopes += len(items)
             total = _int(page.get("totalSetSize"))
             first_total = total if first_total is None else first_total
@@ -111,8 +111,10 @@ def _int(value: object) -> int:
     return int(value) if isinstance(value, str | int) and str(value).isdigit() else 0
 
 
-def _apply(organization: ClientOrganization, item: Any) -> bool:
-    """Apply one `envelope` of the list; anything unreadable is logged and skipped (the rest of the page still counts)."""
+def apply_listed_envelope(organization: ClientOrganization, item: Any) -> bool:
+    """Apply one `envelope` of the list; anything unreadable is logged and skipped (the rest of the page still counts).
+
+    Also used by the ISV account's sweep (hosting.sweep), once it has routed the envelope to its hosted client."""
     try:
         if not isinstance(item, dict) or not is_guid(item.get("envelopeId")):
             raise SummaryError("no valid envelopeId")

@@ -25,7 +25,7 @@ from docusign_integration.envelopes.models.documents import DocumentKind, Docume
 from docusign_integration.envelopes.models.envelopes import Envelope, EnvelopeStatus
 from docusign_integration.envelopes.sending import SendingUnavailable
 from tenants.active import active_only, organization_is_active
-from tenants.models import ClientOrganization, ConsentStatus
+from tenants.models import ClientOrganization, ConsentStatus, Hosting
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ def syncable_organizations() -> QuerySet[ClientOrganization]:
     now = timezone.now()
     return (active_only(ClientOrganization.objects.all())
             .filter(system_user__consent_status=ConsentStatus.GRANTED, account_id__isnull=False)
+            .exclude(hosting=Hosting.HOSTED)  # the ISV account's one sweep serves them (hosting.tasks.sweep_isv_accounts)
             .exclude(base_uri="")
             .filter(Q(sync_state__isnull=True) | Q(sync_state__next_allowed_at__isnull=True)
                     | Q(sync_state__next_allowed_at__lte=now)))

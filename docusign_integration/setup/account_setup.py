@@ -45,6 +45,8 @@ CONNECT_DISABLED = ("Connect is not enabled on the DocuSign account {account}. A
                     "Connect for the account (or ask DocuSign to), then run Setup again.")
 NO_ACCOUNT = ("This organization has no DocuSign account yet: grant consent for the system user or connect to DocuSign "
               "and choose the account first.")
+HOSTED = ("This client is hosted in the ISV's DocuSign account, which the ISV sets up once for every hosted client "
+          "(manage.py setup_isv_account); there is nothing to set up per client.")
 # UNVERIFIED (docs/docusign.md §7.1): DocuSign's errorCode for an account without Connect is undocumented; the sandbox's.
 CONNECT_NOT_ENABLED_CODES = frozenset({"CONNECT_NOT_ENABLED"})
 
@@ -137,6 +139,8 @@ def _connect_id_order(configuration: dict[str, Any]) -> tuple[int, str]:
 
 
 def _account_ref(organization: ClientOrganization) -> AccountRef:
+    if organization.is_hosted:  # its account is the ISV's, set up once for every hosted client
+        raise SetupRefused(HOSTED, error_code="HOSTED_CLIENT")
     if not organization.account_id or not organization.base_uri:
         raise SetupRefused(NO_ACCOUNT, error_code="NO_ACCOUNT")
     return AccountRef(organization.environment, organization.account_id, organization.base_uri)

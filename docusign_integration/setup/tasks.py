@@ -16,7 +16,7 @@ from background import task_retry
 from docusign_integration.client import errors
 from docusign_integration.setup import account_setup
 from tenants.active import active_only, organization_is_active
-from tenants.models import ClientOrganization
+from tenants.models import ClientOrganization, Hosting
 
 
 @shared_task(name="docusign_integration.tasks_setup.account_setup_push_task", bind=True, max_retries=5, acks_late=True)
@@ -48,7 +48,8 @@ def account_setup_check_task(self: Task, organization_id: int) -> None:
 @shared_task(name="docusign_integration.tasks_setup.account_setup_check_all")
 def account_setup_check_all() -> int:
     """The daily drift check: one `account_setup_check_task` per active organization with an account; returns how many."""
-    ids = active_only(ClientOrganization.objects.all()).filter(account_id__isnull=False).values_list("pk", flat=True)
+    ids = (active_only(ClientOrganization.objects.all()).filter(account_id__isnull=False)
+           .exclude(hosting=Hosting.HOSTED).values_list("pk", flat=True))  # the ISV account is set up once, not per client
     count = 0
     for organization_id in ids.iterator(chunk_size=1000):
         account_setup_check_task.delay(organization_id)

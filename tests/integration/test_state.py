@@ -53,7 +53,8 @@ def test_the_callback_in_the_same_session_gets_back_what_the_start_stored(alice)
     request = browser(alice)
     state = start(request)
     record = consume_state(browser(alice, request.session.session_key), state, flow="authorization_code")
-    assert (record.flow, record.environment, record.organization_id, record.user_id) == ("authorization_code", "sandbox", 7, alice.pk)
+    assert (record.flow, record.environment, record.organization_id, record.user_id) == (
+        "authorization_code", "sandbox", 7, alice.pk)
     assert record.payload == {"next": "/onboarding/"}
     assert record.code_verifier == "CANARY-verifier-" + "v" * 40
 

@@ -59,5 +59,6 @@ def test_the_navigation_puts_what_staff_use_first(settings):
     settings.PORTAL_STAFF_REQUIRE_OTP = False
     html = signed_in(factories.user("root", is_staff=True, is_superuser=True)).get("/admin/").content.decode()
 
-    order = [html.index(f'class="app-{label} module') for label in ("tenants", "docusign_integration", "api", "outbound_events", "background", "auth")]
+    labels = ("tenants", "docusign_integration", "api", "outbound_events", "background", "auth")
+    order = [html.index(f'class="app-{label} module') for label in labels]
     assert order == sorted(order)

@@ -37,7 +37,10 @@ class Command(BaseCommand):
             return
         states = [ConnectEventState.RECEIVED, *([ConnectEventState.QUARANTINED] if quarantined else [])]
         events = ConnectEvent.objects.filter(state__in=states).order_by("generated_at", "pk")
-        if owner is not None:
+        if owner is not None and owner.is_hosted:
+            # The ISV account's id names every hosted client: only the client's own messages (docs/docusign.md §10.1).
+            events = events.filter(organization=owner)
+        elif owner is not None:
             events = events.filter(Q(organization=owner) | Q(organization=None, account_id=(owner.account_id or "-").lower()))
         total = events.count()
         if dry_run:
@@ -49,6 +52,8 @@ class Command(BaseCommand):
             owner_now = event.organization or organization_for_account(event.account_id)
             if owner_now is None:
                 state = "still without an organization"
+            elif event.organization is None and owner_now.is_hosted:
+                state = "left alone (the ISV account's message names no hosted client)"
             else:
                 state = (connect_event_replay(event.pk, acting_user=None, organization=owner_now,
                                                   quarantined=quarantined)

@@ -7,6 +7,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from docusign_integration.hosting.provisioning import hosted_client_offboard
 from tenants import services
 from tenants.selection import selected_organizations
 
@@ -44,7 +45,8 @@ class Command(BaseCommand):
             if dry_run:
                 continue
             try:
-                offboarded += services.organization_offboard(acting_user=None, organization=organization, reason=reason)
+                # A hosted client's system user in the ISV account is closed by a task after the commit.
+                offboarded += hosted_client_offboard(acting_user=None, organization=organization, reason=reason)
             except ValidationError as exc:
                 raise CommandError(" ".join(exc.messages)) from exc
         total = len(organizations)

@@ -6,9 +6,12 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.validators import validate_email
 from django.db import transaction
 
 from docusign_integration.client import conf
+from docusign_integration.client.errors import DocuSignError
+from docusign_integration.hosting.provisioning import hosted_client_provision
 from tenants import services
 from tenants.management.commands.consent_links import write_consent_links
 from tenants.models import MembershipRole
@@ -20,23 +23,43 @@ class Command(BaseCommand):
         "consent links. The links are the portal's consent start pages, not raw DocuSign URLs: the OAuth state must be "
         "bound to the browser session that returns from DocuSign (one use, ten minutes), so it is issued when someone "
         "signed in to the portal (ISV staff or a client admin of the organization) opens the link. Nothing is stored "
-        "when any input is invalid."
+        "when any input is invalid. With --hosted the client is hosted in the ISV account (setup_isv_account): the portal "
+        "creates its system user there (or finds it again by email) and no system user options are given."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name")
         parser.add_argument("--environment", required=True, choices=[c for c, _ in conf.ENVIRONMENT_CHOICES])
-        parser.add_argument("--system-user-id", required=True, help="The system user's DocuSign user id (GUID).")
-        parser.add_argument("--system-user-email", required=True)
+        parser.add_argument("--hosted", action="store_true",
+                            help="Host the client in the ISV account; the portal creates its system user there.")
+        parser.add_argument("--system-user-id", help="The system user's DocuSign user id (GUID); not with --hosted.")
+        parser.add_argument("--system-user-email", help="Not with --hosted.")
         parser.add_argument("--account-id", help="A dedicated DocuSign account id (GUID); default: the user's default account.")
         parser.add_argument("--slug")
         parser.add_argument("--invite", nargs="*", default=[], metavar="EMAIL", help="Invite these people as client admins.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        system_user = (options["system_user_id"], options["system_user_email"], options["account_id"])
+        if options["hosted"] and any(system_user):
+            raise CommandError("--hosted: the portal creates the system user in the ISV account; give no --system-user-id, "
+                               "--system-user-email or --account-id.")
+        if not options["hosted"] and not all(system_user[:2]):
+            raise CommandError("--system-user-id and --system-user-email are required (or --hosted).")
         try:
+            for email in options["invite"] if options["hosted"] else ():
+                # Before DocuSign is asked anything: the hosted path cannot roll DocuSign back.
+                try:
+                    validate_email(email)
+                except ValidationError:
+                    raise ValidationError({"invite": f"{email!r} is not an email address."}) from None
+            # A hosted client asks DocuSign first, outside any transaction (no lock held while DocuSign answers);
+            # provisioning again reuses what it made, so a failure after it leaves nothing to clean up.
+            hosted = hosted_client_provision(
+                acting_user=None, name=options["name"], environment=options["environment"], slug=options["slug"],
+            ) if options["hosted"] else None
             # One transaction: a bad invitation address leaves no half-provisioned organization behind.
             with transaction.atomic():
-                organization = services.organization_provision(
+                organization = hosted if hosted is not None else services.organization_provision(
                     acting_user=None, name=options["name"], environment=options["environment"],
                     system_user_id=options["system_user_id"], system_user_email=options["system_user_email"],
                     account_id=options["account_id"], slug=options["slug"],
@@ -45,6 +68,8 @@ class Command(BaseCommand):
                     services.invitation_send(acting_user=None, organization=organization, email=email, role=MembershipRole.ADMIN)
         except ValidationError as exc:
             raise CommandError("; ".join(f"{field}: {' '.join(m)}" for field, m in exc.message_dict.items())) from exc
+        except DocuSignError as exc:
+            raise CommandError(f"DocuSign: {exc.user_message}") from exc
 
         self.stdout.write(f"Provisioned {organization.name} (slug {organization.slug}, {organization.environment}).")
         for email in options["invite"]:

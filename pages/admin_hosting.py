@@ -1,0 +1,114 @@
+"""ISV staff's admin for the ISV account and the hosted clients' usage (docs/docusign.md §10.1).
+
+The ISV account is recorded and changed by `manage.py setup_isv_account` (it calls DocuSign to keep the permission
+profile right), so the admin shows it read-only. Its usage page lists, for one month, the envelopes each hosted
+client sent (one query) and downloads the billing CSV of any range of months.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+
+from docusign_integration.client import conf
+from docusign_integration.client.errors import DocuSignError
+from docusign_integration.hosting.provisioning import hosted_client_provision
+from docusign_integration.hosting.usage import hosted_usage, write_usage_csv
+from tenants.models import ClientOrganization, ISVAccount
+from tenants.users import signed_in_user
+
+
+class HostedProvisionForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    slug = forms.SlugField(max_length=50, required=False, help_text="Default: from the name. Also names its system "
+                           "user's email, by the ISV account's pattern.")
+    environment = forms.ChoiceField(choices=conf.ENVIRONMENT_CHOICES)
+
+
+def _month(value: str | None, default: date) -> date:
+    try:
+        return datetime.strptime(value or "", "%Y-%m").date()
+    except ValueError:
+        return default
+
+
+@admin.register(ISVAccount)
+class ISVAccountAdmin(admin.ModelAdmin):
+    list_display = ("account_id", "environment", "admin_user_id", "system_user_email_pattern", "permission_profile_name",
+                    "last_sweep_at", "last_sweep_calls", "last_sweep_unroutable")
+    readonly_fields = list_display
+    fields = list_display
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # `manage.py setup_isv_account` records it
+
+    def has_change_permission(self, request: HttpRequest, obj: ISVAccount | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: ISVAccount | None = None) -> bool:
+        return False  # hosted clients live in it
+
+    def get_urls(self) -> list[URLPattern]:
+        wrap = self.admin_site.admin_view
+        return [
+            path("usage/", wrap(self.usage_view), name="tenants_isvaccount_usage"),
+            path("usage.csv", wrap(self.usage_csv), name="tenants_isvaccount_usage_csv"),
+            path("provision/", wrap(self.provision_view), name="tenants_isvaccount_provision"),
+            *super().get_urls(),
+        ]
+
+    def _check(self, request: HttpRequest) -> None:
+        if not request.user.has_perm("tenants.view_clientorganization"):
+            raise PermissionDenied
+
+    def usage_view(self, request: HttpRequest) -> HttpResponse:
+        """Envelopes sent by each hosted client in one month (?month=YYYY-MM, default this month)."""
+        self._check(request)
+        month = _month(request.GET.get("month"), timezone.now().date().replace(day=1))
+        rows = hosted_usage(first_month=month, last_month=month)
+        return TemplateResponse(request, "admin/tenants/isvaccount/usage.html", {
+            **self.admin_site.each_context(request), "opts": self.model._meta,
+            "title": f"Envelopes sent by hosted clients, {month:%B %Y}", "month": month, "rows": rows,
+            "total": sum(r.envelopes_sent for r in rows),
+        })
+
+    def usage_csv(self, request: HttpRequest) -> HttpResponse:
+        """The billing CSV: ?from=YYYY-MM&to=YYYY-MM (default: the last twelve months)."""
+        self._check(request)
+        today = timezone.now().date()
+        last = _month(request.GET.get("to"), today.replace(day=1))
+        first = _month(request.GET.get("from"), last.replace(year=last.year - 1))
+        stream = io.StringIO()
+        write_usage_csv(hosted_usage(first_month=min(first, last), last_month=last), stream)
+        response = HttpResponse(stream.getvalue(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="hosted-usage-{first:%Y-%m}-{last:%Y-%m}.csv"'
+        return response
+
+    def provision_view(self, request: HttpRequest) -> HttpResponse:
+        """Provision a hosted client: its system user is created (or found again) in the ISV account, then recorded."""
+        if not request.user.has_perm("tenants.add_clientorganization"):
+            raise PermissionDenied
+        form = HostedProvisionForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                organization = hosted_client_provision(acting_user=signed_in_user(request), **form.cleaned_data)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            except DocuSignError as exc:
+                form.add_error(None, f"DocuSign: {exc.user_message}")
+            else:
+                self.message_user(request, f"Provisioned {organization.name}, hosted in the ISV account, with its system "
+                                           f"user {organization.system_user.email}. Next: check consent, invite a client admin.")
+                return HttpResponseRedirect(reverse("admin:tenants_clientorganization_change", args=[organization.pk]))
+        return TemplateResponse(request, "admin/tenants/clientorganization/form.html", {
+            **self.admin_site.each_context(request), "opts": ClientOrganization._meta, "original": None, "form": form,
+            "title": "Provision a hosted client", "submit_label": "Provision in the ISV account",
+        })
