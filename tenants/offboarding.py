@@ -16,10 +16,10 @@ from django.utils import timezone
 
 from docusign_integration.connect.hmac import connect_hmac_key_retire
 from docusign_integration.connect.models import ConnectHMACKey, HMACKeyScope
+from docusign_integration.oauth.credentials import credential_disconnect
 from docusign_integration.oauth.models.credentials import DocuSignCredential
 from docusign_integration.oauth.models.state import OAuthState
 from docusign_integration.oauth.models.tokens import CachedAccessToken
-from docusign_integration.oauth.credentials import credential_disconnect
 from docusign_integration.oauth.state import oauth_states_cancel
 from docusign_integration.oauth.tokens import forget_impersonation_token
 from tenants import audit

@@ -1,6 +1,6 @@
 """docs/security.md DP-2 and F11: every response of the production profile carries the hardening headers.
 
-The security settings are read from portal/settings.py evaluated with DEBUG=False in a fresh interpreter (the
+The security settings are read from portal/settings/ evaluated with DEBUG=False in a fresh interpreter (the
 production profile as deployed), then every GET route is crawled over HTTPS as each role, plus a 404, the Connect
 listener's 405 and a 500 (a DocuSign call failing in an unexpected way). `check --deploy` for the same profile
 (docs/security.md DP-1) is tests/test_settings_checks.py. CSP forbids inline styles and scripts, so no page may contain them.

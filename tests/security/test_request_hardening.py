@@ -74,7 +74,7 @@ def test_a_forged_x_forwarded_proto_is_not_trusted_unless_the_proxy_setting_is_o
     settings.SECURE_SSL_REDIRECT = True
     forged = {"HTTP_X_FORWARDED_PROTO": "https"}
 
-    # A page, not /healthz: the probes are exempt from the https redirect (portal/settings.py SECURE_REDIRECT_EXEMPT).
+    # A page, not /healthz: the probes are exempt from the https redirect (portal/settings/ SECURE_REDIRECT_EXEMPT).
     direct = Client().get("/accounts/login/", **forged)  # no proxy configured: still plain HTTP, so redirected to https
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     behind_proxy = Client().get("/accounts/login/", **forged)
