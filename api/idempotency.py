@@ -5,6 +5,10 @@ DocuSign call, so of two concurrent requests with one key exactly one inserts; t
 409 while the first runs (the database's constraint decides, not timing). A finished answer is kept 24 hours and
 replayed for the same method, path and body (`Idempotent-Replayed: true`); another body with the key is 422. An
 answer a retry could change (429, 5xx, 409 busy) is not kept: the row is deleted so the client can retry.
+
+An answer that shows a secret once (a webhook endpoint's signing secret, `shows_secret_once`) is kept without its
+`secret` (the database never holds it in clear); a replay of it is 409 `secret_not_replayed` naming the object, whose
+secret the caller rotates if the first answer was lost.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from .problems import ApiProblem, problem_response
 HEADER = "Idempotency-Key"
 KEPT = timedelta(hours=24)
 NOT_KEPT_STATUSES = frozenset({409, 429})
+SECRET_WITHHELD = "secret_withheld"  # the kept body of an answer whose secret was shown once
 
 Handler = Callable[..., Response]
 
@@ -95,6 +100,10 @@ def idempotent(handler: Handler) -> Handler:
             if existing.status_code is None:
                 raise ApiProblem(409, "idempotency_request_in_progress", "A request with this Idempotency-Key is "
                                  "being processed; retry shortly.", retry_after=1)
+            if isinstance(existing.response_body, dict) and existing.response_body.get(SECRET_WITHHELD):
+                raise ApiProblem(409, "secret_not_replayed", "The first request with this Idempotency-Key succeeded "
+                                 f"(id {existing.response_body.get('id')}); its secret is shown only once: rotate the "
+                                 "secret to get a new one.")
             replay = Response(existing.response_body, status=existing.status_code,
                               content_type="application/problem+json" if existing.status_code >= 400 else None)
             replay["Idempotent-Replayed"] = "true"
@@ -111,7 +120,19 @@ def idempotent(handler: Handler) -> Handler:
             IdempotentRequest.objects.filter(organization_id=organization_id, key=key).delete()
         else:
             IdempotentRequest.objects.filter(organization_id=organization_id, key=key).update(
-                status_code=response.status_code, response_body=response.data)
+                status_code=response.status_code, response_body=_kept_body(response))
         return response
 
     return wrapper
+
+
+def shows_secret_once(response: Response) -> Response:
+    """Mark an answer that carries a `secret` shown once: it is kept without it, and never replayed."""
+    response.shows_secret_once = True  # type: ignore[attr-defined]
+    return response
+
+
+def _kept_body(response: Response) -> Any:
+    if not getattr(response, "shows_secret_once", False) or response.status_code >= 400:
+        return response.data
+    return {SECRET_WITHHELD: True, "id": str(response.data.get("id", ""))}

@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
-from . import views, views_account
+from . import views, views_account, views_webhooks
 
 app_name = "api"
 
@@ -26,6 +26,7 @@ def docs_page(view: Callable[..., Any]) -> Callable[..., HttpResponse]:
 
 
 ENVELOPE = "envelopes/<str:envelope_id>"
+WEBHOOK_ENDPOINT = "webhook_endpoints/<str:endpoint_id>"
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", docs_page(SpectacularSwaggerSplitView.as_view(url_name="api:schema")), name="swagger-ui"),
@@ -45,4 +46,8 @@ urlpatterns = [
          name="envelope-focused-view"),
     path(f"{ENVELOPE}/documents/combined", views_account.DocumentView.as_view(), name="envelope-combined"),
     path(f"{ENVELOPE}/documents/certificate", views_account.CertificateView.as_view(), name="envelope-certificate"),
+    path("webhook_endpoints", views_webhooks.WebhookEndpointListView.as_view(), name="webhook-endpoints"),
+    path(WEBHOOK_ENDPOINT, views_webhooks.WebhookEndpointView.as_view(), name="webhook-endpoint"),
+    path(f"{WEBHOOK_ENDPOINT}/rotate_secret", views_webhooks.RotateSecretView.as_view(), name="webhook-endpoint-rotate"),
+    path(f"{WEBHOOK_ENDPOINT}/replay", views_webhooks.ReplayView.as_view(), name="webhook-endpoint-replay"),
 ]

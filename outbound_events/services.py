@@ -36,11 +36,12 @@ def validate_event_types(event_types: Iterable[str]) -> list[str]:
 
 
 def endpoint_create(*, acting_user: User | None, organization: ClientOrganization, url: str,
-                    event_types: Iterable[str] = (), max_in_flight: int = 4) -> tuple[WebhookEndpoint, str]:
+                    event_types: Iterable[str] = (), max_in_flight: int = 4,
+                    enabled: bool = True) -> tuple[WebhookEndpoint, str]:
     """Add an endpoint with a fresh secret; returns it with the secret (shown once, never stored in clear)."""
     validate_url(url)
     endpoint = WebhookEndpoint(organization=organization, url=url, event_types=validate_event_types(event_types),
-                               max_in_flight=max_in_flight)
+                               max_in_flight=max_in_flight, enabled=enabled)
     secret = secrets.generate()
     secrets.set_secret(endpoint, secret)
     with transaction.atomic():
@@ -89,6 +90,15 @@ def endpoint_rotate_secret(*, acting_user: User | None, endpoint: WebhookEndpoin
         audit.record(actor=acting_user, action="webhook_endpoint.rotate_secret", organization=locked.organization,
                      target=locked, after={"previous_secret_until": locked.previous_secret_until})
     return secret
+
+
+def endpoint_delete(*, acting_user: User | None, endpoint: WebhookEndpoint) -> None:
+    """Remove an endpoint with its deliveries (the events stay, for the organization's other endpoints)."""
+    with transaction.atomic():
+        locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+        audit.record(actor=acting_user, action="webhook_endpoint.delete", organization=locked.organization,
+                     target=locked, before=audit.snapshot(locked, ENDPOINT_FIELDS))
+        locked.delete()
 
 
 def events_replay(*, acting_user: User | None, events: QuerySet[OutboundEvent],
