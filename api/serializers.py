@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from docusign_integration.client.custom_fields import HOSTED_CLIENT_FIELD
 from docusign_integration.envelopes.sending import MAX_END_USER_ID, MAX_RECIPIENTS, check_document
 
 MAX_DOCUMENTS = 10
@@ -68,6 +69,14 @@ class EnvelopeCreate(serializers.Serializer):
     template_id = serializers.CharField(max_length=36, required=False)
     recipients = RecipientIn(many=True, min_length=1, max_length=MAX_RECIPIENTS)  # type: ignore[call-arg]
     metadata = StringMapField(max_keys=MAX_METADATA, required=False)
+
+    def validate_metadata(self, value: dict[str, str]) -> dict[str, str]:
+        # The portal routes a hosted client's Connect messages by this custom field: an ISV-chosen value would
+        # route its envelopes' Connect messages to another organization, or to none (connect/hosted_routing.py).
+        for key in value:
+            if key.casefold() == HOSTED_CLIENT_FIELD.casefold():
+                raise serializers.ValidationError({key: f"{HOSTED_CLIENT_FIELD} is reserved by the portal."})
+        return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if bool(attrs.get("documents")) == bool(attrs.get("template_id")):

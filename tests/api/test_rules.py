@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from api.models import OrganizationAPIKey
+from docusign_integration.client.custom_fields import HOSTED_CLIENT_FIELD
 from docusign_integration.models import AccountRateLimit
 from docusign_sandbox.models import Envelope as SandboxEnvelope
 from tenants.models import AuditEvent
@@ -151,3 +152,13 @@ def test_an_offboarded_organizations_keys_stop_working_and_it_gets_no_new_ones(s
     assert api_requests().count() == before  # nothing is called at DocuSign for it again
     with pytest.raises(ValidationError):
         api_key_create(acting_user=None, organization=acme, name="again")
+
+
+def test_metadata_may_not_use_the_hosted_client_field(sandbox, acme, acme_api):
+    """The portal routes a hosted client's Connect messages by this custom field: the ISV's metadata may not set it."""
+    for key in (HOSTED_CLIENT_FIELD, HOSTED_CLIENT_FIELD.upper()):
+        response = acme_api.post("envelopes", document_envelope(metadata={key: "globex"}))
+        assert response.status_code == 400, response.content
+        assert [e["field"] for e in response.json()["errors"]] == [f"metadata.{key}"]
+        assert HOSTED_CLIENT_FIELD in response.json()["errors"][0]["message"]
+    assert SandboxEnvelope.objects.count() == 0 and not api_requests(r"/envelopes$", "POST").exists()
