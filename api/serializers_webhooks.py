@@ -1,5 +1,6 @@
-"""The webhook endpoints' request and response shapes; a URL passes the same checks as in the admin (docs/security.md
-EV-1): Django's URL syntax, 500 characters, then outbound_events' SSRF rules, each refusal naming its field."""
+"""The webhook endpoints' request and response shapes; a URL passes the same checks as in the admin
+(docs/security.md EV-1): Django's URL syntax, 500 characters, then outbound_events' SSRF rules, each refusal naming its
+field."""
 
 from __future__ import annotations
 
