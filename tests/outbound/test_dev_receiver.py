@@ -9,6 +9,7 @@ import pytest
 
 from docusign_integration.envelopes.status import envelope_status_apply
 from outbound_events import services
+from outbound_events.models import Delivery
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +23,8 @@ def test_the_receiver_page_lists_what_the_endpoint_received_with_verified_signat
     with django_capture_on_commit_callbacks(execute=True):
         envelope_status_apply(organization=organization, envelope_id=envelope_id, status="sent",
                               changed_at=datetime(2026, 1, 1, tzinfo=UTC), source="connect")
-    assert runner.run() == [(1, "delivered")]
+    # The delivery's own id: ids are not reset between the suite's transactional tests (SQLite's AUTOINCREMENT).
+    assert runner.run() == [(Delivery.objects.get().pk, "delivered")]
 
     client.force_login(factories.isv_staff())
     page = client.get("/_dev/webhooks/acme/").content.decode()

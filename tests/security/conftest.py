@@ -36,6 +36,8 @@ from docusign_integration.oauth import credentials
 from docusign_integration.oauth.account_server import TokenResponse, UserAccount, UserInfo
 from docusign_sandbox.models import IntegrationKey
 from docusign_sandbox.seed import ACME
+from outbound_events import services as outbound_services
+from outbound_events.models import WebhookEndpoint
 from tenants import services
 from tenants.models import ClientMembership, ClientOrganization, MembershipRole
 from tests import factories
@@ -61,6 +63,7 @@ class Secrets:
     hmac_secret: str = field(default_factory=canary)
     private_key_lines: list[str] = field(default_factory=list)  # the PEM body of the key the sandbox registered
     issued_tokens: list[str] = field(default_factory=list)  # the real token pair the sandbox issued to admin A
+    webhook_secret: str = ""  # organization A's webhook endpoint's signing secret (made by the portal)
 
     @property
     def needles(self) -> dict[str, str]:
@@ -68,6 +71,8 @@ class Secrets:
                  "refresh token": self.refresh_token, "HMAC secret": self.hmac_secret}
         found.update({f"private key line {n}": line for n, line in enumerate(self.private_key_lines)})
         found.update({f"issued token {n}": token for n, token in enumerate(self.issued_tokens)})
+        if self.webhook_secret:
+            found["webhook secret"] = self.webhook_secret
         return found
 
     def found_in(self, text: str) -> list[str]:
@@ -82,6 +87,7 @@ class World:
     org_b: ClientOrganization
     users: dict[str, AbstractUser | None]
     envelope: Envelope
+    webhook_endpoint: WebhookEndpoint
     invitation_token: str
     canary_credential: DocuSignCredential
     preferred: dict[type[Model], Model]
@@ -109,6 +115,7 @@ class World:
         return {
             "slug": self.org_a.slug,
             "envelope_id": self.envelope.envelope_id,
+            "endpoint_id": str(self.webhook_endpoint.pk),
             "recipient_id": "1",
             "token": self.invitation_token,
             "uidb64": urlsafe_base64_encode(force_bytes(self.users["admin_a"].pk)),
@@ -206,8 +213,12 @@ def build_world(sandbox, settings, monkeypatch) -> World:
     invitation_token = link[link.index("/onboarding/invitations/"):].split()[0].split("/")[3]
     LogEntry.objects.log_actions(user_id=users["superuser"].pk, queryset=ClientOrganization.objects.filter(pk=org_a.pk),
                                  action_flag=CHANGE, change_message="Renamed.")
+    settings.OUTBOUND_EVENTS_ALLOW_LOOPBACK = True
+    webhook_endpoint, secrets.webhook_secret = outbound_services.endpoint_create(
+        acting_user=users["staff"], organization=org_a, url="http://127.0.0.1:9/hooks", event_types=["setup.drifted"])
 
     return World(sandbox=sandbox, secrets=secrets, org_a=org_a, org_b=org_b, users=users, envelope=envelope,
+                 webhook_endpoint=webhook_endpoint,
                  invitation_token=invitation_token, canary_credential=canary_credential,
                  preferred={ClientOrganization: org_a, DocuSignCredential: canary_credential, ConnectHMACKey: hmac_key,
                             ConnectEvent: ConnectEvent.objects.filter(organization=org_a).first()})
