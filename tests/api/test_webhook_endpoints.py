@@ -8,7 +8,8 @@ import logging
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from api.models import IdempotentRequest
@@ -154,3 +155,14 @@ def test_replay_one_event_or_a_time_range_of_the_organizations_own(sandbox, acme
     assert acme_api.post(replay, {}).status_code == 400
     assert AuditEvent.objects.filter(action="outbound_events.replay").count() == 2
 
+
+
+def test_the_list_costs_the_same_queries_for_one_endpoint_or_five(sandbox, acme, acme_api):
+    _create(acme_api)
+    with CaptureQueriesContext(connection) as one:
+        assert len(acme_api.get("webhook_endpoints").json()["webhook_endpoints"]) == 1
+    for _ in range(4):
+        _create(acme_api)
+    with CaptureQueriesContext(connection) as five:
+        assert len(acme_api.get("webhook_endpoints").json()["webhook_endpoints"]) == 5
+    assert len(five) == len(one)
