@@ -39,7 +39,7 @@ from docusign_sandbox.seed import ACME
 from outbound_events import services as outbound_services
 from outbound_events.models import WebhookEndpoint
 from tenants import services
-from tenants.models import ClientMembership, ClientOrganization, MembershipRole
+from tenants.models import ClientMembership, ClientOrganization, Invitation, MembershipRole
 from tests import factories
 from tests.connect.conftest import fixture_body, signed_headers
 from tests.envelopes.conftest import connected_organization, docusign_envelope
@@ -112,7 +112,12 @@ class World:
             return "individual" if route.name == "docusign:consent_start" else "combined"
         if param == "token" and route.name == "password_reset_confirm":
             return default_token_generator.make_token(self.users["admin_a"])
+        if param == "invitation_id":  # the organization page's revoke/resend of A's own invitation
+            invitation = Invitation.objects.filter(organization=self.org_a).order_by("pk").first()
+            return str(invitation.pk) if invitation is not None else None
         return {
+            "action": "resend",
+            "template_id": str(uuid.uuid4()),  # the ISV API's; the crawl's session roles get its 401 either way
             "slug": self.org_a.slug,
             "envelope_id": self.envelope.envelope_id,
             "endpoint_id": str(self.webhook_endpoint.pk),
