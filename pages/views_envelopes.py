@@ -31,6 +31,7 @@ from docusign_integration.client.ids import is_guid
 from docusign_integration.envelopes import documents, sending
 from docusign_integration.envelopes.models.envelopes import Envelope, EnvelopeStatus
 from docusign_integration.envelopes.tasks import sync_organization_soon
+from docusign_integration.hosting.tasks import isv_account_sweep_soon
 from pages import envelope_page
 from portal.request_size import max_request_body
 from tenants import onboarding
@@ -177,7 +178,7 @@ def envelope_sender_return(request: AuthenticatedRequest, slug: str) -> HttpResp
     organization = _organization(request, slug)
     event = envelope_page.known_event(request.GET.get("event", ""), envelope_page.SENDER_EVENTS)
     if event == "Send":
-        sync_organization_soon(organization, "sent")
+        _sweep_soon(organization, "sent")
     envelope_id = request.GET.get("envelope", "")
     if is_guid(envelope_id) and Envelope.objects.filter(organization=organization, envelope_id=envelope_id.lower()).exists():
         # The envelope's page shows the outcome beside the status it has, and follows it live (pages.envelope_page).
@@ -238,7 +239,7 @@ def envelope_signing_return(request: AuthenticatedRequest, slug: str, envelope_i
     envelope = _envelope(organization, envelope_id)
     event = envelope_page.known_event(request.GET.get("event", ""), envelope_page.SIGNING_EVENTS)
     if event in envelope_page.SIGNING_DONE_EVENTS:
-        sync_organization_soon(organization, event)
+        _sweep_soon(organization, event)
     return HttpResponseRedirect(reverse("onboarding:envelope_detail", args=[slug, envelope.envelope_id])
                                 + f"?{urlencode({'signed': event})}")
 
@@ -251,3 +252,11 @@ def document_download(request: AuthenticatedRequest, slug: str, envelope_id: str
     if document is None:
         raise Http404
     return documents.document_response(document)
+
+
+def _sweep_soon(organization: ClientOrganization, reason: str) -> None:
+    """Back from DocuSign's page: the sweep that serves this organization (a hosted client's is its ISV account's)."""
+    if organization.is_hosted:
+        isv_account_sweep_soon(organization.environment, reason)
+    else:
+        sync_organization_soon(organization, reason)

@@ -36,6 +36,7 @@ TASK_NAMES = {
     # Issue 18 (hosted clients), new since.
     "docusign_integration.tasks_hosting.close_hosted_system_user",
     "docusign_integration.tasks_hosting.sweep_isv_accounts",
+    "docusign_integration.tasks_hosting.sweep_isv_account",
 }
 
 APP_FILES = {"__init__.py", "apps.py", "admin", "urls.py", "models", "migrations", "management", "__pycache__"}

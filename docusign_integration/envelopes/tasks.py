@@ -62,6 +62,8 @@ def sync_organization(self: Task, organization_id: int) -> None:
     organization = ClientOrganization.objects.filter(pk=organization_id).first()
     if not organization_is_active(organization, task="sync_organization"):
         return  # deleted or offboarded since it was queued
+    if organization.is_hosted:
+        return  # its ISV account's one sweep serves it (hosting.tasks.sweep_isv_account); it has no sweep of its own
     try:
         envelope_sync.envelopes_sweep(organization)
     except SendingUnavailable:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from celery import Task, shared_task
+from django.core.cache import cache
+from django.db import transaction
 
 from background import task_retry
 from docusign_integration.client import errors
+from docusign_integration.envelopes.tasks import SWEEP_SOON_SECONDS
 from docusign_integration.hosting.provisioning import hosted_system_user_close
 from docusign_integration.hosting.sweep import isv_account_sweep
 from tenants.models import ClientOrganization, Hosting, ISVAccount
@@ -36,3 +39,22 @@ def sweep_isv_accounts(self: Task) -> int:
             task_retry.retry_or_raise(self, exc)
         swept += 1
     return swept
+
+
+@shared_task(name="docusign_integration.tasks_hosting.sweep_isv_account", bind=True, max_retries=8, acks_late=True)
+def sweep_isv_account(self: Task, environment: str) -> None:
+    """One ISV account's account-wide sweep now (a client came back from DocuSign's page); `environment` names it."""
+    if not ISVAccount.objects.filter(environment=environment).exists():
+        return  # no ISV account there (any more): nothing to sweep
+    try:
+        isv_account_sweep(environment)
+    except errors.DocuSignError as exc:
+        task_retry.retry_or_raise(self, exc)
+
+
+def isv_account_sweep_soon(environment: str, reason: str) -> bool:
+    """Queue the ISV account's sweep after commit unless one was queued for `reason` in the last few seconds."""
+    if not cache.add(f"docusign:isv-sweep-soon:{environment}:{reason}", 1, SWEEP_SOON_SECONDS):
+        return False
+    transaction.on_commit(lambda: sweep_isv_account.delay(environment))
+    return True
