@@ -36,6 +36,8 @@ def valid_pks(model: type[models.Model], values: Iterable[str]) -> list:
             pk.run_validators(converted)  # an IntegerField's validators are the database's integer range
         except ValidationError:
             continue
+        if isinstance(converted, str) and "\x00" in converted:
+            continue  # a text key never holds NUL, and PostgreSQL refuses one in any query (a 500 otherwise)
         valid.append(converted)
     return valid
 
