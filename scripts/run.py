@@ -26,7 +26,13 @@ PORTAL = os.environ.get("RUN_PORTAL_ADDR", "127.0.0.1:8000")
 SANDBOX = os.environ.get("RUN_SANDBOX_ADDR", "localhost:8001")
 VAR = Path(os.environ.get("PORTAL_VAR_DIR") or ROOT / "var")  # the settings read the same variable
 # The sandbox's own database, so that none of its secrets sits in the portal's (docusign_sandbox.router).
-ENV = {"SANDBOX_DATABASE_URL": f"sqlite:///{VAR / 'sandbox' / 'sandbox.sqlite3'}", **os.environ}
+# The URLs the portal and the sandbox derive from the two addresses follow them when the ports change (the settings'
+# defaults are 8000 and 8001); a variable set in the environment or .env still wins.
+ENV = {"SANDBOX_DATABASE_URL": f"sqlite:///{VAR / 'sandbox' / 'sandbox.sqlite3'}",
+       **({"DOCUSIGN_SANDBOX_URL": f"http://{SANDBOX}", "PORTAL_BASE_URL": f"http://{PORTAL}",
+           "DOCUSIGN_REDIRECT_URI": f"http://{PORTAL}/docusign/callback/"}
+          if (PORTAL, SANDBOX) != ("127.0.0.1:8000", "localhost:8001") else {}),
+       **os.environ}
 # Seconds before a process that died is started again: the first entry, then one entry further each time it dies
 # again within RESTART_WINDOW seconds of its start (a crash loop must not spin the machine).
 RESTART_WAITS = (1, 2, 5, 10, 30)
