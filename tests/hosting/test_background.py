@@ -30,3 +30,23 @@ def test_the_beat_task_sweeps_the_isv_account_once_for_every_hosted_client(hoste
     assert not syncable_organizations().filter(pk__in=[alpha.organization.pk, bravo.organization.pk]).exists()
     assert sweep_isv_accounts.apply().get() == 1
     assert set(Envelope.objects.values_list("envelope_id", flat=True)) == ids
+
+
+def test_a_hosted_clients_return_sweeps_its_isv_account_and_its_own_sweep_calls_nobody(hosted_pair, eager_celery):
+    """Back from DocuSign's page, a hosted client's envelopes are read by the ISV account's one sweep; a queued
+    per-organization sweep for it (it has no watermark of its own) ends quietly instead of becoming a dead letter."""
+    from background.models import FailedTask
+    from docusign_integration.envelopes.tasks import sync_organization
+    from docusign_integration.hosting.tasks import isv_account_sweep_soon
+    from tenants.models import ISVAccount
+
+    alpha, _ = hosted_pair
+    calls = RequestLog.objects.count()
+    sync_organization.delay(alpha.organization.pk)
+    assert RequestLog.objects.count() == calls and not FailedTask.objects.exists()
+
+    envelope_id = send_draft(alpha, "Alpha's return")
+    Envelope.objects.filter(envelope_id=envelope_id).delete()
+    assert isv_account_sweep_soon("sandbox", "signing_complete")  # outside a transaction: runs at once (eager)
+    assert Envelope.objects.filter(organization=alpha.organization, envelope_id=envelope_id).exists()
+    assert ISVAccount.objects.get(environment="sandbox").last_sweep_at is not None
