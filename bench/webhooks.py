@@ -137,6 +137,20 @@ def _start_gunicorn(env: dict[str, str], port: int) -> subprocess.Popen:
     raise SystemExit("gunicorn did not answer /healthz within 30 s")
 
 
+def _workers_cpu(master: int) -> float:
+    """CPU seconds (user + system) spent so far by the gunicorn workers under `master`, from /proc (Linux)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # a process that ended while the directory was read
+            continue
+        if int(fields[1]) == master:  # fields after the name: state, ppid, ... utime (12), stime (13)
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
 def _run(url: str, deliveries: list[tuple[bytes, dict[str, str]]], concurrency: int) -> tuple[float, list[float]]:
     """Deliveries per second and each one's latency (seconds); every answer must be 200."""
     sessions: dict[int, requests.Session] = {}
@@ -158,21 +172,23 @@ def _run(url: str, deliveries: list[tuple[bytes, dict[str, str]]], concurrency: 
 
 
 def _measure(env: dict[str, str], deliveries: list[tuple[bytes, dict[str, str]]], concurrency: int,
-             metrics: bool) -> tuple[float, float, list[float]]:
-    """(bare rate, listener rate, listener latencies) on a fresh gunicorn."""
+             metrics: bool) -> tuple[float, float, list[float], float]:
+    """(bare rate, listener rate, listener latencies, the workers' CPU ms per listener delivery) on a fresh gunicorn."""
     port = _free_port()
     server = _start_gunicorn(env, port)
     base = f"http://127.0.0.1:{port}"
     try:
         _run(f"{base}/bench/bare/", deliveries[:50], concurrency)  # warm up both workers
         # Alternate slices of both, so a shared machine's load changes weigh on both rates alike.
-        bare_seconds = listener_seconds = 0.0
+        bare_seconds = listener_seconds = listener_cpu = 0.0
         latencies: list[float] = []
         for start in range(0, len(deliveries), SLICE):
             part = deliveries[start:start + SLICE]
             rate, _ = _run(f"{base}/bench/bare/", part, concurrency)
             bare_seconds += len(part) / rate
+            cpu_before = _workers_cpu(server.pid)
             rate, part_latencies = _run(f"{base}/docusign/connect/", part, concurrency)
+            listener_cpu += _workers_cpu(server.pid) - cpu_before
             listener_seconds += len(part) / rate
             latencies += part_latencies
         bare_rps, listener_rps = len(deliveries) / bare_seconds, len(deliveries) / listener_seconds
@@ -180,7 +196,7 @@ def _measure(env: dict[str, str], deliveries: list[tuple[bytes, dict[str, str]]]
             raise SystemExit(f"/metrics counted {_counted(base)} deliveries of {len(deliveries)}")
     finally:
         _stop(server)
-    return bare_rps, listener_rps, latencies
+    return bare_rps, listener_rps, latencies, listener_cpu / len(deliveries) * 1000
 
 
 def _stop(server: subprocess.Popen) -> None:
@@ -200,6 +216,7 @@ def main() -> int:
     args = parser.parse_args()
     secret = base64.b64encode(os.urandom(32)).decode()
     ratios: dict[bool, list[float]] = {False: [], True: []}
+    cpu_ms: dict[bool, list[float]] = {False: [], True: []}
     with tempfile.TemporaryDirectory(prefix="bench-webhooks-") as tmp:
         env = _environment(Path(tmp))
         _prepare(env, secret)
@@ -210,20 +227,24 @@ def main() -> int:
         for _ in range(args.rounds):
             for metrics in (False, True):
                 deliveries = _deliveries(args.deliveries, secret)  # new envelopes: each run stores new events
-                bare_rps, listener_rps, latencies = _measure(_with_metrics(env, Path(tmp), metrics), deliveries,
-                                                             args.concurrency, metrics)
+                bare_rps, listener_rps, latencies, cpu = _measure(_with_metrics(env, Path(tmp), metrics), deliveries,
+                                                                  args.concurrency, metrics)
+                cpu_ms[metrics].append(cpu)
                 runs += 1
                 cuts = statistics.quantiles(latencies, n=100)
                 ratios[metrics].append(listener_rps / bare_rps)
                 print(f"metrics {'on ' if metrics else 'off'}: bare {bare_rps:7.1f}/s, listener {listener_rps:7.1f}/s "
-                      f"(p50 {cuts[49] * 1000:.1f} ms, p99 {cuts[98] * 1000:.1f} ms), ratio {ratios[metrics][-1]:.3f}")
+                      f"(p50 {cuts[49] * 1000:.1f} ms, p99 {cuts[98] * 1000:.1f} ms), ratio {ratios[metrics][-1]:.3f}, "
+                      f"workers' CPU {cpu:.2f} ms per delivery")
         stored = ConnectEvent.objects.count() - before
     if stored != args.deliveries * runs:
         raise SystemExit(f"{stored} events stored for {args.deliveries * runs} deliveries")
     off, on = statistics.median(ratios[False]), statistics.median(ratios[True])
     change = (on - off) / off * 100
+    cpu_off, cpu_on = statistics.median(cpu_ms[False]), statistics.median(cpu_ms[True])
     print(f"ratio={on:.3f} metrics_on_ratio={on:.3f} metrics_off_ratio={off:.3f} change={change:+.1f}% "
-          f"(target: within 5%) n={args.deliveries} rounds={args.rounds}")
+          f"(target: within 5%) listener_cpu_ms_off={cpu_off:.2f} listener_cpu_ms_on={cpu_on:.2f} "
+          f"cpu_change={(cpu_on - cpu_off) / cpu_off * 100:+.1f}% n={args.deliveries} rounds={args.rounds}")
     return 0
 
 
