@@ -19,7 +19,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from docusign_integration.client import errors as docusign_errors
-from docusign_integration.envelopes.sending import NotTheSigner, SendingUnavailable
+from docusign_integration.envelopes.sending import NotTheSigner, SendingUnavailable, SetupRequired
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +101,8 @@ def problem_response(exc: Exception) -> Response | None:
 
 def _docusign_problem(exc: docusign_errors.DocuSignError) -> Response:
     extra = {"docusign_error_code": exc.error_code} if exc.error_code else {}
+    if isinstance(exc, SetupRequired):  # the client's own account is not set up: its client admin must act
+        return problem(409, "setup_required", exc.user_message)
     if isinstance(exc, SendingUnavailable):
         return problem(409, "organization_not_ready", exc.user_message)
     if isinstance(exc, docusign_errors.RateLimited):

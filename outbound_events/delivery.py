@@ -27,6 +27,7 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 from standardwebhooks.webhooks import Webhook
 
+from portal import metrics
 from tenants import audit
 
 from . import addresses, clock, secrets, transport
@@ -81,7 +82,10 @@ def attempt(delivery_id: int) -> Result:
         return claimed
     delivery = claimed
     answer = _send(delivery)
-    return _finish(delivery, answer)
+    result = _finish(delivery, answer)
+    # Counted where the attempt ends; a DONE here is an answer that came after another worker took the delivery over.
+    metrics.outbound_delivery_ended("superseded" if result.outcome == Outcome.DONE else result.outcome.value)
+    return result
 
 
 def _claim(delivery_id: int) -> Delivery | Result:

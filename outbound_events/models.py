@@ -12,6 +12,7 @@ import uuid
 from urllib.parse import urlsplit
 
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 # The event types the ISV's product can subscribe to (issue 17), in the order a reader meets them.
@@ -19,6 +20,11 @@ EVENT_TYPES = (
     "envelope.sent", "envelope.delivered", "envelope.completed", "envelope.declined", "envelope.voided",
     "recipient.completed", "documents.ready", "consent.changed", "connection.needs_reconnect", "setup.drifted",
 )
+
+
+# Endpoints that stopped taking events: failing since their last success, or disabled (by staff or automatically).
+# /metrics counts them at every scrape through the partial index below, which holds only these few rows.
+FAILING_OR_DISABLED = Q(failing_since__isnull=False) | Q(enabled=False)
 
 
 class WebhookEndpoint(models.Model):
@@ -45,7 +51,8 @@ class WebhookEndpoint(models.Model):
 
     class Meta:
         verbose_name = "webhook endpoint"
-        indexes = [models.Index(fields=["organization", "enabled"], name="outbound_endpoint_org")]
+        indexes = [models.Index(fields=["organization", "enabled"], name="outbound_endpoint_org"),
+                   models.Index(fields=["enabled"], condition=FAILING_OR_DISABLED, name="outbound_endpoint_failing")]
 
     def __str__(self) -> str:
         return f"{self.display_url} ({'enabled' if self.enabled else 'disabled'})"

@@ -111,9 +111,8 @@ def _missing(facts: readiness.Facts, system_user: SystemUser | None) -> dict[str
         "account": "" if facts.connected else "Connect to DocuSign first (step 2): the account is one of your DocuSign user's.",
         "setup": (no_consent if not facts.consent else
                   "" if facts.account_chosen else "Choose the DocuSign account first (step 3)."),
-        "send": (no_consent if not facts.consent else
-                 "" if facts.setup_in_sync else "Set up the DocuSign account first (step 4): until then the portal "
-                                                "would not hear from DocuSign about your envelopes."),
+        # The sending service refuses on the same fact with the same sentence (docusign_integration.envelopes.sending).
+        "send": no_consent if not facts.consent else "" if facts.setup_done else readiness.SETUP_FIRST,
     }
 
 

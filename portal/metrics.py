@@ -39,6 +39,8 @@ DOCUSIGN_TOKENS = Counter("portal_docusign_token_requests", "Token requests to D
 TASKS = Counter("portal_celery_tasks", "Celery task runs, by task name and outcome", ["task", "outcome"])
 API_REQUESTS = Counter("portal_api_requests", "Requests to /api/, by route pattern, method and status",
                        ["route", "method", "status"])
+OUTBOUND_DELIVERIES = Counter("portal_outbound_deliveries",
+                              "Attempts to deliver an event to the ISV's product, by how the attempt ended", ["outcome"])
 
 # Refusal reasons of the Connect listener (docusign_integration.connect.listener); anything else counts as "other".
 CONNECT_REFUSAL_REASONS = frozenset({"bad_length", "too_large", "signature", "not_json", "account_mismatch"})
@@ -49,6 +51,11 @@ GRANTS = {"urn:ietf:params:oauth:grant-type:jwt-bearer": "jwt", "refresh_token":
 _RESOURCE_WORD = re.compile(r"[a-z_]{2,40}")
 _PREFIXES = (["restapi", "accounts"], ["restapi"])  # eSignature's /restapi/v2.1/accounts/<id>/...
 _UNANSWERED = {"timeout", "tls-error", "connection-error", "error"}
+# How an attempt to deliver an outbound event ended (outbound_events.delivery): delivered; failed and retried later;
+# failed and given up (the retry window is over); or answered after its lease ran out and another worker took it over.
+OUTBOUND_OUTCOMES = ("delivered", "retry", "failed", "superseded")
+for _outcome in OUTBOUND_OUTCOMES:  # every series from the start: rate() and absent() see a 0, not a missing series
+    OUTBOUND_DELIVERIES.labels(outcome=_outcome)
 
 
 def resource_of(path: str) -> str:
@@ -75,6 +82,12 @@ def observe_docusign_call(method: str, url: str, data: Any, status: int | str, s
     DOCUSIGN_SECONDS.labels(resource=resource, method=method).observe(seconds)
     if resource == "oauth/token" and isinstance(data, Mapping):
         DOCUSIGN_TOKENS.labels(grant=GRANTS.get(str(data.get("grant_type")), "other"), outcome=outcome).inc()
+
+
+def outbound_delivery_ended(outcome: str) -> None:
+    """Count one delivery attempt of an outbound event that reached the endpoint (or failed to), by how it ended."""
+    if outcome in OUTBOUND_OUTCOMES:  # a fixed vocabulary: anything else is a caller's bug, never a new series
+        OUTBOUND_DELIVERIES.labels(outcome=outcome).inc()
 
 
 def connect_refused(reason: str) -> None:

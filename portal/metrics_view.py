@@ -3,9 +3,9 @@ no token is configured: metrics are off). docs/operations.md section 10 says wha
 
 Two sources. What happened (deliveries, calls, task runs) is counted where it happens (`portal.metrics`) and summed
 over processes by prometheus_client's multiprocess mode when PROMETHEUS_MULTIPROC_DIR is set. What *is* (open dead
-letters, accounts near their hourly limit, Connect events waiting, the broker's queue depth) is read here, at scrape
-time, from the database and the broker: one aggregate query each, whatever the number of organizations, and true
-whichever process did the work.
+letters, accounts near their hourly limit, Connect events waiting, events to the ISV's product not delivered yet,
+the broker's queue depth) is read here, at scrape time, from the database and the broker: one aggregate query each,
+whatever the number of organizations, and true whichever process did the work.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ import hmac
 import logging
 import os
 from collections.abc import Iterable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
-from django.db.models import Count, F, Min
+from django.db.models import Count, F, Min, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -78,6 +78,36 @@ class StateCollector(Collector):
         age = (now - oldest) if oldest else timedelta(0)
         yield GaugeMetricFamily("portal_connect_events_oldest_waiting_seconds",
                                 "Age of the oldest stored Connect event not processed yet", value=age.total_seconds())
+        yield from _outbound_gauges(now)
+
+
+def _outbound_gauges(now: datetime) -> Iterator[Metric]:
+    """Events to the ISV's product not delivered yet, the oldest one's age, and the endpoints that stopped taking them.
+
+    Two aggregate queries whatever the number of organizations, endpoints or events: the unfinished deliveries are
+    read through the (state, next_attempt_at) index, so delivered and failed rows (the bulk, kept for replays) are never
+    scanned; the endpoints through their partial index of failing or disabled ones.
+    """
+    from outbound_events.models import FAILING_OR_DISABLED, UNFINISHED, Delivery, WebhookEndpoint
+
+    # A disabled endpoint's deliveries are parked until staff enable it again (counted as a disabled endpoint below):
+    # they would otherwise hold the lag up for as long as the endpoint stays off.
+    pending = (Delivery.objects.filter(state__in=UNFINISHED, endpoint__enabled=True)
+               .aggregate(count=Count("pk"), oldest=Min("created")))
+    yield GaugeMetricFamily("portal_outbound_deliveries_pending",
+                            "Deliveries of events to enabled endpoints waiting, retrying or in flight (not delivered or failed)",
+                            value=pending["count"])
+    oldest = pending["oldest"]
+    yield GaugeMetricFamily("portal_outbound_delivery_lag_seconds",
+                            "Age of the oldest of those deliveries (0 when none)",
+                            value=max((now - oldest).total_seconds(), 0.0) if oldest else 0.0)
+    endpoints = WebhookEndpoint.objects.filter(FAILING_OR_DISABLED).aggregate(
+        failing=Count("pk", filter=Q(enabled=True)), disabled=Count("pk", filter=Q(enabled=False)))
+    gauge = GaugeMetricFamily("portal_outbound_endpoints_failing",
+                              "Webhook endpoints failing since their last success (enabled), or disabled", labels=["state"])
+    gauge.add_metric(["failing"], endpoints["failing"])
+    gauge.add_metric(["disabled"], endpoints["disabled"])
+    yield gauge
 
 
 def _queue_depth() -> Iterator[Metric]:

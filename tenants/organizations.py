@@ -172,7 +172,8 @@ def account_choose(*, acting_user: User, organization: ClientOrganization,
                 with transaction.atomic():  # a savepoint: the refusal below is still recorded
                     locked.save(update_fields=[*ACCOUNT_FIELDS, "updated"])
                     if "account_id" in new:  # another account: its setup is not known until it is checked or pushed
-                        AccountSetupState.objects.filter(organization=locked).update(status=SetupStatus.UNKNOWN)
+                        AccountSetupState.objects.filter(organization=locked).update(status=SetupStatus.UNKNOWN,
+                                                                                     pushed_at=None)
             except IntegrityError:
                 taken = True
                 audit.record(actor=acting_user, action="account.link_refused", organization=locked, target=locked,

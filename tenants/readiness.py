@@ -24,6 +24,14 @@ from tenants import audit
 from tenants.models import ClientOrganization, ConsentStatus, Hosting, OnboardingStatus
 from tenants.onboarding import CHOSEN_SOURCES
 
+# What the checklist's Send step and the sending service say while the setup step is not done (issue 14).
+SETUP_FIRST = ("Set up the DocuSign account first: a client admin presses \"Set up DocuSign account\" (step 4 of the "
+               "onboarding checklist). Until then the portal would not hear from DocuSign about your envelopes.")
+# A setup the portal pushed, or a check found on the account, counts as done even if it drifted since (or a later
+# check or push failed): drift is shown on the checklist, it does not stop sending. Choosing another account clears
+# pushed_at and the status (tenants.organizations.account_choose), so a new account must be set up again.
+SETUP_FOUND = (SetupStatus.IN_SYNC, SetupStatus.DRIFTED)
+
 
 @dataclass(frozen=True)
 class Facts:
@@ -34,6 +42,7 @@ class Facts:
     account_chosen: bool
     setup_in_sync: bool
     envelope_sent: bool
+    setup_done: bool = False  # set up once for this account (see SETUP_FOUND): what sending needs
 
     @property
     def ready(self) -> bool:
@@ -53,7 +62,8 @@ def _ready_condition() -> Q:
 def facts_of(organization: ClientOrganization) -> Facts:
     """The organization's facts in one query (the checklist and the service read the same)."""
     row = (ClientOrganization.objects.filter(pk=organization.pk).values(
-        "system_user__consent_status", "account_id", "account_source", "account_setup__status", "hosting")
+        "system_user__consent_status", "account_id", "account_source", "account_setup__status",
+        "account_setup__pushed_at", "hosting")
         .annotate(connected=Exists(DocuSignCredential.objects.filter(organization=OuterRef("pk"),
                                                                      status=CredentialStatus.OK)),
                   sent=Exists(Envelope.objects.filter(organization=OuterRef("pk"))
@@ -65,6 +75,7 @@ def facts_of(organization: ClientOrganization) -> Facts:
         account_chosen=bool(row["account_id"]) and (hosted or row["account_source"] in CHOSEN_SOURCES),
         setup_in_sync=hosted or row["account_setup__status"] == SetupStatus.IN_SYNC,
         envelope_sent=row["sent"],
+        setup_done=hosted or row["account_setup__status"] in SETUP_FOUND or row["account_setup__pushed_at"] is not None,
     )
 
 

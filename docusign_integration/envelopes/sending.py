@@ -31,7 +31,7 @@ from docusign_integration.envelopes.models.envelopes import CreatedVia, Embedded
 from docusign_integration.envelopes.status import EnvelopeSummary, envelope_status_apply, parse_docusign_datetime
 from docusign_integration.oauth import credentials, tokens
 from docusign_integration.oauth.models.credentials import CredentialStatus, DocuSignCredential
-from tenants import audit
+from tenants import audit, readiness
 from tenants.models import ClientMembership, ClientOrganization, ConsentStatus, SystemUser
 
 logger = logging.getLogger(__name__)
@@ -49,6 +49,12 @@ class SendingUnavailable(errors.DocuSignError):
 
     default_message = ("This organization cannot send yet: connect to DocuSign, or have your system user grant consent, "
                        "and choose the organization's DocuSign account.")
+
+
+class SetupRequired(SendingUnavailable):
+    """An own-account client whose "Setup DocuSign account" step is not done: nothing is sent (tenants.readiness)."""
+
+    default_message = readiness.SETUP_FIRST
 
 
 class NotTheSigner(LookupError):
@@ -158,6 +164,13 @@ def check_document(name: str, content: bytes) -> UploadedDocument:
         raise ValidationError("Upload a PDF or a Word (.docx) document.")
     stem = (name.rsplit(".", 1)[0] if "." in name else name).strip()[:150] or "Document"
     return UploadedDocument(name=f"{stem}.{extension}", content=content, file_extension=extension)
+
+
+def require_setup(organization: ClientOrganization) -> None:
+    """Refuse to send for an own-account client before its setup step is done (the checklist's fact, one query): without
+    the portal's Connect configuration DocuSign would not report the envelope. Hosted clients: the ISV set its account up."""
+    if not readiness.facts_of(organization).setup_done:
+        raise SetupRequired()
 
 
 def account_ref(organization: ClientOrganization) -> AccountRef:
@@ -286,6 +299,7 @@ def envelope_create(*, acting_user: User | None, organization: ClientOrganizatio
     if len(recipients) > MAX_RECIPIENTS:
         raise ValidationError(f"An envelope sent from the portal has at most {MAX_RECIPIENTS} recipients.")
     _check_portal_signers(organization, recipients)
+    require_setup(organization)
     identity = identity_for(acting_user, organization)
     # A clientUserId makes the signer embedded (docs/docusign.md §6.1): a random handle, so it says nothing of who the person
     # is; the EmbeddedSigner row written below does.
@@ -323,6 +337,7 @@ def envelope_create(*, acting_user: User | None, organization: ClientOrganizatio
 
 def sender_view_url(*, acting_user: User | None, envelope: Envelope, return_url: str) -> str:
     """DocuSign's one-time "prepare and send" URL for a draft envelope (a top-level redirect, never a frame)."""
+    require_setup(envelope.organization)  # a draft made before the account changed must not be sent either
     identity = identity_for(acting_user, envelope.organization)
     screen = getattr(settings, "DOCUSIGN_SENDER_VIEW_STARTING_SCREEN", "Tagger")
     return identity.call(lambda bearer: esign_envelopes.create_sender_view(

@@ -28,14 +28,16 @@ ACCOUNTS = {"acme": (ACME, "system@acme.example"), "globex": (GLOBEX_GENERAL, "m
             "initech": (INITECH, "sender@initech.example")}
 
 
-def connected_organization(sandbox, key: str) -> ClientOrganization:
-    """A client organization on one of the sandbox's accounts, its system user consented and verified."""
+def connected_organization(sandbox, key: str, *, set_up: bool = True) -> ClientOrganization:
+    """A client organization on one of the sandbox's accounts, its system user consented and verified, its setup done."""
     account, email = ACCOUNTS[key]
     user = User.objects.get(email=email)
     grant_individual(user, IntegrationKey.objects.get(), set(JWT_SCOPES))
     organization = factories.organization(key.capitalize(), system_user_id=user.user_id, system_user_email=email,
                                           account_id=account.account_id)
     consent_verify(acting_user=None, organization=organization)
+    if set_up:
+        factories.setup_done(organization)  # the account set up, so the organization may send
     organization.refresh_from_db()
     assert organization.base_uri == sandbox.site(account.account_id) and organization.system_user.consent_status == "granted"
     return organization

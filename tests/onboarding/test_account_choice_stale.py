@@ -6,9 +6,11 @@ import uuid
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from docusign_integration.oauth.account_server import UserAccount
-from tenants import services
+from docusign_integration.setup.models import AccountSetupState, SetupStatus
+from tenants import readiness, services
 from tenants.models import AuditEvent, ClientOrganization
 from tests import factories
 
@@ -49,3 +51,17 @@ def test_the_choice_is_audited_with_the_changed_fields_and_updates_the_callers_c
     assert row.after == {"account_id": chosen.account_id, "account_name": "Acme HR",
                          "base_uri": "https://demo.docusign.net", "onboarding_status": "connected",
                          "account_source": "client"}
+
+
+def test_choosing_another_account_makes_its_setup_a_step_to_do_again_before_sending():
+    organization = factories.organization("Acme Corp")
+    admin = factories.client_admin("admin-a", organization)
+    services.account_choose(acting_user=admin, organization=organization, account=account("Acme HR"))
+    AccountSetupState.objects.create(organization=organization, status=SetupStatus.DRIFTED, pushed_at=timezone.now())
+    assert readiness.facts_of(organization).setup_done  # set up once, drifted since: it may send
+
+    services.account_choose(acting_user=admin, organization=organization, account=account("Acme General"))
+
+    state = AccountSetupState.objects.get(organization=organization)
+    assert (state.status, state.pushed_at) == (SetupStatus.UNKNOWN, None)  # the old account's setup says nothing of this one
+    assert not readiness.facts_of(organization).setup_done

@@ -88,6 +88,17 @@ def test_sending_waits_for_setup_and_done_steps_collapse_with_a_change_link(admi
     assert reverse("docusign:account_setup", args=[people.org_a.slug]) in step(html, "setup")
 
 
+def test_an_account_set_up_once_keeps_its_send_step_when_it_drifts_and_the_server_agrees(admin_client, people):
+    holds(people.org_a, in_sync=False, sent=False, user=people.admin_a)
+    AccountSetupState.objects.create(organization=people.org_a, status="drifted", drift=["events"], pushed_at=timezone.now())
+
+    html = checklist(admin_client, people.org_a)
+
+    assert "Drifted" in step(html, "setup")  # shown ...
+    assert reverse("onboarding:envelope_new", args=[people.org_a.slug]) in step(html, "send")  # ... not blocking
+    assert readiness.facts_of(people.org_a).setup_done  # the fact the sending service checks
+
+
 def test_the_setup_step_says_the_drift_in_plain_words(admin_client, people):
     holds(people.org_a, in_sync=False, sent=False, user=people.admin_a)
     AccountSetupState.objects.create(organization=people.org_a, status="drifted",

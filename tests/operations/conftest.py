@@ -6,6 +6,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.connect.conftest import acme_organization, no_remembered_keys, partner_key  # noqa: F401  (fixtures)
+from tests.outbound.conftest import endpoint, organization, receiver, runner  # noqa: F401  (fixtures)
 
 METRICS_TOKEN = "metrics-token-for-tests-0123456789"
 
