@@ -96,3 +96,37 @@ def test_a_dry_run_without_a_recorded_isv_account_says_so():
 
     with pytest.raises(CommandError, match="setup_isv_account"):
         call_command("setup_isv_account", "--environment", "sandbox", "--dry-run", stdout=io.StringIO())
+
+
+def test_the_daily_check_records_the_isv_accounts_drift_and_writes_nothing_to_docusign(isv_account, sandbox):
+    from docusign_integration.hosting.tasks import isv_account_setup_check_task
+
+    setup_isv_account(sandbox)
+    [configuration] = portals_configurations()
+    configuration.body["includeHMAC"] = "false"
+    configuration.save()
+    writes = writes_to_the_isv_account()
+
+    isv_account_setup_check_task.apply()  # beat's call: every ISV account
+
+    isv = ISVAccount.objects.get(environment="sandbox")
+    assert (isv.setup_status, isv.setup_drift) == ("drifted", ["includeHMAC"])
+    assert AuditEvent.objects.get(action="isv.account_setup_check").after["setup_status"] == "drifted"
+    assert writes_to_the_isv_account() == writes
+
+
+def test_a_push_as_an_administrator_who_is_no_longer_one_is_refused_in_words_and_recorded(isv_account, sandbox):
+    from docusign_integration.hosting.isv_setup import isv_account_setup_push
+    from docusign_integration.setup.account_setup import SetupRefused
+    from docusign_sandbox.models import Membership
+
+    Membership.objects.filter(account__account_id=PARTNER.account_id, user__email="staff@isv.example").update(
+        is_admin=False)
+
+    with pytest.raises(SetupRefused, match="is not an administrator of the ISV account"):
+        isv_account_setup_push(acting_user=None, environment="sandbox")
+
+    isv = ISVAccount.objects.get(environment="sandbox")
+    assert isv.setup_status == "error" and "make it one in DocuSign" in isv.setup_last_error
+    assert AuditEvent.objects.filter(action="isv.account_setup_push_failed").exists()
+    assert portals_configurations() == []
