@@ -197,3 +197,42 @@ class OrganizationOut(serializers.Serializer):
     checklist = serializers.DictField(child=serializers.CharField(),
                                       help_text="Each onboarding step's state: consent, account, account_setup.")
     docusign_account = DocuSignAccountOut(allow_null=True)
+
+
+MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+MAX_USAGE_MONTHS = 120
+
+
+class UsageQuery(serializers.Serializer):
+    """`from` and `to` (a Python keyword and its pair) as query parameters; `get_fields` gives `from` its name."""
+
+    from_ = serializers.RegexField(MONTH_PATTERN, required=False, help_text="First month, YYYY-MM (default: 11 months "
+                                   "before `to`).", error_messages={"invalid": "A month as YYYY-MM."})
+    to = serializers.RegexField(MONTH_PATTERN, required=False, help_text="Last month, YYYY-MM (default: the current "
+                                "month, UTC).", error_messages={"invalid": "A month as YYYY-MM."})
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")
+        return fields
+
+
+class MonthUsageOut(serializers.Serializer):
+    month = serializers.CharField(help_text="YYYY-MM (UTC).")
+    envelopes_sent = serializers.IntegerField(help_text="Envelopes DocuSign sent that month, from the portal's records.")
+
+
+class UsageOut(serializers.Serializer):
+    organization = serializers.CharField(help_text="The key's organization (its slug).")
+    hosting = serializers.ChoiceField(choices=["own_account", "hosted"], help_text=(
+        "hosted: in the ISV's DocuSign account, the envelopes its own system user sent; own_account: every envelope "
+        "of its own account that the portal has recorded."))
+    months = MonthUsageOut(many=True, help_text="Every month from `from` to `to`, oldest first; zero when none.")
+    total = serializers.IntegerField()
+    from_ = serializers.CharField()
+    to = serializers.CharField()
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")
+        return fields

@@ -32,6 +32,7 @@ urlpatterns = [
     path("docs/", docs_page(SpectacularSwaggerSplitView.as_view(url_name="api:schema")), name="swagger-ui"),
     path("redoc/", docs_page(SpectacularRedocView.as_view(url_name="api:schema")), name="redoc"),
     path("organization", views_account.OrganizationView.as_view(), name="organization"),
+    path("organization/usage", views_account.UsageView.as_view(), name="organization-usage"),
     path("templates", views_account.TemplateListView.as_view(), name="templates"),
     path("templates/refresh", views_account.TemplateRefreshView.as_view(), name="templates-refresh"),
     path("templates/<str:template_id>", views_account.TemplateView.as_view(), name="template"),

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+from datetime import date
 
 from django.http import FileResponse, HttpResponseNotModified
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
@@ -13,6 +15,7 @@ from rest_framework.response import Response
 from docusign_integration.envelopes import documents
 from docusign_integration.envelopes.models.documents import SignedDocument
 from docusign_integration.envelopes.models.envelopes import EnvelopeStatus
+from docusign_integration.hosting.usage import organization_usage
 from tenants.models import ClientOrganization, ConsentStatus, SystemUser
 
 from . import envelopes, serializers, templates
@@ -43,6 +46,53 @@ class OrganizationView(ApiView):
     @extend_schema(operation_id="organization_get", responses={200: serializers.OrganizationOut})
     def get(self, request: Request) -> Response:
         return Response(_organization_json(self.organization(request)))
+
+
+class UsageView(ApiView):
+    """Envelopes sent per month by the key's organization, counted from the portal's records (never DocuSign's)."""
+
+    @extend_schema(operation_id="organization_usage", parameters=[serializers.UsageQuery],
+                   responses={200: serializers.UsageOut})
+    def get(self, request: Request) -> Response:
+        query = serializers.UsageQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        last = _month(query.validated_data.get("to"), "to") or timezone.now().date().replace(day=1)
+        if last > timezone.now().date():
+            raise ApiProblem(400, "invalid_request", "No usage is recorded for a month that has not begun.", field="to")
+        first = _month(query.validated_data.get("from"), "from") or _add_months(last, -11, floor=date(1, 1, 1))
+        span = _months_between(first, last) + 1
+        if span < 1:
+            raise ApiProblem(400, "invalid_request", "`from` must not be after `to`.", field="from")
+        if span > serializers.MAX_USAGE_MONTHS:
+            raise ApiProblem(400, "invalid_request", f"At most {serializers.MAX_USAGE_MONTHS} months at once.",
+                             field="from")
+        organization = self.organization(request)
+        sent = {row.month: row.envelopes_sent
+                for row in organization_usage(organization, first_month=first, last_month=last)}
+        months = [_add_months(first, n) for n in range(span)]
+        return Response({"organization": organization.slug, "hosting": organization.hosting,
+                         "from": f"{first:%Y-%m}", "to": f"{last:%Y-%m}", "total": sum(sent.values()),
+                         "months": [{"month": f"{m:%Y-%m}", "envelopes_sent": sent.get(m, 0)} for m in months]})
+
+
+def _month(value: str | None, field: str) -> date | None:
+    if value is None:
+        return None
+    year, month = (int(part) for part in value.split("-"))
+    if year < 1:
+        raise ApiProblem(400, "invalid_request", "A month as YYYY-MM, from year 0001.", field=field)
+    return date(year, month, 1)
+
+
+def _months_between(first: date, last: date) -> int:
+    return (last.year - first.year) * 12 + last.month - first.month
+
+
+def _add_months(month: date, count: int, *, floor: date | None = None) -> date:
+    index = month.year * 12 + month.month - 1 + count
+    if floor is not None and index < floor.year * 12 + floor.month - 1:
+        return floor
+    return date(index // 12, index % 12 + 1, 1)
 
 
 def _template_json(template: CachedTemplate) -> dict:

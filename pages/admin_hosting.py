@@ -1,8 +1,9 @@
 """ISV staff's admin for the ISV account and the hosted clients' usage (docs/docusign.md §10.1).
 
 The ISV account is recorded and changed by `manage.py setup_isv_account` (it calls DocuSign to keep the permission
-profile right), so the admin shows it read-only. Its usage page lists, for one month, the envelopes each hosted
-client sent (one query) and downloads the billing CSV of any range of months.
+profile right), so the admin shows it read-only; its actions queue the push of the portal's Connect configuration and
+the drift check (docusign_integration/hosting/isv_setup.py), whose findings the list shows. Its usage page lists, for
+one month, the envelopes each hosted client sent (one query) and downloads the billing CSV of any range of months.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import io
 from datetime import date, datetime
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -21,7 +23,11 @@ from django.utils import timezone
 from docusign_integration.client import conf
 from docusign_integration.client.errors import DocuSignError
 from docusign_integration.hosting.provisioning import hosted_client_provision
+from docusign_integration.hosting.tasks import isv_account_setup_check_task, isv_account_setup_push_task
 from docusign_integration.hosting.usage import hosted_usage, write_usage_csv
+from docusign_integration.setup.admin import BADGE_TONES
+from docusign_integration.setup.models import SetupStatus
+from portal.badges import badge
 from tenants.models import ClientOrganization, ISVAccount
 from tenants.users import signed_in_user
 
@@ -42,10 +48,39 @@ def _month(value: str | None, default: date) -> date:
 
 @admin.register(ISVAccount)
 class ISVAccountAdmin(admin.ModelAdmin):
-    list_display = ("account_id", "environment", "admin_user_id", "system_user_email_pattern", "permission_profile_name",
-                    "last_sweep_at", "last_sweep_calls", "last_sweep_unroutable")
-    readonly_fields = list_display
-    fields = list_display
+    list_display = ("account_id", "environment", "setup", "admin_user_id", "system_user_email_pattern",
+                    "permission_profile_name", "last_sweep_at", "last_sweep_calls", "last_sweep_unroutable")
+    fields = (*list_display, "setup_drift", "connect_id", "setup_checked_at", "setup_last_error")
+    readonly_fields = fields
+    actions = ("push_setup", "check_setup")
+
+    @admin.display(description="DocuSign setup", ordering="setup_status")
+    def setup(self, obj: ISVAccount) -> str:
+        """What the last push or check found (stored; DocuSign is not asked): drifted fields or the error on hover."""
+        status = SetupStatus(obj.setup_status) if obj.setup_status in SetupStatus.values else SetupStatus.UNKNOWN
+        return badge(status.label, BADGE_TONES[status], title=", ".join(obj.setup_drift or []) or obj.setup_last_error)
+
+    def has_setup_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("tenants.change_clientorganization")
+
+    @admin.action(description="Push the portal's Connect configuration and settings", permissions=["setup"])
+    def push_setup(self, request: HttpRequest, queryset: QuerySet[ISVAccount]) -> None:
+        """As `manage.py setup_isv_account`: idempotent, as the ISV's administrator system user, in the background."""
+        staff = signed_in_user(request)
+        environments = list(queryset.values_list("environment", flat=True))
+        for environment in environments:
+            isv_account_setup_push_task.delay(environment, staff.pk)
+        self.message_user(request, f"Setup queued for {len(environments)} ISV account(s); the DocuSign setup column "
+                                   "shows the result in a minute.", messages.SUCCESS)
+
+    @admin.action(description="Check DocuSign setup (drift)", permissions=["setup"])
+    def check_setup(self, request: HttpRequest, queryset: QuerySet[ISVAccount]) -> None:
+        """Compare the ISV account with what the portal would push, now; read-only at DocuSign."""
+        environments = list(queryset.values_list("environment", flat=True))
+        for environment in environments:
+            isv_account_setup_check_task.delay(environment)
+        self.message_user(request, f"Setup check queued for {len(environments)} ISV account(s); the DocuSign setup "
+                                   "column shows each drifted field in a minute.", messages.SUCCESS)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # `manage.py setup_isv_account` records it

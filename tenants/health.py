@@ -24,6 +24,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from docusign_integration.client import rate_limits
 from docusign_integration.client.conf import ENVIRONMENT_CHOICES
 from docusign_integration.connect.models import ConnectEventState
 from docusign_integration.models import AccountRateLimit, ConnectEvent, DocuSignCredential
@@ -56,7 +57,7 @@ class HealthFigures(TypedDict):
 WAITING_TOO_LONG = timedelta(minutes=5)
 FAILURE_WINDOW = timedelta(hours=24)
 # Below this share of the hourly budget left, staff should know before DocuSign starts refusing (docs/docusign.md §9).
-HEADROOM_FLOOR_PERCENT = 10
+HEADROOM_FLOOR_PERCENT = rate_limits.NEAR_LIMIT_PERCENT  # the ISV account's sweep waits below it too
 
 
 class Level(models.IntegerChoices):

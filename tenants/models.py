@@ -124,6 +124,16 @@ class ISVAccount(models.Model):
     last_sweep_calls = models.PositiveIntegerField(default=0, help_text="DocuSign calls the last sweep made.")
     last_sweep_unroutable = models.PositiveIntegerField(
         default=0, help_text="Envelopes the last sweep gave to no client (no custom field, or not its sender's).")
+    # What the last setup push or check found on the account (docusign_integration.hosting.isv_setup): the portal's
+    # Connect configuration and account settings. The admin page reads these, never DocuSign.
+    setup_status = models.CharField("DocuSign setup", max_length=20, default="unknown",
+                                    help_text="in_sync, drifted, missing (no Connect configuration of the portal's), "
+                                              "error, or unknown (never checked).")
+    setup_drift = models.JSONField(default=list, blank=True, help_text="The fields whose value on the account differs.")
+    connect_id = models.CharField("Connect configuration id", max_length=20, blank=True)
+    setup_checked_at = models.DateTimeField(null=True, blank=True, help_text="Last time DocuSign was asked.")
+    setup_last_error = models.CharField(max_length=500, blank=True,
+                                        help_text="What went wrong last, in words a person can act on.")
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

@@ -124,6 +124,12 @@ def eager_celery():
         yield
     finally:
         app.conf.task_always_eager = previous
+        # Celery's "inside a task" flag is a process global that an eager task sets and restores around itself: two
+        # eager tasks overlapping in two threads (the live server's and the test's) can leave it set, and every later
+        # `.get()` in the process then fails with "Never call result.get() within a task!".
+        from celery.result import _set_task_join_will_block
+
+        _set_task_join_will_block(False)
 
 
 @pytest.fixture

@@ -37,6 +37,8 @@ TASK_NAMES = {
     "docusign_integration.tasks_hosting.close_hosted_system_user",
     "docusign_integration.tasks_hosting.sweep_isv_accounts",
     "docusign_integration.tasks_hosting.sweep_isv_account",
+    "docusign_integration.tasks_hosting.isv_account_setup_push",
+    "docusign_integration.tasks_hosting.isv_account_setup_check",
 }
 
 APP_FILES = {"__init__.py", "apps.py", "admin", "urls.py", "models", "migrations", "management", "__pycache__"}

@@ -42,6 +42,7 @@ ALLOWED: dict[str, str] = {
     "docusign_integration/keys/key_rotation.py": "service: re-encryption under a new key (the same values, another key)",
     "tenants/isv.py": "service: recording the ISV account (audited)",
     "docusign_integration/hosting/provisioning.py": "services: hosted clients' system users (audited, as system_user.update)",
+    "docusign_integration/hosting/isv_setup.py": "service: the ISV account's own setup state (audited pushes and checks)",
     "docusign_integration/hosting/sweep.py": "bookkeeping: the ISV account's sweep watermark and its last figures",
     "api/keys.py": "services: an organization's API keys (issue, update, revoke; audited by prefix)",
     "api/envelopes.py": "the API's envelope metadata rows, written in the transaction that records the envelope",

@@ -61,3 +61,28 @@ def record(environment: str, account_id: str, **values: object) -> None:
     except DatabaseError:
         logger.warning("rate_limit_state_not_recorded environment=%s account=%s fields=%s", environment, account_id,
                        ",".join(sorted(values)), exc_info=True)
+
+
+# "Near its limit": under this share of the hourly limit left in the current window. The health page's and the
+# metrics' rule (tenants/health.py, portal/metrics_view.py); background polling (the ISV account's sweep) waits then,
+# leaving the rest of the hour to the calls people are waiting for (sends, signing views).
+NEAR_LIMIT_PERCENT = 10
+
+
+def near_hourly_limit(environment: str, account_id: str) -> AccountRateLimit | None:
+    """The account's recorded budget when a block runs or, in the current window, under NEAR_LIMIT_PERCENT of its
+    hourly limit is left; else None (plenty left, the window has reset since, or nothing recorded yet)."""
+    now = timezone.now()
+    try:
+        budget = (AccountRateLimit.objects.using(_database()).filter(environment=environment, account_id=account_id)
+                  .first())
+    except DatabaseError:
+        logger.warning("rate_limit_state_unreadable environment=%s account=%s", environment, account_id, exc_info=True)
+        return None
+    if budget is None:
+        return None
+    if budget.blocked_until and budget.blocked_until > now:
+        return budget
+    in_window = budget.reset_at is not None and budget.reset_at > now
+    low = budget.limit and budget.remaining is not None and budget.remaining * 100 < budget.limit * NEAR_LIMIT_PERCENT
+    return budget if in_window and low else None

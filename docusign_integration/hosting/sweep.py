@@ -21,7 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from docusign_integration.client import envelopes as esign_envelopes
-from docusign_integration.client import errors
+from docusign_integration.client import errors, rate_limits
 from docusign_integration.client.custom_fields import hosted_client_named
 from docusign_integration.client.ids import is_guid
 from docusign_integration.connect.hosted_routing import Unroutable, hosted_organization_for, hosted_organizations
@@ -39,11 +39,31 @@ class ISVSweepResult:
     changes: int
     unroutable: int
     complete: bool
+    deferred_until: datetime | None = None  # not run: the account is near its hourly limit until then
+
+
+def _deferred(environment: str) -> ISVSweepResult | None:
+    """A sweep left out (no DocuSign call) while the ISV account is near its hourly limit, as the health page says.
+
+    Every hosted client shares the account's budget (docs/docusign.md §9, §10.1); the sweep is only the fallback behind
+    Connect, so the last part of the hour is left to the calls people wait for. The next beat run (15 minutes) tries
+    again; it is not retried at the reset, where every skipped run would then sweep at once.
+    """
+    isv_account = ISVAccount.objects.filter(environment=environment).first()
+    budget = rate_limits.near_hourly_limit(environment, isv_account.account_id) if isv_account else None
+    if budget is None:
+        return None
+    until = budget.blocked_until if budget.blocked_until and budget.blocked_until > timezone.now() else budget.reset_at
+    logger.info("isv_account_sweep deferred environment=%s remaining=%s limit=%s until=%s", environment,
+                budget.remaining, budget.limit, until.isoformat() if until else "-")
+    return ISVSweepResult(calls=0, envelopes=0, changes=0, unroutable=0, complete=False, deferred_until=until)
 
 
 def isv_account_sweep(environment: str, *, now: datetime | None = None) -> ISVSweepResult:
     """Read every status change of the ISV account since its watermark and give each to its hosted client."""
     now = now or timezone.now()
+    if deferred := _deferred(environment):
+        return deferred
     admin = isv_admin(environment)
     isv_account = admin.isv_account
     from_date = (isv_account.sweep_watermark - DEFAULT_OVERLAP if isv_account.sweep_watermark

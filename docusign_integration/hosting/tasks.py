@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from celery import Task, shared_task
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
 
 from background import task_retry
 from docusign_integration.client import errors
 from docusign_integration.envelopes.tasks import SWEEP_SOON_SECONDS
+from docusign_integration.hosting.isv_setup import isv_account_setup_check, isv_account_setup_push
 from docusign_integration.hosting.provisioning import hosted_system_user_close
 from docusign_integration.hosting.sweep import isv_account_sweep
 from tenants.models import ClientOrganization, Hosting, ISVAccount
@@ -58,3 +60,24 @@ def isv_account_sweep_soon(environment: str, reason: str) -> bool:
         return False
     transaction.on_commit(lambda: sweep_isv_account.delay(environment))
     return True
+
+
+@shared_task(name="docusign_integration.tasks_hosting.isv_account_setup_push", bind=True, max_retries=5, acks_late=True)
+def isv_account_setup_push_task(self: Task, environment: str, acting_user_id: int | None = None) -> None:
+    """Push the portal's Connect configuration and settings to the ISV account; a refusal is recorded, not retried."""
+    acting_user = get_user_model().objects.filter(pk=acting_user_id).first() if acting_user_id else None
+    try:
+        isv_account_setup_push(acting_user=acting_user, environment=environment)
+    except errors.DocuSignError as exc:
+        task_retry.retry_if_temporary(self, exc)  # a refusal is on the ISV account's row, where staff see it
+
+
+@shared_task(name="docusign_integration.tasks_hosting.isv_account_setup_check", bind=True, max_retries=5, acks_late=True)
+def isv_account_setup_check_task(self: Task, environment: str | None = None) -> None:
+    """Record whether the ISV account (of `environment`, or each one: the daily drift check) is in sync. Read-only."""
+    environments = ISVAccount.objects.values_list("environment", flat=True)
+    for name in [environment] if environment else list(environments):
+        try:
+            isv_account_setup_check(environment=name)
+        except errors.DocuSignError as exc:
+            task_retry.retry_or_raise(self, exc)

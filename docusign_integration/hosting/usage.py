@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -44,25 +44,34 @@ def hosted_usage(*, first_month: date, last_month: date | None = None,
 
     Months in which a client sent nothing are left out. `organizations` limits it to some clients (their pks).
     """
+    envelopes = Envelope.objects.filter(organization__hosting=Hosting.HOSTED)
+    if organizations is not None:
+        envelopes = envelopes.filter(organization__in=list(organizations))
+    return _monthly(envelopes, first_month, last_month)
+
+
+def organization_usage(organization: ClientOrganization, *, first_month: date,
+                       last_month: date | None = None) -> list[MonthlyUsage]:
+    """One client's months, hosted or own account alike, for the API's `GET /api/v1/organization/usage` (one query).
+
+    A hosted client's envelopes are those routed to it (its system user sent them, docs/docusign.md §10.1); an
+    own-account client's are every envelope of its account the portal has recorded (sent from the portal or learned
+    from Connect or the sweep): the same shape, from the same table.
+    """
+    return _monthly(Envelope.objects.filter(organization=organization), first_month, last_month)
+
+
+def _monthly(envelopes: QuerySet[Envelope], first_month: date, last_month: date | None) -> list[MonthlyUsage]:
     last = last_month or timezone.now().date()
     start = _first_day(first_month)
     end = _next_month(_first_day(last))
-    envelopes = Envelope.objects.filter(organization__hosting=Hosting.HOSTED, sent_at__gte=start, sent_at__lt=end)
-    if organizations is not None:
-        envelopes = envelopes.filter(organization__in=list(organizations))
-    rows = (envelopes.annotate(month=TruncMonth("sent_at")).values(
+    rows = (envelopes.filter(sent_at__gte=start, sent_at__lt=end).annotate(month=TruncMonth("sent_at")).values(
         "month", "organization_id", "organization__name", "organization__slug", "organization__environment")
         .annotate(sent=Count("pk")).order_by("month", "organization__name", "organization_id"))
     return [MonthlyUsage(month=row["month"].date() if isinstance(row["month"], datetime) else row["month"],
                          organization_id=row["organization_id"], name=row["organization__name"],
                          slug=row["organization__slug"], environment=row["organization__environment"],
                          envelopes_sent=row["sent"]) for row in rows]
-
-
-def organization_usage(organization: ClientOrganization, *, first_month: date,
-                       last_month: date | None = None) -> list[MonthlyUsage]:
-    """One client's months, for the API's `GET /api/v1/organization/usage` (its view is the API's, issue 16)."""
-    return hosted_usage(first_month=first_month, last_month=last_month, organizations=[organization.pk])
 
 
 def write_usage_csv(rows: Iterable[MonthlyUsage], stream: Writable) -> None:

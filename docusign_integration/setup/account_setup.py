@@ -201,9 +201,14 @@ def _refusal(exc: DocuSignError, organization: ClientOrganization) -> DocuSignEr
     return exc
 
 
-def _observe(ref: AccountRef, administrator: Administrator, profile: SetupProfile) -> SetupDiff:
-    """Read the account's Connect configurations and settings (nothing is written) and compare them with `profile`."""
-    desired = desired_configuration(profile)
+def observe(ref: AccountRef, administrator: Administrator, profile: SetupProfile,
+            desired: dict[str, Any] | None = None) -> SetupDiff:
+    """Read the account's Connect configurations and settings (nothing is written) and compare them with `profile`.
+
+    `desired` is the Connect configuration to compare with, `desired_configuration(profile)` unless given (the ISV
+    account's adds what hosted routing needs, docusign_integration/hosting/isv_setup.py).
+    """
+    desired = desired or desired_configuration(profile)
     own = _own_configuration(connect_configurations.list_connect_configurations(ref, bearer=administrator.bearer), desired)
     current = accounts.get_account_settings(ref, bearer=administrator.bearer)
     changes = {name: value for name, value in profile.account_settings.items() if current.get(name) != value}
@@ -213,11 +218,24 @@ def _observe(ref: AccountRef, administrator: Administrator, profile: SetupProfil
                      configuration_drift=configuration_drift(desired, own), settings_changes=changes)
 
 
+def apply(ref: AccountRef, administrator: Administrator, diff: SetupDiff, desired: dict[str, Any]) -> str:
+    """Write what `diff` found missing or drifted (nothing when in sync); the Connect configuration's id."""
+    connect_id = diff.connect_id
+    if diff.missing:
+        created = connect_configurations.create_connect_configuration(ref, desired, bearer=administrator.bearer)
+        connect_id = str(created["connectId"])
+    elif diff.configuration_drift:
+        connect_configurations.update_connect_configuration(ref, connect_id, desired, bearer=administrator.bearer)
+    if diff.settings_changes:
+        accounts.update_account_settings(ref, diff.settings_changes, bearer=administrator.bearer)
+    return connect_id
+
+
 def account_setup_diff(*, organization: ClientOrganization, credential: DocuSignCredential | None = None) -> SetupDiff:
     """How the account differs from the setup profile, read-only (DocuSign and the database alike)."""
     try:
         ref = _account_ref(organization)
-        return _observe(ref, _administrator(organization, ref, credential), SetupProfile.load())
+        return observe(ref, _administrator(organization, ref, credential), SetupProfile.load())
     except DocuSignError as exc:
         refusal = _refusal(exc, organization)
         if refusal is exc:
@@ -255,17 +273,8 @@ def account_setup_push(*, acting_user: User | None, organization: ClientOrganiza
         with _locked_state(organization) as state:
             ref = _account_ref(organization)
             administrator = _administrator(organization, ref, as_credential)
-            diff = _observe(ref, administrator, profile)
-            connect_id = diff.connect_id
-            if diff.missing:
-                created = connect_configurations.create_connect_configuration(ref, desired_configuration(profile),
-                                                                     bearer=administrator.bearer)
-                connect_id = str(created["connectId"])
-            elif diff.configuration_drift:
-                connect_configurations.update_connect_configuration(ref, connect_id, desired_configuration(profile),
-                                                           bearer=administrator.bearer)
-            if diff.settings_changes:
-                accounts.update_account_settings(ref, diff.settings_changes, bearer=administrator.bearer)
+            diff = observe(ref, administrator, profile)
+            connect_id = apply(ref, administrator, diff, desired_configuration(profile))
             with transaction.atomic():
                 before = audit.snapshot(state, STATE_FIELDS)
                 now = timezone.now()

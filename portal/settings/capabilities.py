@@ -65,6 +65,10 @@ CELERY_BEAT_SCHEDULE["docusign-sweep-isv-accounts"] = {
     "task": "docusign_integration.tasks_hosting.sweep_isv_accounts",
     "schedule": 15 * 60,  # one listing of the ISV account for all hosted clients (docs/docusign.md §10.1)
 }
+CELERY_BEAT_SCHEDULE["docusign-isv-setup-drift-check"] = {
+    "task": "docusign_integration.tasks_hosting.isv_account_setup_check",
+    "schedule": 24 * 3600,  # as the client accounts' daily drift check, for the ISV account's own setup
+}
 CELERY_BEAT_SCHEDULE["docusign-sweep-connect-events"] = {
     "task": "docusign_integration.tasks_connect.sweep_connect_events",
     "schedule": 60,  # messages stored while the broker was down get processed within about two minutes

@@ -1,6 +1,7 @@
 """Issue 18's journey in a real browser: a hosted client in the ISV account sends and signs; Connect reaches it only.
 
-Staff provision the client with `provision_client --hosted` (its system user appears in the sandbox's ISV account with
+Staff set up the ISV account with `setup_isv_account` (its Connect configuration is the one the portal pushes), then
+provision the client with `provision_client --hosted` (its system user appears in the sandbox's ISV account with
 the portal's permission profile); the ISV's one organization admin consent covers it (check_consent verifies it);
 its client admin sees a checklist without the ISV's steps, sends a PDF in DocuSign's sender view, a member signs it
 embedded; the Connect messages of the ISV account reach that client; a second hosted client sees none of it.
@@ -25,10 +26,9 @@ from docusign_sandbox.seed import PARTNER
 from tenants.models import ClientMembership, ClientOrganization, MembershipRole
 from tests import factories
 from tests.browser.test_sending_browser import sign_in_as
-from tests.connect.sandbox_world import connect_configuration, import_partner_keys
+from tests.connect.sandbox_world import import_partner_keys
 from tests.envelopes.conftest import SIMPLE_PDF, media_root  # noqa: F401 (fixture)
 from tests.hosting.conftest import isv_account  # noqa: F401 (fixture)
-from tests.hosting.test_separation import partner
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
@@ -48,9 +48,9 @@ def test_a_hosted_client_sends_and_signs_and_a_second_hosted_client_sees_none_of
         live_server, sandbox, settings, page, tmp_path, isv_account):  # noqa: F811
     settings.PORTAL_BASE_URL = live_server.url
     import_partner_keys(sandbox.seed)
-    configuration = connect_configuration(partner(), f"{live_server.url}/docusign/connect/")
-    configuration.body["eventData"]["includeData"] = ["recipients", "custom_fields"]
-    configuration.save()
+    # The ISV account's Connect configuration is the one setup pushes (with the custom fields routing reads).
+    call_command("setup_isv_account", "--environment", "sandbox", "--account-id", isv_account.account_id,
+                 "--base-uri", isv_account.base_uri, "--admin-user-id", isv_account.admin_user_id, stdout=io.StringIO())
 
     alpha, bravo = provision("Alpha Dental"), provision("Bravo Dental")
     member = Membership.objects.get(account__account_id=PARTNER.account_id, user__email=alpha.system_user.email)
