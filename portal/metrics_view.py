@@ -28,9 +28,12 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
+from docusign_integration.client.rate_limits import NEAR_LIMIT_PERCENT
+
 logger = logging.getLogger(__name__)
 
-NEAR_LIMIT_SHARE = 10  # percent of the hourly limit left: "near its limit" (the dashboard's rule, docs/operations.md section 6)
+# "Near its limit": under this percent of the hourly limit left (the health page's and the ISV sweep's rule, one constant).
+NEAR_LIMIT_SHARE = NEAR_LIMIT_PERCENT
 BROKER_TIMEOUT = 2  # seconds; a scrape must not hang on a broker that does not answer
 
 
