@@ -21,9 +21,11 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 
 from docusign_integration.client import conf
-from docusign_integration.client.errors import DocuSignError
-from docusign_integration.hosting.provisioning import hosted_client_provision
-from docusign_integration.hosting.tasks import isv_account_setup_check_task, isv_account_setup_push_task
+from docusign_integration.hosting.tasks import (
+    hosted_client_provision_soon,
+    isv_account_setup_check_task,
+    isv_account_setup_push_task,
+)
 from docusign_integration.hosting.usage import hosted_usage, write_usage_csv
 from docusign_integration.setup.admin import BADGE_TONES
 from docusign_integration.setup.models import SetupStatus
@@ -128,20 +130,20 @@ class ISVAccountAdmin(admin.ModelAdmin):
         return response
 
     def provision_view(self, request: HttpRequest) -> HttpResponse:
-        """Provision a hosted client: its system user is created (or found again) in the ISV account, then recorded."""
+        """Provision a hosted client (or provision it again): recorded at once with local checks, its system user is
+        created (or found again) in the ISV account in the background; the organization's page shows the outcome."""
         if not request.user.has_perm("tenants.add_clientorganization"):
             raise PermissionDenied
         form = HostedProvisionForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                organization = hosted_client_provision(acting_user=signed_in_user(request), **form.cleaned_data)
+                organization = hosted_client_provision_soon(acting_user=signed_in_user(request), **form.cleaned_data)
             except ValidationError as exc:
                 form.add_error(None, exc)
-            except DocuSignError as exc:
-                form.add_error(None, f"DocuSign: {exc.user_message}")
             else:
-                self.message_user(request, f"Provisioned {organization.name}, hosted in the ISV account, with its system "
-                                           f"user {organization.system_user.email}. Next: check consent, invite a client admin.")
+                self.message_user(request, f"Recorded {organization.name}, hosted in the ISV account. Its DocuSign user is "
+                                           "being created in the ISV account: this page shows it in a minute. Next: "
+                                           "invite a client admin.")
                 return HttpResponseRedirect(reverse("admin:tenants_clientorganization_change", args=[organization.pk]))
         return TemplateResponse(request, "admin/tenants/clientorganization/form.html", {
             **self.admin_site.each_context(request), "opts": ClientOrganization._meta, "original": None, "form": form,

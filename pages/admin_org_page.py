@@ -1,5 +1,6 @@
 """What the staff page of one client organization shows besides its fields: the account conflict, setup drift as a
-table saying where each difference came from, the invitations, and the buttons staff use for that client."""
+table saying where each difference came from, the invitations, the buttons staff use for that client, and a hosted
+client's system user while it is being created (or why it could not be)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.utils import timezone
 from docusign_integration.setup.models import AccountSetupState, SetupProfile, SetupStatus
 from pages.drift_words import describe
 from tenants.models import ClientOrganization, Invitation, SystemUser
-from tenants.onboarding import account_conflict
+from tenants.onboarding import account_conflict, hosted_user_state
 
 INVITATIONS_SHOWN = 20  # the newest; older ones are in the audit log
 # The changelist's actions staff use most for one client, offered as buttons on its page.
@@ -53,6 +54,7 @@ def organization_page_context(organization: ClientOrganization) -> dict[str, Any
     return {
         "client_actions": CLIENT_ACTIONS,
         "account_conflict": account_conflict(organization, system_user),
+        "hosted_state": hosted_user_state(organization, system_user),
         "setup_state": state,
         "drift_rows": drift_rows(state, SetupProfile.load()),
         "invitations": [(invitation, invitation_state(invitation)) for invitation in invitations],

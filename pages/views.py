@@ -94,7 +94,7 @@ def checklist(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         "organization": organization,
         "facts": facts,
         "drift_words": drift_words(setup.drift) if setup else [],
-        "missing": _missing(facts, system_user),
+        "missing": _missing(facts, system_user, organization),
         "is_admin": is_admin,
         "system_user": system_user,
         "credential": credential,
@@ -103,11 +103,16 @@ def checklist(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     })
 
 
-def _missing(facts: readiness.Facts, system_user: SystemUser | None) -> dict[str, str]:
+def _missing(facts: readiness.Facts, system_user: SystemUser | None, organization: ClientOrganization) -> dict[str, str]:
     """Per step, the sentence saying which earlier fact does not hold yet ("" when the step can be taken)."""
     no_consent = "Waiting for the system user's consent (step 1)."
+    no_user = "The ISV's staff have not recorded your system user yet. They will contact you."
+    if organization.is_hosted:  # the portal creates it in the background (docusign_integration/hosting/tasks.py)
+        no_user = ("Your DocuSign user could not be created in the ISV's DocuSign account yet: the ISV's staff see why "
+                   "and will provision it again." if organization.provisioning_error else
+                   "Your DocuSign user is being created in the ISV's DocuSign account: reload this page in a minute.")
     return {
-        "consent": "" if system_user else "The ISV's staff have not recorded your system user yet. They will contact you.",
+        "consent": "" if system_user else no_user,
         "account": "" if facts.connected else "Connect to DocuSign first (step 2): the account is one of your DocuSign user's.",
         "setup": (no_consent if not facts.consent else
                   "" if facts.account_chosen else "Choose the DocuSign account first (step 3)."),

@@ -31,7 +31,8 @@ from docusign_integration.models import AccountRateLimit, ConnectEvent, DocuSign
 from docusign_integration.oauth.models.credentials import CredentialStatus
 from docusign_integration.setup.models import SetupStatus
 from tenants.active import active_only
-from tenants.models import ClientOrganization, ConsentStatus
+from tenants.models import ClientOrganization, ConsentStatus, Hosting
+from tenants.onboarding import HOSTED_USER_PENDING, hosted_user_state
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -162,8 +163,14 @@ def _waiting(now: datetime) -> QuerySet[ConnectEvent]:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("no_system_user", Topic.CONSENT, Level.BROKEN, lambda now: Q(system_user__isnull=True),
+    Rule("no_system_user", Topic.CONSENT, Level.BROKEN, lambda now: Q(system_user__isnull=True, hosting=Hosting.OWN_ACCOUNT),
          lambda o: "No system user is recorded: add the DocuSign user that background work impersonates."),
+    # A hosted client's system user is the portal's to create (docusign_integration/hosting/tasks.py).
+    Rule("hosted_user_pending", Topic.CONSENT, Level.ATTENTION,
+         lambda now: Q(system_user__isnull=True, hosting=Hosting.HOSTED, provisioning_error=""),
+         lambda o: HOSTED_USER_PENDING),
+    Rule("hosted_user_failed", Topic.CONSENT, Level.BROKEN, lambda now: Q(hosting=Hosting.HOSTED, provisioning_error__gt=""),
+         lambda o: hosted_user_state(o, getattr(o, "system_user", None))),
     Rule("consent_revoked", Topic.CONSENT, Level.BROKEN,
          lambda now: Q(system_user__consent_status=ConsentStatus.REVOKED),
          lambda o: f"Consent was revoked: background work stops. Send {o.system_user.email} a consent link "

@@ -174,6 +174,10 @@ class ClientOrganization(models.Model):
                   "task calls DocuSign for it. Empty while the client is active.",
     )
     offboarding_reason = models.CharField(max_length=500, blank=True, help_text="Why staff offboarded the client.")
+    # A hosted client's system user is created in the background (docusign_integration/hosting/tasks.py): empty while
+    # that is pending or done, the reason in words when it failed for good.
+    provisioning_error = models.CharField(max_length=500, blank=True, help_text="Why its DocuSign user could not be "
+                                          "created in the ISV account (hosted clients); empty otherwise.")
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 # Only these settle the account: consent's recorded default is the system user's, not the client's choice.
 CHOSEN_SOURCES = (AccountSource.STAFF, AccountSource.CLIENT)
+# A hosted client's system user is made in the background (docusign_integration/hosting/tasks.py).
+HOSTED_USER_PENDING = "Its DocuSign user is being created in the ISV account: this page shows it in a minute."
 
 
 
@@ -72,6 +74,16 @@ def account_conflict(organization: ClientOrganization, system_user: SystemUser |
     return (f"The client chose the account {organization.account_name or organization.account_id} "
             f"({organization.account_id}), but consent found {system_user.account_id} for the system user "
             f"{system_user.email}. Check consent: the system user must reach the chosen account to send for it.")
+
+
+def hosted_user_state(organization: ClientOrganization, system_user: SystemUser | None) -> str:
+    """Staff's sentence while a hosted client's system user is being created, or why it could not be; else ""."""
+    if not organization.is_hosted:
+        return ""
+    if organization.provisioning_error:
+        done = "Provisioning it again" if system_user is not None else "Creating its DocuSign user in the ISV account"
+        return f"{done} failed: {organization.provisioning_error}"
+    return HOSTED_USER_PENDING if system_user is None else ""
 
 
 def account_for_connection(organization: ClientOrganization, userinfo: UserInfo) -> UserAccount:

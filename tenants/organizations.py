@@ -58,32 +58,24 @@ def organization_provision(
     system_user_email: str,
     account_id: str | None = None,
     slug: str | None = None,
-    isv_account: ISVAccount | None = None,
 ) -> ClientOrganization:
     """Create a client organization and its system user. Bad input raises ValidationError and stores nothing.
 
-    With `isv_account`, the client is hosted in the ISV's own account (docs/docusign.md §10.1): it takes that
-    account, shared with the other hosted clients; an own-account client may never take the ISV account.
+    An own-account client may never take the ISV account (docs/docusign.md §10.1): hosted clients are recorded by
+    `hosted_organization_provision`.
     """
     name = name.strip()
     system_user_id = system_user_id.strip().lower()
     system_user_email = system_user_email.strip()
     account_id = (account_id or "").strip().lower() or None
-    errors: dict[str, str] = {}
-    if not name:
-        errors["name"] = "Enter the client organization's name."
-    if environment not in conf.served_environments():
-        served = ", ".join(conf.served_environments())
-        errors["environment"] = f"This portal serves the DocuSign environments {served}; {environment!r} is not one of them."
+    errors = _name_and_environment_errors(name, environment)
     if not GUID_PATTERN.match(system_user_id):
         errors["system_user_id"] = "The system user id must be the DocuSign user's GUID (not an email address)."
     try:
         validate_email(system_user_email)
     except ValidationError:
         errors["system_user_email"] = "Enter the system user's email address."
-    if isv_account is not None:
-        account_id = isv_account.account_id
-    elif account_id is not None and not GUID_PATTERN.match(account_id):
+    if account_id is not None and not GUID_PATTERN.match(account_id):
         errors["account_id"] = "The DocuSign account id must be a GUID (Settings > Apps and Keys shows it as API Account ID)."
     elif account_id and ISVAccount.objects.filter(environment=environment, account_id=account_id).exists():
         errors["account_id"] = ISV_ACCOUNT_TAKEN
@@ -98,10 +90,9 @@ def organization_provision(
         raise ValidationError(errors)
 
     with transaction.atomic():
-        hosted = {"hosting": Hosting.HOSTED, "base_uri": isv_account.base_uri} if isv_account is not None else {}
         organization = ClientOrganization.objects.create(
             name=name, slug=slug, environment=environment, account_id=account_id,
-            account_source=AccountSource.STAFF if account_id else AccountSource.UNKNOWN, **hosted,
+            account_source=AccountSource.STAFF if account_id else AccountSource.UNKNOWN,
         )
         system_user = SystemUser.objects.create(organization=organization, user_id=system_user_id, email=system_user_email)
         audit.record(
@@ -109,6 +100,54 @@ def organization_provision(
             after={**audit.snapshot(organization, ORGANIZATION_FIELDS),
                    "system_user": audit.snapshot(system_user, ("user_id", "email"))},
         )
+    return organization
+
+
+def _name_and_environment_errors(name: str, environment: str) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if not name:
+        errors["name"] = "Enter the client organization's name."
+    if environment not in conf.served_environments():
+        served = ", ".join(conf.served_environments())
+        errors["environment"] = f"This portal serves the DocuSign environments {served}; {environment!r} is not one of them."
+    return errors
+
+
+def hosted_organization_provision(*, acting_user: User | None, name: str, environment: str, isv_account: ISVAccount,
+                                  slug: str | None = None) -> ClientOrganization:
+    """Record a hosted client in the ISV account (docs/docusign.md §10.1) before its system user exists, or record that
+    an existing hosted client of the environment is provisioned again. Local checks only: DocuSign is not asked.
+
+    Its system user is created (or found again) in the background, which records it or the failure in words
+    (`docusign_integration.hosting.tasks.provision_hosted_system_user`); until then the organization has none, and
+    `provisioning_error` is empty. Bad input raises ValidationError and stores nothing.
+    """
+    name = name.strip()
+    errors = _name_and_environment_errors(name, environment)
+    slug = slugify(slug or name)[:50]
+    existing = ClientOrganization.objects.filter(slug=slug).first() if slug else None
+    if not slug and "name" not in errors:
+        errors["slug"] = "Enter a slug made of letters, digits and hyphens."
+    elif existing is not None and (not existing.is_hosted or existing.environment != environment):
+        errors["slug"] = (f"The slug {slug!r} is taken by a client organization that is not hosted in {environment}; "
+                          "choose another one.")
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        if existing is not None:
+            # Provisioning again: the last failure is no longer the news; the background run records the outcome.
+            locked = ClientOrganization.objects.select_for_update().get(pk=existing.pk)
+            audit.record(actor=acting_user, action="organization.provision_again", organization=locked, target=locked,
+                         before={"provisioning_error": locked.provisioning_error} if locked.provisioning_error else None)
+            if locked.provisioning_error:
+                ClientOrganization.objects.filter(pk=locked.pk).update(provisioning_error="", updated=timezone.now())
+                locked.provisioning_error = ""
+            return locked
+        organization = ClientOrganization.objects.create(
+            name=name, slug=slug, environment=environment, hosting=Hosting.HOSTED, account_id=isv_account.account_id,
+            base_uri=isv_account.base_uri, account_source=AccountSource.STAFF)
+        audit.record(actor=acting_user, action="organization.provision", organization=organization, target=organization,
+                     after={**audit.snapshot(organization, ORGANIZATION_FIELDS), "system_user": None})
     return organization
 
 

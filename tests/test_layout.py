@@ -34,6 +34,7 @@ TASK_NAMES = {
     "docusign_integration.tasks_setup.account_setup_check_task",
     "docusign_integration.tasks_setup.account_setup_check_all",
     # Issue 18 (hosted clients), new since.
+    "docusign_integration.tasks_hosting.provision_hosted_system_user",
     "docusign_integration.tasks_hosting.close_hosted_system_user",
     "docusign_integration.tasks_hosting.sweep_isv_accounts",
     "docusign_integration.tasks_hosting.sweep_isv_account",

@@ -11,7 +11,7 @@ from background import task_retry
 from docusign_integration.client import errors
 from docusign_integration.consent.system_user import consent_verify
 from tenants.active import active_only, organization_is_active
-from tenants.models import ClientOrganization
+from tenants.models import ClientOrganization, SystemUser
 
 
 @shared_task(name="docusign_integration.tasks.check_consent_task", bind=True, max_retries=5, acks_late=True)
@@ -20,6 +20,8 @@ def check_consent_task(self: Task, organization_id: int) -> None:
     organization = ClientOrganization.objects.filter(pk=organization_id).first()
     if not organization_is_active(organization, task="check_consent"):
         return  # deleted or offboarded since it was queued: no JWT grant for it
+    if not SystemUser.objects.filter(organization=organization).exists():
+        return  # a hosted client whose user is still being created: its provisioning queues this check when done
     try:
         consent_verify(acting_user=None, organization=organization)
     except errors.DocuSignError as exc:

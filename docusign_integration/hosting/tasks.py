@@ -4,16 +4,63 @@ from __future__ import annotations
 
 from celery import Task, shared_task
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db import transaction
 
 from background import task_retry
 from docusign_integration.client import errors
+from docusign_integration.consent.tasks import check_consent_task
 from docusign_integration.envelopes.tasks import SWEEP_SOON_SECONDS
 from docusign_integration.hosting.isv_setup import isv_account_setup_check, isv_account_setup_push
-from docusign_integration.hosting.provisioning import hosted_system_user_close
+from docusign_integration.hosting.provisioning import (
+    HostingUnavailable,
+    failure_words,
+    hosted_client_record,
+    hosted_provisioning_failed,
+    hosted_system_user_close,
+    hosted_system_user_provision,
+)
 from docusign_integration.hosting.sweep import isv_account_sweep
+from tenants.active import organization_is_active
 from tenants.models import ClientOrganization, Hosting, ISVAccount
+
+
+def hosted_client_provision_soon(*, acting_user: User | None, name: str, environment: str,
+                                 slug: str | None = None) -> ClientOrganization:
+    """Staff's "provision a hosted client" (or again): recorded now without asking DocuSign, its user made in the
+    background once the record is committed."""
+    organization = hosted_client_record(acting_user=acting_user, name=name, environment=environment, slug=slug)
+    acting_user_id = acting_user.pk if acting_user else None
+    transaction.on_commit(lambda: provision_hosted_system_user.delay(organization.pk, acting_user_id))
+    return organization
+
+
+def hosted_system_user_run(*, acting_user: User | None, organization: ClientOrganization) -> None:
+    """One run of the task's work (the task, and `provision_client --hosted` in its own process): create or find the
+    user, record it, then queue its consent check (the ISV's organization admin consent covers it: the check records
+    that, so staff need not press Check consent). Raises what `hosted_system_user_provision` raises."""
+    if hosted_system_user_provision(acting_user=acting_user, organization=organization):
+        transaction.on_commit(lambda: check_consent_task.delay(organization.pk))
+
+
+@shared_task(name="docusign_integration.tasks_hosting.provision_hosted_system_user", bind=True, max_retries=5,
+             acks_late=True)
+def provision_hosted_system_user(self: Task, organization_id: int, acting_user_id: int | None = None) -> None:
+    """Create or find a hosted client's system user in the ISV account. Safe to run twice: the second finds the user
+    by email and records nothing. Transient failures retry; one that ends the task is kept on the organization in
+    words, then raised (the dead letter)."""
+    organization = ClientOrganization.objects.filter(pk=organization_id, hosting=Hosting.HOSTED).first()
+    if not organization_is_active(organization, task="provision_hosted_system_user"):
+        return  # deleted or offboarded since: no user to make for it
+    acting_user = get_user_model().objects.filter(pk=acting_user_id).first() if acting_user_id else None
+    try:
+        hosted_system_user_run(acting_user=acting_user, organization=organization)
+    except (errors.DocuSignError, HostingUnavailable) as exc:
+        if isinstance(exc, errors.DocuSignError) and (self.request.retries or 0) < (self.max_retries or 0):
+            task_retry.retry_if_temporary(self, exc)  # raises Retry unless the failure is permanent
+        hosted_provisioning_failed(organization=organization, message=failure_words(exc))
+        raise
 
 
 @shared_task(name="docusign_integration.tasks_hosting.close_hosted_system_user", bind=True, max_retries=5, acks_late=True)

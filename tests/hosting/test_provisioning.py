@@ -112,23 +112,6 @@ def test_hosted_takes_no_system_user_options(isv_account):
                      "--system-user-id", "a0000001-0000-4000-8000-000000000001", stdout=io.StringIO())
 
 
-def test_staff_provision_a_hosted_client_in_the_admin(isv_account):
-    from django.test import Client
-
-    from tests import factories
-
-    client = Client()
-    client.force_login(factories.isv_staff())
-    response = client.post("/admin/tenants/isvaccount/provision/", {"name": "India Optics", "environment": "sandbox"})
-
-    organization = ClientOrganization.objects.get(slug="india-optics")
-    assert response.status_code == 302 and response["Location"].endswith(f"/{organization.pk}/change/")
-    assert organization.is_hosted
-    (membership,) = members("docusign+india-optics@isv.example")
-    assert membership.user.user_id == organization.system_user.user_id
-    assert AuditEvent.objects.filter(action="organization.provision", organization=organization).exists()
-
-
 def test_staff_without_the_add_permission_cannot_provision(isv_account):
     from django.test import Client
 

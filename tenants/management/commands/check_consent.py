@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from docusign_integration.client import errors
 from docusign_integration.consent.system_user import consent_verify
-from tenants.models import ConsentStatus
+from tenants.models import ConsentStatus, SystemUser
 from tenants.selection import add_organization_arguments, selected_organizations
 
 
@@ -28,6 +28,10 @@ class Command(BaseCommand):
         total = organizations.count()
         rows: list[tuple[str, str, str, str]] = []
         for done, organization in enumerate(organizations.iterator(), start=1):
+            if not SystemUser.objects.filter(organization=organization).exists():
+                rows.append((organization.slug, "no system user", organization.account_id or "-",
+                             organization.provisioning_error or "its DocuSign user is not recorded yet"))
+                continue
             try:
                 system_user = consent_verify(acting_user=None, organization=organization)
                 status, error = system_user.consent_status, system_user.last_error

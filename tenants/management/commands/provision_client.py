@@ -6,15 +6,20 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.core.validators import validate_email
 from django.db import transaction
 
 from docusign_integration.client import conf
 from docusign_integration.client.errors import DocuSignError
-from docusign_integration.hosting.provisioning import hosted_client_provision
+from docusign_integration.hosting.provisioning import (
+    HostingUnavailable,
+    failure_words,
+    hosted_client_record,
+    hosted_provisioning_failed,
+)
+from docusign_integration.hosting.tasks import hosted_system_user_run
 from tenants import services
 from tenants.management.commands.consent_links import write_consent_links
-from tenants.models import MembershipRole
+from tenants.models import ClientOrganization, MembershipRole, SystemUser
 
 
 class Command(BaseCommand):
@@ -24,7 +29,8 @@ class Command(BaseCommand):
         "bound to the browser session that returns from DocuSign (one use, ten minutes), so it is issued when someone "
         "signed in to the portal (ISV staff or a client admin of the organization) opens the link. Nothing is stored "
         "when any input is invalid. With --hosted the client is hosted in the ISV account (setup_isv_account): the portal "
-        "creates its system user there (or finds it again by email) and no system user options are given."
+        "creates its system user there (or finds it again by email; running it again for a hosted client retries) and no "
+        "system user options are given."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -46,20 +52,13 @@ class Command(BaseCommand):
         if not options["hosted"] and not all(system_user[:2]):
             raise CommandError("--system-user-id and --system-user-email are required (or --hosted).")
         try:
-            for email in options["invite"] if options["hosted"] else ():
-                # Before DocuSign is asked anything: the hosted path cannot roll DocuSign back.
-                try:
-                    validate_email(email)
-                except ValidationError:
-                    raise ValidationError({"invite": f"{email!r} is not an email address."}) from None
-            # A hosted client asks DocuSign first, outside any transaction (no lock held while DocuSign answers);
-            # provisioning again reuses what it made, so a failure after it leaves nothing to clean up.
-            hosted = hosted_client_provision(
-                acting_user=None, name=options["name"], environment=options["environment"], slug=options["slug"],
-            ) if options["hosted"] else None
-            # One transaction: a bad invitation address leaves no half-provisioned organization behind.
+            # One transaction: a bad invitation address leaves no half-provisioned organization behind. A hosted
+            # client is recorded with local checks only; its DocuSign user is made after the commit (no lock held
+            # while DocuSign answers).
             with transaction.atomic():
-                organization = hosted if hosted is not None else services.organization_provision(
+                organization = hosted_client_record(
+                    acting_user=None, name=options["name"], environment=options["environment"], slug=options["slug"],
+                ) if options["hosted"] else services.organization_provision(
                     acting_user=None, name=options["name"], environment=options["environment"],
                     system_user_id=options["system_user_id"], system_user_email=options["system_user_email"],
                     account_id=options["account_id"], slug=options["slug"],
@@ -68,10 +67,23 @@ class Command(BaseCommand):
                     services.invitation_send(acting_user=None, organization=organization, email=email, role=MembershipRole.ADMIN)
         except ValidationError as exc:
             raise CommandError("; ".join(f"{field}: {' '.join(m)}" for field, m in exc.message_dict.items())) from exc
-        except DocuSignError as exc:
-            raise CommandError(f"DocuSign: {exc.user_message}") from exc
+        hosted_user = self._hosted_system_user(organization) if options["hosted"] else None
 
         self.stdout.write(f"Provisioned {organization.name} (slug {organization.slug}, {organization.environment}).")
+        if hosted_user is not None:
+            self.stdout.write(f"Its system user in the ISV account: {hosted_user.email} ({hosted_user.user_id}).")
         for email in options["invite"]:
             self.stdout.write(f"Invitation sent to {email}.")
         write_consent_links(self.stdout, organization)
+
+    def _hosted_system_user(self, organization: ClientOrganization) -> SystemUser:
+        """The background task's work, run here once so staff see the outcome (a failure stays on the organization)."""
+        try:
+            hosted_system_user_run(acting_user=None, organization=organization)
+        except (DocuSignError, HostingUnavailable) as exc:
+            words = failure_words(exc)
+            hosted_provisioning_failed(organization=organization, message=words)
+            raise CommandError(f"DocuSign: {words} {organization.name} is recorded (slug {organization.slug}) and its "
+                               "page in the admin says so: run this command again (or Provision again in the admin) "
+                               "to retry.") from exc
+        return SystemUser.objects.get(organization=organization)
