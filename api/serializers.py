@@ -195,7 +195,8 @@ class OrganizationOut(serializers.Serializer):
     status = serializers.CharField(help_text="The onboarding status.")
     ready = serializers.BooleanField(help_text="Whether envelopes can be sent now.")
     checklist = serializers.DictField(child=serializers.CharField(),
-                                      help_text="Each onboarding step's state: consent, account, account_setup.")
+                                      help_text="Each onboarding step's state: consent, account, account_setup "
+                                      "(isv_account for a client hosted in the ISV's account, which the ISV sets up).")
     docusign_account = DocuSignAccountOut(allow_null=True)
 
 

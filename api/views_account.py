@@ -16,6 +16,7 @@ from docusign_integration.envelopes import documents
 from docusign_integration.envelopes.models.documents import SignedDocument
 from docusign_integration.envelopes.models.envelopes import EnvelopeStatus
 from docusign_integration.hosting.usage import organization_usage
+from tenants import readiness
 from tenants.models import ClientOrganization, ConsentStatus, SystemUser
 
 from . import envelopes, serializers, templates
@@ -31,11 +32,16 @@ def _organization_json(organization: ClientOrganization) -> dict:
     consent = system_user.consent_status if system_user else "no_system_user"
     setup = getattr(organization, "account_setup", None)
     account_chosen = bool(organization.account_id and organization.base_uri)
+    # "ready" answers "can envelopes be sent now": the sending service's own rule (setup done once, hosted clients
+    # exempt: tenants/readiness.py), so it never says ready while POST /envelopes answers setup_required.
+    ready = (consent == ConsentStatus.GRANTED and account_chosen and organization.offboarded_at is None
+             and readiness.facts_of(organization).setup_done)
     return {
         "slug": organization.slug, "name": organization.name, "status": organization.onboarding_status,
-        "ready": consent == ConsentStatus.GRANTED and account_chosen and organization.offboarded_at is None,
+        "ready": ready,
         "checklist": {"consent": consent, "account": "chosen" if account_chosen else "not_chosen",
-                      "account_setup": str(getattr(setup, "status", "not_started"))},
+                      "account_setup": "isv_account" if organization.is_hosted
+                      else str(getattr(setup, "status", "not_started"))},
         "docusign_account": {"environment": organization.environment, "account_id": organization.account_id,
                              "account_name": organization.account_name, "base_uri": organization.base_uri}
         if account_chosen else None,

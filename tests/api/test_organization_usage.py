@@ -101,3 +101,9 @@ def test_the_query_count_does_not_grow_with_the_months_or_the_envelopes():
         counts.append(len(queries))
     assert counts[0] == counts[1]
     assert sum("docusign_integration_envelope" in q["sql"] for q in queries.captured_queries) == 1
+
+
+def test_a_consented_hosted_client_is_ready_with_no_setup_of_its_own(hosted_pair):  # noqa: F811
+    alpha, _ = hosted_pair
+    body = api_for(alpha.organization).get("organization").json()
+    assert body["ready"] is True and body["checklist"]["account_setup"] == "isv_account"

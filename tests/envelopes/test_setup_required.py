@@ -43,6 +43,13 @@ def test_the_send_page_refuses_before_setup_says_what_to_do_and_creates_nothing_
     assert not api_requests(r"/envelopes").exists()  # not a draft, not a sender view
 
 
+def test_the_api_says_not_ready_before_setup_so_its_ready_never_contradicts_the_refusal(not_set_up):
+    api = api_for(not_set_up)
+    body = api.get("organization").json()
+    assert body["ready"] is False and body["checklist"]["account_setup"] == "not_started"
+    assert api.post("envelopes", document_envelope()).json()["code"] == "setup_required"
+
+
 def test_the_api_refuses_with_a_stable_problem_code_and_creates_nothing_at_docusign(not_set_up):
     response = api_for(not_set_up).post("envelopes", document_envelope())
 
