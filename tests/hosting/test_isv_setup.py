@@ -13,6 +13,7 @@ from docusign_integration.setup.account_setup import listener_url
 from docusign_integration.setup.models import SetupProfile
 from docusign_sandbox.models import ConnectConfiguration, RequestLog
 from docusign_sandbox.seed import PARTNER
+from tenants.isv import isv_account_record
 from tenants.models import AuditEvent, ISVAccount
 from tests import factories
 
@@ -130,3 +131,29 @@ def test_a_push_as_an_administrator_who_is_no_longer_one_is_refused_in_words_and
     assert isv.setup_status == "error" and "make it one in DocuSign" in isv.setup_last_error
     assert AuditEvent.objects.filter(action="isv.account_setup_push_failed").exists()
     assert portals_configurations() == []
+
+
+@pytest.mark.django_db
+def test_the_isv_accounts_list_leads_to_provisioning_and_usage_and_says_how_to_record_the_account(client, sandbox):
+    client.force_login(factories.isv_staff())
+    empty = client.get("/admin/tenants/isvaccount/").content.decode()
+    assert "No ISV account is recorded" in empty and "manage.py setup_isv_account" in empty
+    assert 'href="/admin/tenants/isvaccount/provision/"' in empty and 'href="/admin/tenants/isvaccount/usage/"' in empty
+
+    isv_account_record(acting_user=None, environment="sandbox", account_id=PARTNER.account_id,
+                       base_uri=sandbox.site(PARTNER.account_id), admin_user_id=sandbox.user("staff@isv.example")["user_id"])
+    recorded = client.get("/admin/tenants/isvaccount/").content.decode()
+    assert "No ISV account is recorded" not in recorded and 'href="/admin/tenants/isvaccount/provision/"' in recorded
+
+
+@pytest.mark.django_db
+def test_recording_the_account_before_the_isv_admin_consented_says_it_is_recorded_and_what_is_missing(sandbox):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError) as refused:
+        call_command("setup_isv_account", "--environment", "sandbox", "--account-id", PARTNER.account_id,
+                     "--base-uri", sandbox.site(PARTNER.account_id),
+                     "--admin-user-id", sandbox.user("staff@isv.example")["user_id"])
+    assert "is recorded, but DocuSign refused to set it up" in str(refused.value)
+    assert "consent" in str(refused.value) and "Run this command again" in str(refused.value)
+    assert ISVAccount.objects.filter(environment="sandbox", account_id=PARTNER.account_id.lower()).exists()

@@ -48,12 +48,16 @@ class Command(BaseCommand):
                 acting_user=None, environment=options["environment"], account_id=options["account_id"],
                 base_uri=options["base_uri"], admin_user_id=options["admin_user_id"],
                 system_user_email_pattern=options["email_pattern"])
-            profile_id = permission_profile_ensure(acting_user=None, admin=isv_admin(isv_account.environment))
-            found = isv_account_setup_push(acting_user=None, environment=isv_account.environment)
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
         except errors.DocuSignError as exc:
             raise CommandError(f"DocuSign: {exc.user_message}") from exc
+        try:
+            profile_id = permission_profile_ensure(acting_user=None, admin=isv_admin(isv_account.environment))
+            found = isv_account_setup_push(acting_user=None, environment=isv_account.environment)
+        except errors.DocuSignError as exc:  # the account stays recorded: say so, and that running again finishes it
+            raise CommandError(f"{isv_account} is recorded, but DocuSign refused to set it up: {exc.user_message} "
+                               "Run this command again once that is done.") from exc
         self.stdout.write(f"{isv_account}: hosted system users get permission profile {profile_id} "
                           f"({isv_account.permission_profile_name}); emails {isv_account.system_user_email_pattern}.")
         self.stdout.write(describe(found, dry_run=False))
