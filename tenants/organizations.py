@@ -6,6 +6,8 @@ per change, side effects only after commit.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Protocol
 
 from django.contrib.auth.models import User
@@ -28,6 +30,8 @@ from tenants.models import (
 )
 
 ACCOUNT_TAKEN = "This DocuSign account is already linked to another client organization; one account serves one organization."
+RECORDED_MEANWHILE = ("Another client organization with this slug, DocuSign account or system user was recorded "
+                      "meanwhile (a second submit?): reload the list and check it before trying again.")
 ISV_ACCOUNT_TAKEN = ("This is the ISV's own DocuSign account: provision the client as hosted (provision_client --hosted) "
                      "instead of linking the account.")
 ACCOUNT_FIELDS = ("account_id", "account_name", "base_uri", "organization_id", "onboarding_status", "account_source")
@@ -89,7 +93,7 @@ def organization_provision(
     if errors:
         raise ValidationError(errors)
 
-    with transaction.atomic():
+    with _refusing_a_race():
         organization = ClientOrganization.objects.create(
             name=name, slug=slug, environment=environment, account_id=account_id,
             account_source=AccountSource.STAFF if account_id else AccountSource.UNKNOWN,
@@ -101,6 +105,18 @@ def organization_provision(
                    "system_user": audit.snapshot(system_user, ("user_id", "email"))},
         )
     return organization
+
+
+@contextlib.contextmanager
+def _refusing_a_race() -> Iterator[None]:
+    """The checks read before the insert: a request running at the same moment (staff's double submit) may record the
+    same slug, account or system user in between. The database's unique constraints refuse the second insert; that is
+    answered as bad input, with nothing stored, instead of a 500."""
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError:
+        raise ValidationError(RECORDED_MEANWHILE) from None
 
 
 def _name_and_environment_errors(name: str, environment: str) -> dict[str, str]:
@@ -133,7 +149,7 @@ def hosted_organization_provision(*, acting_user: User | None, name: str, enviro
                           "choose another one.")
     if errors:
         raise ValidationError(errors)
-    with transaction.atomic():
+    with _refusing_a_race():
         if existing is not None:
             # Provisioning again: the last failure is no longer the news; the background run records the outcome.
             locked = ClientOrganization.objects.select_for_update().get(pk=existing.pk)
