@@ -147,6 +147,9 @@ def hosted_organization_provision(*, acting_user: User | None, name: str, enviro
     elif existing is not None and (not existing.is_hosted or existing.environment != environment):
         errors["slug"] = (f"The slug {slug!r} is taken by a client organization that is not hosted in {environment}; "
                           "choose another one.")
+    elif existing is not None and existing.offboarded_at is not None:  # its background run would skip it: say so now
+        errors["slug"] = (f"{existing.name} was offboarded on {existing.offboarded_at:%Y-%m-%d}; its records are kept "
+                          "under this slug. Provision the client under another slug.")
     if errors:
         raise ValidationError(errors)
     with _refusing_a_race():

@@ -67,3 +67,24 @@ def test_a_hosted_client_recorded_meanwhile_is_a_form_error_too(client, sandbox)
         response = client.post("/admin/tenants/isvaccount/provision/", {"name": "Bravo Dental", "environment": "sandbox"})
     assert response.status_code == 200 and "recorded meanwhile" in response.content.decode()
     assert not ClientOrganization.objects.exists()
+
+
+@pytest.mark.django_db
+def test_provisioning_an_offboarded_hosted_client_again_is_refused_in_words(client, sandbox, monkeypatch):
+    from docusign_integration.hosting import tasks
+    from docusign_sandbox.seed import PARTNER
+    from tenants.isv import isv_account_record
+    from tenants.offboarding import organization_offboard
+
+    monkeypatch.setattr(tasks.provision_hosted_system_user, "delay", lambda *args: None)  # its user is not the point
+    isv_account_record(acting_user=None, environment="sandbox", account_id=PARTNER.account_id,
+                       base_uri=sandbox.site(PARTNER.account_id), admin_user_id=sandbox.user("staff@isv.example")["user_id"])
+    client.force_login(factories.isv_staff())
+    client.post("/admin/tenants/isvaccount/provision/", {"name": "Romeo Rugs", "environment": "sandbox"})
+    organization_offboard(acting_user=None, organization=ClientOrganization.objects.get(slug="romeo-rugs"), reason="left")
+    audits = AuditEvent.objects.count()
+
+    again = client.post("/admin/tenants/isvaccount/provision/", {"name": "Romeo Rugs", "environment": "sandbox"})
+
+    assert again.status_code == 200 and "was offboarded on" in again.content.decode()
+    assert AuditEvent.objects.count() == audits  # no "provision_again" for a client the portal no longer serves
