@@ -30,6 +30,7 @@ def test_the_checklist_of_a_hosted_client_has_no_connect_or_setup_step(hosted_ad
     assert 'id="step-connect"' not in page
     assert 'id="step-account"' not in page
     assert "Grant individual consent" not in page
+    assert "2. Send and sign documents" in page  # numbered as the client sees its steps: 1, 2 (it read 1, 5)
 
 
 def test_connecting_and_choosing_an_account_are_404_for_a_hosted_client(hosted_admin):
@@ -44,3 +45,4 @@ def test_an_own_account_clients_checklist_keeps_every_step():
     client.force_login(factories.client_admin("admin-own", organization))
     page = client.get(f"/onboarding/{organization.slug}/").content.decode()
     assert 'id="step-connect"' in page and 'id="step-account"' in page
+    assert "5. Send and sign documents" in page
