@@ -10,9 +10,9 @@ from portal.settings.capabilities import *  # noqa: F403
 PORTAL_METRICS_TOKEN = _secret("PORTAL_METRICS_TOKEN")
 if PORTAL_METRICS_TOKEN:
     MIDDLEWARE = ["django_prometheus.middleware.PrometheusBeforeMiddleware", *MIDDLEWARE[:-1],
-                  "django_prometheus.middleware.PrometheusAfterMiddleware", MIDDLEWARE[-1]]  # axes stays last
-    for _database in DATABASES.values():  # the same backends, counting queries, errors and connections
-        _database["ENGINE"] = _database["ENGINE"].replace("django.db.backends.", "django_prometheus.db.backends.")
+                  "portal.request_metrics.RequestMetricsMiddleware", MIDDLEWARE[-1]]  # axes stays last
+    for _database in DATABASES.values():  # the same backends, counting statements, errors and connections
+        _database["ENGINE"] = _database["ENGINE"].replace("django.db.backends.", "portal.db_metrics.")
 MIDDLEWARE.insert(1, "portal.metrics.ApiRequestsMiddleware")
 # A Celery worker's own metrics port (portal.worker_metrics), for workers on machines without a web process; 0: off.
 PORTAL_WORKER_METRICS_PORT = env.int("PORTAL_WORKER_METRICS_PORT", default=0)
