@@ -28,12 +28,10 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from docusign_integration.client.rate_limits import NEAR_LIMIT_PERCENT
+from docusign_integration.client.rate_limits import NEAR_LIMIT_PERCENT  # the health page's and the ISV sweep's rule
 
 logger = logging.getLogger(__name__)
 
-# "Near its limit": under this percent of the hourly limit left (the health page's and the ISV sweep's rule, one constant).
-NEAR_LIMIT_SHARE = NEAR_LIMIT_PERCENT
 BROKER_TIMEOUT = 2  # seconds; a scrape must not hang on a broker that does not answer
 
 
@@ -69,8 +67,8 @@ class StateCollector(Collector):
         windows = AccountRateLimit.objects.filter(reset_at__gt=now, limit__gt=0)
         yield GaugeMetricFamily(
             "portal_docusign_accounts_near_hourly_limit",
-            f"DocuSign accounts with under {NEAR_LIMIT_SHARE}% of their hourly API limit left in the current window",
-            value=windows.filter(remaining__lt=F("limit") * NEAR_LIMIT_SHARE / 100).count())
+            f"DocuSign accounts with under {NEAR_LIMIT_PERCENT}% of their hourly API limit left in the current window",
+            value=windows.filter(remaining__lt=F("limit") * NEAR_LIMIT_PERCENT / 100).count())
         yield GaugeMetricFamily("portal_docusign_accounts_blocked", "DocuSign accounts blocked until their limit resets",
                                 value=AccountRateLimit.objects.filter(blocked_until__gt=now).count())
         waiting = ConnectEvent.objects.filter(state=ConnectEventState.RECEIVED).aggregate(

@@ -10,6 +10,8 @@ winner's). A permanent failure is kept on the organization in words (`hosted_pro
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
@@ -191,13 +193,21 @@ def hosted_client_provision(*, acting_user: User | None, name: str, environment:
     """Record a hosted client and create its system user in this process, as the background task does: for tests and
     scripts that need the user at once. A failure is recorded on the organization and raised."""
     organization = hosted_client_record(acting_user=acting_user, name=name, environment=environment, slug=slug)
-    try:
+    with failure_kept_on(organization):
         hosted_system_user_provision(acting_user=acting_user, organization=organization)
+    organization.refresh_from_db()
+    return organization
+
+
+@contextlib.contextmanager
+def failure_kept_on(organization: ClientOrganization) -> Iterator[None]:
+    """Creating the hosted client's user: a failure that ends the attempt is kept on the organization in words
+    (`hosted_provisioning_failed`), then raised. The task, the command and `hosted_client_provision` all end so."""
+    try:
+        yield
     except (DocuSignError, HostingUnavailable) as exc:
         hosted_provisioning_failed(organization=organization, message=failure_words(exc))
         raise
-    organization.refresh_from_db()
-    return organization
 
 
 def failure_words(exc: DocuSignError | ValidationError) -> str:

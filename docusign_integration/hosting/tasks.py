@@ -14,10 +14,8 @@ from docusign_integration.consent.tasks import check_consent_task
 from docusign_integration.envelopes.tasks import SWEEP_SOON_SECONDS
 from docusign_integration.hosting.isv_setup import isv_account_setup_check, isv_account_setup_push
 from docusign_integration.hosting.provisioning import (
-    HostingUnavailable,
-    failure_words,
+    failure_kept_on,
     hosted_client_record,
-    hosted_provisioning_failed,
     hosted_system_user_close,
     hosted_system_user_provision,
 )
@@ -54,13 +52,13 @@ def provision_hosted_system_user(self: Task, organization_id: int, acting_user_i
     if not organization_is_active(organization, task="provision_hosted_system_user"):
         return  # deleted or offboarded since: no user to make for it
     acting_user = get_user_model().objects.filter(pk=acting_user_id).first() if acting_user_id else None
-    try:
-        hosted_system_user_run(acting_user=acting_user, organization=organization)
-    except (errors.DocuSignError, HostingUnavailable) as exc:
-        if isinstance(exc, errors.DocuSignError) and (self.request.retries or 0) < (self.max_retries or 0):
-            task_retry.retry_if_temporary(self, exc)  # raises Retry unless the failure is permanent
-        hosted_provisioning_failed(organization=organization, message=failure_words(exc))
-        raise
+    with failure_kept_on(organization):  # Retry is not a failure: it passes through, nothing is kept
+        try:
+            hosted_system_user_run(acting_user=acting_user, organization=organization)
+        except errors.DocuSignError as exc:
+            if (self.request.retries or 0) < (self.max_retries or 0):
+                task_retry.retry_if_temporary(self, exc)  # raises Retry unless the failure is permanent
+            raise
 
 
 @shared_task(name="docusign_integration.tasks_hosting.close_hosted_system_user", bind=True, max_retries=5, acks_late=True)

@@ -12,9 +12,9 @@ from docusign_integration.client import conf
 from docusign_integration.client.errors import DocuSignError
 from docusign_integration.hosting.provisioning import (
     HostingUnavailable,
+    failure_kept_on,
     failure_words,
     hosted_client_record,
-    hosted_provisioning_failed,
 )
 from docusign_integration.hosting.tasks import hosted_system_user_run
 from tenants import services
@@ -79,10 +79,10 @@ class Command(BaseCommand):
     def _hosted_system_user(self, organization: ClientOrganization) -> SystemUser:
         """The background task's work, run here once so staff see the outcome (a failure stays on the organization)."""
         try:
-            hosted_system_user_run(acting_user=None, organization=organization)
+            with failure_kept_on(organization):
+                hosted_system_user_run(acting_user=None, organization=organization)
         except (DocuSignError, HostingUnavailable) as exc:
             words = failure_words(exc)
-            hosted_provisioning_failed(organization=organization, message=words)
             raise CommandError(f"DocuSign: {words} {organization.name} is recorded (slug {organization.slug}) and its "
                                "page in the admin says so: run this command again (or Provision again in the admin) "
                                "to retry.") from exc
